@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine or a warm one: installs what it
+# needs (test/bed/setup.sh), then runs the unit suite, the integration suites
+# on the local control plane, and again on k3s where a container runtime works.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+bash test/bed/setup.sh || exit 1
+
+results=.cache/results
+rm -rf "$results" && mkdir -p "$results"
+jest() { node --experimental-vm-modules node_modules/jest/bin/jest.js "$@"; }
+failed=0
+
+echo "== unit"
+jest -c test/jest.unit.config.js --json --outputFile="$results/unit.json" || failed=1
+
+echo "== integration (local control plane: kube-apiserver + embedded etcd, AWS fake)"
+AWI_BACKEND=local jest -c test/jest.integration.config.js --json --outputFile="$results/integration-local.json" || failed=1
+
+echo "== integration (k3s through testcontainers)"
+if reason=$(node dist/test/harness/container-runtime.js); then
+  AWI_BACKEND=k3s jest -c test/jest.integration.config.js --json --outputFile="$results/integration-k3s.json" || failed=1
+else
+  echo "SKIPPED the k3s backend: no container runtime answers here ($reason)."
+  echo "The same integration suites ran above on the local control plane."
+fi
+
+node dist/test/harness/summarize.js "$results" || failed=1
+exit $failed

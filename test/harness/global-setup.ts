@@ -1,0 +1,63 @@
+// Starts one control plane and one AWS fake for the whole jest run; test
+// files find them through the file named by $AWI_TESTBED (see testbed.ts).
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { startAwsFake } from '../awsfake/server.js';
+import { startControlPlane } from './controlplane.js';
+import { startK3s } from './k3s.js';
+import { runRoot } from './paths.js';
+import { testAccountId, testBedEnv, testClusterName, testRegion, type TestBedInfo } from './testbed-info.js';
+
+type Stoppable = { stop(): Promise<void> };
+
+export default async function globalSetup(): Promise<void> {
+  const backend = process.env.AWI_BACKEND === 'k3s' ? 'k3s' : 'local';
+  const runDir = path.join(runRoot, `${backend}-${process.pid}`);
+  rmSync(runDir, { recursive: true, force: true });
+  mkdirSync(runDir, { recursive: true });
+
+  const started: Stoppable[] = [];
+  (globalThis as { __awiTestBed?: Stoppable[] }).__awiTestBed = started;
+
+  let cluster: { server: string; issuer: string; kubeconfig: string };
+  if (backend === 'k3s') {
+    const k3s = await startK3s(path.join(runDir, 'k3s'));
+    started.push(k3s);
+    cluster = k3s;
+  } else {
+    const cp = await startControlPlane(path.join(runDir, 'controlplane'));
+    started.push(cp);
+    cluster = { server: cp.state.server, issuer: cp.state.issuer, kubeconfig: cp.state.kubeconfig };
+  }
+
+  const fake = await startAwsFake({
+    port: 0,
+    accountId: testAccountId,
+    region: testRegion,
+    clusters: [{ name: testClusterName, issuer: cluster.issuer, kubeconfigPath: cluster.kubeconfig }],
+  });
+  started.push({ stop: () => fake.close() });
+
+  const info: TestBedInfo = {
+    backend,
+    kubeconfig: cluster.kubeconfig,
+    server: cluster.server,
+    issuer: cluster.issuer,
+    clusterName: testClusterName,
+    accountId: testAccountId,
+    region: testRegion,
+    awsEndpoint: fake.endpoint,
+    runDir,
+  };
+  const infoPath = path.join(runDir, 'testbed.json');
+  writeFileSync(infoPath, JSON.stringify(info, null, 2));
+
+  // Workers inherit this environment: the SDK clients under test find the fake
+  // through AWS_ENDPOINT_URL exactly as they would find a real endpoint override.
+  process.env[testBedEnv] = infoPath;
+  process.env.AWS_ENDPOINT_URL = fake.endpoint;
+  process.env.AWS_ACCESS_KEY_ID = 'testing';
+  process.env.AWS_SECRET_ACCESS_KEY = 'testing';
+  process.env.AWS_REGION = testRegion;
+  delete process.env.AWS_PROFILE;
+}

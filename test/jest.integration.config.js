@@ -1,0 +1,12 @@
+// Tests on the test bed: one control plane and one AWS fake per run, shared by
+// every file, so files run one at a time (see test/harness/).
+import base from './jest.base.js';
+export default {
+  ...base,
+  displayName: `integration:${process.env.AWI_BACKEND ?? 'local'}`,
+  testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+  globalSetup: '<rootDir>/test/harness/global-setup.ts',
+  globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
+  maxWorkers: 1,
+  testTimeout: 120000,
+};
