@@ -1,0 +1,111 @@
+// Wires the controller together: watches feed keys into the work queue, the
+// queue runs the reconciler. Knows nothing about IAM or policies itself.
+import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import type { Logger } from 'pino';
+import { AwsClientFactory } from '../aws/clients.js';
+import { LABEL, MANAGED_BY } from '../compiler/tags.js';
+import type { PlatformConfig } from '../config/types.js';
+import { ClaimClient, claimKey, GROUP, PLURAL, VERSION } from '../kube/claims.js';
+import { EventRecorder } from '../kube/events.js';
+import { ResilientWatch } from '../kube/watch.js';
+import { ServiceAccountManager } from './managers/service-account.js';
+import { Reconciler } from './reconciler.js';
+import { WorkQueue } from './workqueue.js';
+
+export interface ControllerOptions {
+  config: PlatformConfig;
+  kubeConfig: KubeConfig;
+  log: Logger;
+  /** Overrides for tests; production uses the platform config. */
+  propagationRequeueMs?: number;
+  resyncMs?: number;
+}
+
+export class Controller {
+  readonly queue: WorkQueue;
+  readonly reconciler: Reconciler;
+  private readonly watches: ResilientWatch<KubernetesObject>[] = [];
+  private readonly aws: AwsClientFactory;
+  /** Last generation and deletion state seen per claim: status-only updates (our own writes) do not enqueue. */
+  private readonly seen = new Map<string, string>();
+
+  constructor(private readonly o: ControllerOptions) {
+    const { config, kubeConfig: kc, log } = o;
+    this.aws = new AwsClientFactory({ region: config.cluster.region, accounts: config.accounts });
+    const c = config.controller;
+    this.reconciler = new Reconciler({
+      config,
+      claims: new ClaimClient(kc),
+      serviceAccounts: new ServiceAccountManager(kc),
+      aws: this.aws,
+      events: new EventRecorder(kc, 'awi-controller', log),
+      log,
+      propagationRequeueMs: o.propagationRequeueMs ?? 10_000,
+      resyncMs: o.resyncMs ?? c.resyncSeconds * 1000,
+      resyncJitterRatio: c.resyncJitterRatio,
+    });
+    this.queue = new WorkQueue((key) => this.reconciler.reconcile(key), {
+      concurrency: c.concurrency,
+      baseBackoffMs: c.backoffBaseSeconds * 1000,
+      maxBackoffMs: c.backoffMaxSeconds * 1000,
+      qps: c.rateLimitPerSecond,
+      burst: c.rateLimitBurst,
+      onResult: (key, outcome, ms) => {
+        if (outcome.kind === 'error') log.error({ claim: key, err: String(outcome.error), ms }, 'reconcile threw');
+        else log.debug({ claim: key, outcome: outcome.kind, ms }, 'reconciled');
+      },
+    });
+  }
+
+  /** Checks the AWS identity, starts watches and workers; resolves when caches have synced. */
+  async start(): Promise<void> {
+    const { log, kubeConfig: kc, config } = this.o;
+    const me = await this.aws.sts.send(new GetCallerIdentityCommand({}));
+    log.info({ account: me.Account, arn: me.Arn, cluster: config.cluster.name }, 'AWS identity verified');
+
+    const silenceTimeoutMs = config.controller.watchIdleSeconds * 1000;
+    this.watches.push(
+      new ResilientWatch<KubernetesObject>(kc, {
+        path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+        silenceTimeoutMs,
+        logger: log,
+        onObject: (obj) => this.onClaim(obj),
+      }),
+      // Changes to (or deletion of) a ServiceAccount we manage re-check its claim at once.
+      new ResilientWatch<KubernetesObject>(kc, {
+        path: '/api/v1/serviceaccounts',
+        labelSelector: `${LABEL.managedBy}=${MANAGED_BY}`,
+        silenceTimeoutMs,
+        logger: log,
+        onObject: (obj) => {
+          const labels = obj.metadata?.labels ?? {};
+          const claim = labels[LABEL.claim];
+          if (claim) this.queue.add(claimKey(labels[LABEL.claimNamespace] ?? obj.metadata?.namespace ?? '', claim));
+        },
+      }),
+    );
+    this.queue.start();
+    await Promise.all(this.watches.map((w) => w.start()));
+    log.info('watches synced; reconciling');
+  }
+
+  get synced(): boolean {
+    return this.watches.length > 0 && this.watches.every((w) => w.synced);
+  }
+
+  async stop(): Promise<void> {
+    for (const w of this.watches) w.stop();
+    await this.queue.shutdown();
+  }
+
+  private onClaim(obj: KubernetesObject): void {
+    const m = obj.metadata;
+    if (!m?.name || !m.namespace) return;
+    const key = claimKey(m.namespace, m.name);
+    const fingerprint = `${m.uid}|${m.generation}|${m.deletionTimestamp ?? ''}|${(m.finalizers ?? []).join(',')}`;
+    if (this.seen.get(key) === fingerprint) return;
+    this.seen.set(key, fingerprint);
+    this.queue.add(key);
+  }
+}

@@ -1,0 +1,398 @@
+// reconcile(namespace/name): re-read the claim and the world, compile, plan,
+// apply, write status. Never branches on watch events; running it twice is
+// harmless. Deletion goes through the finalizer with the claim's
+// deletionPolicy.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { AwsWorkloadIdentityClaim, ClaimStatus } from '../api/types.js';
+import type { AwsClientFactory } from '../aws/clients.js';
+import { awsErrorCode, awsErrorMessage, isAlreadyExists, isRetryableAws, isThrottled } from '../aws/errors.js';
+import { compileClaim } from '../compiler/compile.js';
+import type { DesiredState, Mechanism, Problem } from '../compiler/types.js';
+import type { PlatformConfig } from '../config/types.js';
+import { claimKey, FINALIZER, parseClaimKey, type ClaimClient } from '../kube/claims.js';
+import { isKubeConflict, kubeStatus } from '../kube/errors.js';
+import type { EventRecorder } from '../kube/events.js';
+import { changedConditions, mergeConditions, type Condition, type ConditionInput, type ConditionType } from './conditions.js';
+import { AssociationManager } from './managers/association.js';
+import { PermissionPolicyManager } from './managers/permission-policy.js';
+import { RoleManager } from './managers/role.js';
+import type { ObservedServiceAccount, ServiceAccountManager } from './managers/service-account.js';
+import {
+  ownedByClaim, planReconcile, previousBindingPresent, RELEASED_TAG, ROLE_ARN_ANNOTATION, stepResource,
+  type Blocker, type Observed, type Resource, type Step,
+} from './plan.js';
+import type { ReconcileOutcome } from './workqueue.js';
+
+export interface ReconcilerOptions {
+  config: PlatformConfig;
+  claims: ClaimClient;
+  serviceAccounts: ServiceAccountManager;
+  aws: AwsClientFactory;
+  events: EventRecorder;
+  log: Logger;
+  /** How long to wait after an IAM write before checking again (IAM propagation is a state, not a sleep). */
+  propagationRequeueMs: number;
+  /** Periodic drift check per claim; jittered so claims do not resync in lockstep. */
+  resyncMs: number;
+  resyncJitterRatio: number;
+  now?: () => Date;
+  random?: () => number;
+}
+
+const conditionFor: Record<Resource, ConditionType> = {
+  ServiceAccount: 'ServiceAccountReady',
+  Role: 'RoleReady',
+  Policy: 'PolicyReady',
+  Binding: 'BindingReady',
+};
+
+export class Reconciler {
+  private readonly now: () => Date;
+  private readonly random: () => number;
+
+  constructor(private readonly o: ReconcilerOptions) {
+    this.now = o.now ?? (() => new Date());
+    this.random = o.random ?? Math.random;
+  }
+
+  async reconcile(key: string): Promise<ReconcileOutcome> {
+    const { namespace, name } = parseClaimKey(key);
+    const log = this.o.log.child({ claim: key, reconcileId: randomUUID().slice(0, 8) });
+    const claim = await this.o.claims.get(namespace, name);
+    if (!claim) return { kind: 'done' };
+    try {
+      return claim.metadata.deletionTimestamp ? await this.finalize(claim, log) : await this.apply(claim, log);
+    } catch (err) {
+      if (isKubeConflict(err)) {
+        log.debug('conflict writing to the API server; requeue');
+        return { kind: 'conflict' };
+      }
+      const throttled = isThrottled(err);
+      const retryable = throttled || isRetryableAws(err) || (kubeStatus(err) ?? 0) >= 500;
+      log.warn({ err: awsErrorMessage(err), code: awsErrorCode(err) }, 'reconcile failed');
+      await this.writeFailure(claim, throttled ? 'Throttled' : retryable ? 'AWSUnavailable' : 'AWSError', awsErrorMessage(err), log);
+      return { kind: 'retry', error: err };
+    }
+  }
+
+  // --- apply ------------------------------------------------------------------
+
+  private async apply(claim: AwsWorkloadIdentityClaim, log: Logger): Promise<ReconcileOutcome> {
+    const compiled = compileClaim(claim, this.o.config);
+    if (!compiled.ok) {
+      // Invalid or forbidden: no AWS call at all, a terminal condition naming field and rule.
+      await this.writeProblems(claim, compiled.problems, log);
+      return { kind: 'terminal' };
+    }
+    let desired = compiled.desired;
+
+    const finalizers = (claim.metadata.finalizers as string[] | undefined) ?? [];
+    if (!finalizers.includes(FINALIZER)) claim = await this.o.claims.setFinalizers(claim, [...finalizers, FINALIZER]);
+
+    const aws = this.o.aws.forAccount(desired.accountId);
+    const managers = {
+      role: new RoleManager(aws.iam),
+      policy: new PermissionPolicyManager(aws.iam),
+      association: new AssociationManager(aws.eks),
+    };
+    let observed = await this.observe(desired, managers);
+
+    // A mechanism switch keeps both trusts until the old binding is retired.
+    if (previousBindingPresent(desired, observed)) {
+      const other: Mechanism = desired.mechanism === 'IRSA' ? 'PodIdentity' : 'IRSA';
+      const again = compileClaim(claim, this.o.config, { alsoTrust: other });
+      if (again.ok) desired = again.desired;
+    }
+
+    const plan = planReconcile(desired, observed);
+    const applied: Step[] = [];
+    let propagating = false;
+    let sa = observed.serviceAccount;
+    for (const step of plan.steps) {
+      const outcome = await this.execute(step, desired, sa, managers, log);
+      if (outcome.sa) sa = outcome.sa;
+      if (outcome.propagating) {
+        propagating = true;
+        break;
+      }
+      applied.push(step);
+    }
+    if (applied.length) log.info({ steps: applied.map(describeStep) }, 'applied');
+
+    // Re-read the association id after creating one, for status.
+    if (desired.binding.kind === 'PodIdentityAssociation' && applied.some((s) => s.kind === 'CreateAssociation')) {
+      observed = { ...observed, associations: await managers.association.find(desired.binding.clusterName, desired.binding.namespace, desired.binding.serviceAccount) };
+    }
+    const association = observed.associations.find((a) => ownedByClaim(a.tags, desired));
+
+    const conditions = this.conditions(desired, plan.blockers, applied, propagating);
+    const previous = claim.status?.conditions as Condition[] | undefined;
+    const wasReady = previous?.find((c) => c.type === 'Ready')?.status === 'True';
+    const sameGeneration = claim.status?.observedGeneration === claim.metadata.generation;
+    if (wasReady && sameGeneration && applied.length) {
+      await this.o.events.record(claim, 'Warning', 'DriftCorrected', `Restored the claimed state: ${applied.map(describeStep).join('; ')}.`);
+    }
+    const now = this.now().toISOString();
+    const ready = conditions.find((c) => c.type === 'Ready')?.status === 'True';
+    await this.writeStatus(claim, conditions, log, {
+      mechanism: desired.mechanism,
+      roleArn: desired.role.arn,
+      policyDigest: desired.digests.policy,
+      trustPolicyDigest: desired.digests.trust,
+      ...(desired.binding.kind === 'PodIdentityAssociation' && association ? { associationId: association.associationId } : { associationId: null }),
+      lastDriftCheckTime: now,
+      ...(ready ? { lastSyncTime: now } : {}),
+    });
+
+    if (plan.blockers.length) return { kind: 'terminal', requeueAfterMs: this.resyncDelay() };
+    if (propagating || applied.length) return { kind: 'done', requeueAfterMs: this.o.propagationRequeueMs };
+    return { kind: 'done', requeueAfterMs: this.resyncDelay() };
+  }
+
+  private async observe(
+    desired: DesiredState,
+    m: { role: RoleManager; policy: PermissionPolicyManager; association: AssociationManager },
+  ): Promise<Observed> {
+    const [serviceAccount, role] = await Promise.all([
+      this.o.serviceAccounts.get(desired.serviceAccount.namespace, desired.serviceAccount.name),
+      m.role.get(desired.role.name),
+    ]);
+    const ours = role && ownedByClaim(role.tags, desired);
+    const [inlinePolicy, inlinePolicyNames, attachedPolicyArns] = ours
+      ? await Promise.all([
+          m.policy.getInline(role.name, desired.permissionPolicy.name),
+          m.policy.listInlineNames(role.name),
+          m.policy.listAttached(role.name),
+        ])
+      : [undefined, [], []];
+    const associations = await m.association.find(this.o.config.cluster.name, desired.serviceAccount.namespace, desired.serviceAccount.name);
+    return {
+      ...(serviceAccount ? { serviceAccount } : {}),
+      ...(role ? { role } : {}),
+      ...(inlinePolicy ? { inlinePolicy } : {}),
+      inlinePolicyNames,
+      attachedPolicyArns,
+      associations,
+    };
+  }
+
+  /** Runs one step. `propagating` means AWS has not caught up with an earlier write yet. */
+  private async execute(
+    step: Step,
+    d: DesiredState,
+    sa: ObservedServiceAccount | undefined,
+    m: { role: RoleManager; policy: PermissionPolicyManager; association: AssociationManager },
+    log: Logger,
+  ): Promise<{ sa?: ObservedServiceAccount; propagating?: boolean }> {
+    const role = d.role.name;
+    switch (step.kind) {
+      case 'CreateServiceAccount':
+        return { sa: await this.o.serviceAccounts.create({ ...d.serviceAccount, annotations: {} }) };
+      case 'PatchServiceAccount': {
+        if (!sa) throw new Error('internal: ServiceAccount patch before it exists');
+        await this.o.serviceAccounts.patchMetadata(sa, step.labels, step.annotations);
+        return {};
+      }
+      case 'CreateRole':
+        try {
+          await m.role.create(d.role);
+          return {};
+        } catch (err) {
+          // The role exists but reads do not show it yet: IAM is eventually consistent.
+          if (isAlreadyExists(err)) {
+            log.info({ role }, 'role exists but is not yet visible to reads; waiting for IAM propagation');
+            return { propagating: true };
+          }
+          throw err;
+        }
+      case 'UpdateTrustPolicy':
+        await m.role.updateTrust(role, d.role.trustPolicy);
+        return {};
+      case 'UpdateRoleSettings':
+        await m.role.updateSettings(role, d.role);
+        return {};
+      case 'TagRole':
+        await m.role.tag(role, step.tags);
+        return {};
+      case 'UntagRole':
+        await m.role.untag(role, step.keys);
+        return {};
+      case 'SetPermissionsBoundary':
+        await m.role.setBoundary(role, d.role.permissionsBoundaryArn);
+        return {};
+      case 'PutInlinePolicy':
+        await m.policy.putInline(role, d.permissionPolicy.name, d.permissionPolicy.document);
+        return {};
+      case 'DeleteInlinePolicy':
+        await m.policy.deleteInline(role, step.name);
+        return {};
+      case 'AttachPolicy':
+        await m.policy.attach(role, step.arn);
+        return {};
+      case 'DetachPolicy':
+        await m.policy.detach(role, step.arn);
+        return {};
+      case 'CreateAssociation':
+        if (d.binding.kind !== 'PodIdentityAssociation') return {};
+        try {
+          await m.association.create(d.binding);
+          return {};
+        } catch (err) {
+          // Someone created one between our list and our create: look again next time.
+          if (isAlreadyExists(err)) return { propagating: true };
+          throw err;
+        }
+      case 'UpdateAssociation':
+        await m.association.updateRole(this.o.config.cluster.name, step.associationId, d.role.arn);
+        return {};
+      case 'DeleteAssociation':
+        await m.association.delete(this.o.config.cluster.name, step.associationId);
+        return {};
+    }
+  }
+
+  private conditions(d: DesiredState, blockers: Blocker[], applied: Step[], propagating: boolean): ConditionInput[] {
+    const touched = new Set(applied.map(stepResource));
+    const perResource = (['Policy', 'Role', 'Binding', 'ServiceAccount'] as Resource[]).map((r): ConditionInput => {
+      const type = conditionFor[r];
+      const blocker = blockers.find((b) => b.resource === r);
+      if (blocker) return { type, status: 'False', reason: blocker.reason, message: blocker.message };
+      if (blockers.length) return { type, status: 'Unknown', reason: 'Blocked', message: `Not evaluated: ${blockers[0]!.message}` };
+      if (propagating || (touched.has(r) && r !== 'ServiceAccount')) {
+        return { type, status: 'False', reason: 'IAMPropagating', message: readyMessages[r](d, false) };
+      }
+      return { type, status: 'True', reason: 'Reconciled', message: readyMessages[r](d, true) };
+    });
+    const notReady = perResource.find((c) => c.status !== 'True');
+    const summary: ConditionInput = notReady
+      ? { type: 'Ready', status: 'False', reason: notReady.reason, message: notReady.message }
+      : { type: 'Ready', status: 'True', reason: 'Reconciled', message: `Pods using ServiceAccount ${d.serviceAccount.namespace}/${d.serviceAccount.name} get role ${d.role.arn} through ${d.mechanism}.` };
+    return [summary, ...perResource];
+  }
+
+  // --- delete -----------------------------------------------------------------
+
+  private async finalize(claim: AwsWorkloadIdentityClaim, log: Logger): Promise<ReconcileOutcome> {
+    const finalizers = (claim.metadata.finalizers as string[] | undefined) ?? [];
+    if (!finalizers.includes(FINALIZER)) return { kind: 'done' };
+    const compiled = compileClaim(claim, this.o.config);
+    // A claim that never compiled never created anything: nothing to clean up.
+    if (compiled.ok) {
+      const d = compiled.desired;
+      if (d.deletionPolicy === 'Retain') await this.release(claim, d, log);
+      else await this.cleanup(claim, d, log);
+    }
+    await this.o.claims.setFinalizers(claim, finalizers.filter((f) => f !== FINALIZER));
+    return { kind: 'done' };
+  }
+
+  /** Delete policy: binding, ServiceAccount, policies, role. Idempotent; NotFound counts as done. */
+  private async cleanup(claim: AwsWorkloadIdentityClaim, d: DesiredState, log: Logger): Promise<void> {
+    const aws = this.o.aws.forAccount(d.accountId);
+    const role = new RoleManager(aws.iam);
+    const policy = new PermissionPolicyManager(aws.iam);
+    const association = new AssociationManager(aws.eks);
+    const removed: string[] = [];
+
+    for (const a of await association.find(this.o.config.cluster.name, d.serviceAccount.namespace, d.serviceAccount.name)) {
+      if (!ownedByClaim(a.tags, d)) continue;
+      await association.delete(a.clusterName, a.associationId);
+      removed.push(`association ${a.associationId}`);
+    }
+    const sa = await this.o.serviceAccounts.get(d.serviceAccount.namespace, d.serviceAccount.name);
+    if (sa && sa.labels['awi.dev/claim'] === d.claim.name && sa.labels['awi.dev/claim-namespace'] === d.claim.namespace) {
+      await this.o.serviceAccounts.delete(sa);
+      removed.push(`ServiceAccount ${sa.namespace}/${sa.name}`);
+    }
+    const observedRole = await role.get(d.role.name);
+    if (observedRole && ownedByClaim(observedRole.tags, d)) {
+      for (const name of await policy.listInlineNames(d.role.name)) await policy.deleteInline(d.role.name, name);
+      for (const arn of await policy.listAttached(d.role.name)) await policy.detach(d.role.name, arn);
+      await role.delete(d.role.name);
+      removed.push(`role ${observedRole.arn} and its policies`);
+    } else if (observedRole) {
+      log.warn({ role: observedRole.arn }, 'role not owned by this claim: left in place');
+    }
+    log.info({ removed }, 'claim deleted: cleaned up');
+    await this.o.events.record(claim, 'Normal', 'Deleted', removed.length ? `Deleted ${removed.join(', ')}.` : 'Nothing to delete.');
+  }
+
+  /** Retain policy: leave everything working, but mark the role as released by the claim. */
+  private async release(claim: AwsWorkloadIdentityClaim, d: DesiredState, log: Logger): Promise<void> {
+    const role = new RoleManager(this.o.aws.forAccount(d.accountId).iam);
+    const observedRole = await role.get(d.role.name);
+    if (observedRole && ownedByClaim(observedRole.tags, d)) await role.tag(d.role.name, { [RELEASED_TAG]: 'true' });
+    log.info({ role: d.role.arn }, 'claim deleted with deletionPolicy Retain: AWS resources left in place');
+    await this.o.events.record(
+      claim, 'Normal', 'Retained',
+      `deletionPolicy is Retain: role ${d.role.arn}, its policy and binding were left in place and tagged ${RELEASED_TAG}=true.`,
+    );
+  }
+
+  // --- status -----------------------------------------------------------------
+
+  private async writeProblems(claim: AwsWorkloadIdentityClaim, problems: Problem[], log: Logger): Promise<void> {
+    const first = problems[0]!;
+    const message = problems.map((p) => `${p.field}: ${p.message} (rule ${p.rule})`).join('; ');
+    log.info({ problems }, 'claim refused');
+    const blocked = (type: ConditionType): ConditionInput => ({ type, status: 'Unknown', reason: first.reason, message: 'Not evaluated: the claim was refused.' });
+    await this.writeStatus(claim, [
+      { type: 'Ready', status: 'False', reason: first.reason, message },
+      { type: 'PolicyReady', status: 'False', reason: first.reason, message },
+      blocked('RoleReady'), blocked('BindingReady'), blocked('ServiceAccountReady'),
+    ], log, {});
+  }
+
+  private async writeFailure(claim: AwsWorkloadIdentityClaim, reason: string, message: string, log: Logger): Promise<void> {
+    const previous = (claim.status?.conditions as Condition[] | undefined) ?? [];
+    const keep = previous.filter((c) => c.type !== 'Ready').map(({ type, status, reason: r, message: m }) => ({ type, status, reason: r, message: m }));
+    try {
+      await this.writeStatus(claim, [{ type: 'Ready', status: 'False', reason, message: `${message} Retrying with backoff.` }, ...keep], log, {});
+    } catch (err) {
+      log.warn({ err: String(err) }, 'could not write failure status');
+    }
+  }
+
+  private async writeStatus(claim: AwsWorkloadIdentityClaim, inputs: ConditionInput[], log: Logger, fields: Record<string, unknown>): Promise<void> {
+    const previous = claim.status?.conditions as Condition[] | undefined;
+    const conditions = mergeConditions(previous, inputs, claim.metadata.generation, this.now().toISOString());
+    const status: Record<string, unknown> = { ...fields, observedGeneration: claim.metadata.generation, conditions };
+    await this.o.claims.patchStatus(claim, status);
+    for (const c of changedConditions(previous, conditions)) {
+      log.info({ condition: c.type, status: c.status, reason: c.reason }, 'condition changed');
+      await this.o.events.record(claim, c.status === 'False' ? 'Warning' : 'Normal', c.reason, `${c.type}=${c.status}: ${c.message}`);
+    }
+  }
+
+  private resyncDelay(): number {
+    const j = this.o.resyncJitterRatio;
+    return Math.round(this.o.resyncMs * (1 - j + 2 * j * this.random()));
+  }
+}
+
+const readyMessages: Record<Resource, (d: DesiredState, ready: boolean) => string> = {
+  Policy: (d, ok) => ok ? `Permission policy ${d.permissionPolicy.name} (${d.digests.policy}) is in place.` : `Permission policy ${d.permissionPolicy.name} was written; waiting for IAM to propagate it.`,
+  Role: (d, ok) => ok ? `Role ${d.role.arn} matches the claim.` : `Role ${d.role.arn} was created or changed; waiting for IAM to propagate it.`,
+  Binding: (d, ok) =>
+    d.binding.kind === 'PodIdentityAssociation'
+      ? ok ? `Pod Identity association for ${d.binding.namespace}/${d.binding.serviceAccount} on cluster ${d.binding.clusterName} points at the role.` : 'The Pod Identity association was written; it may take seconds to become effective.'
+      : ok ? `ServiceAccount carries ${ROLE_ARN_ANNOTATION}; pods created from now on get the role (running pods keep their old credentials until restarted).` : `The ${ROLE_ARN_ANNOTATION} annotation was written; waiting for IAM to propagate the role.`,
+  ServiceAccount: (d) => `ServiceAccount ${d.serviceAccount.namespace}/${d.serviceAccount.name} is managed by this claim.`,
+};
+
+export function describeStep(s: Step): string {
+  switch (s.kind) {
+    case 'PatchServiceAccount': return `PatchServiceAccount (${s.why})`;
+    case 'UpdateRoleSettings': return `UpdateRoleSettings (${s.why})`;
+    case 'TagRole': return `TagRole ${Object.keys(s.tags).join(',')}`;
+    case 'UntagRole': return `UntagRole ${s.keys.join(',')}`;
+    case 'DeleteInlinePolicy': return `DeleteInlinePolicy ${s.name}`;
+    case 'AttachPolicy': case 'DetachPolicy': return `${s.kind} ${s.arn}`;
+    case 'UpdateAssociation': return `UpdateAssociation ${s.associationId} (was ${s.from})`;
+    case 'DeleteAssociation': return `DeleteAssociation ${s.associationId} (${s.why})`;
+    default: return s.kind;
+  }
+}
+
+export { claimKey };

@@ -1,0 +1,156 @@
+// `npm run local`: the operator's main job on the embedded local default.
+// Starts a real kube-apiserver (embedded etcd) and the AWS fake, does the
+// platform team's one-time AWS set-up (OIDC provider, permissions boundary),
+// installs the CRD, runs the controller, applies the example claims, and
+// prints them kubectl-style once they converge (the invalid ones refused).
+import { readFileSync, readdirSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { CreateOpenIDConnectProviderCommand, CreatePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
+import { pino } from 'pino';
+import YAML from 'yaml';
+import { parsePlatformConfig } from '../../src/config/index.js';
+import { Controller } from '../../src/controller/controller.js';
+import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
+import { printClaimTable } from '../../src/cli/table.js';
+import type { AwsWorkloadIdentityClaim } from '../../src/api/types.js';
+import { startAwsFake } from '../awsfake/server.js';
+import { awsClientConfig } from '../awsfake/client.js';
+import { startControlPlane } from '../harness/controlplane.js';
+import { loadKubeConfig } from '../harness/kube.js';
+import { projectRoot, runRoot } from '../harness/paths.js';
+
+const examplesDir = path.join(projectRoot, 'deploy', 'examples');
+const keepRunning = process.argv.includes('--keep');
+
+async function main(): Promise<void> {
+  const runDir = path.join(runRoot, 'local');
+  rmSync(runDir, { recursive: true, force: true });
+  mkdirSync(runDir, { recursive: true });
+  const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(path.join(runDir, 'controller.log')));
+  const say = (s: string): void => console.log(s);
+
+  say('▶ starting the local control plane (kube-apiserver v1.34 + embedded etcd)');
+  const cp = await startControlPlane(path.join(runDir, 'controlplane'));
+  const stops: Array<() => Promise<void>> = [() => cp.stop()];
+  const stopAll = async (): Promise<void> => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+  };
+  process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  process.once('SIGTERM', () => void stopAll().then(() => process.exit(143)));
+
+  try {
+    // The platform config of the examples, pointed at this control plane's issuer.
+    const raw = YAML.parse(readFileSync(path.join(examplesDir, 'platform-config.yaml'), 'utf8')) as { cluster: Record<string, unknown> };
+    raw.cluster.oidcIssuer = cp.state.issuer;
+    const config = parsePlatformConfig(raw, 'deploy/examples/platform-config.yaml (issuer set to the local control plane)');
+    writeFileSync(path.join(runDir, 'platform-config.yaml'), YAML.stringify(raw));
+
+    say('▶ starting the AWS fake (moto for IAM/STS, plus EKS and EKS Auth)');
+    const fake = await startAwsFake({
+      port: 0,
+      accountId: config.cluster.accountId,
+      region: config.cluster.region,
+      clusters: [{ name: config.cluster.name, issuer: cp.state.issuer, kubeconfigPath: cp.state.kubeconfig }],
+    });
+    stops.push(() => fake.close());
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL: fake.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: config.cluster.region,
+    });
+
+    say('▶ platform prerequisites in AWS: IAM OIDC provider for the issuer, permissions boundary policy');
+    const iam = new IAMClient(awsClientConfig(fake.endpoint));
+    await iam.send(new CreateOpenIDConnectProviderCommand({ Url: cp.state.issuer, ClientIDList: ['sts.amazonaws.com'], ThumbprintList: ['0'.repeat(40)] }));
+    await iam.send(new CreatePolicyCommand({
+      PolicyName: 'awi-workload-boundary',
+      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:*', 'sqs:*', 'sns:*', 'dynamodb:*', 'kms:*', 'secretsmanager:*', 'ssm:*'], Resource: '*' }] }),
+    }));
+
+    const kc = loadKubeConfig(cp.state.kubeconfig);
+    say('▶ installing the CRD from crds/');
+    const crd = YAML.parse(readFileSync(path.join(projectRoot, 'crds', 'awi.dev_awsworkloadidentityclaims.yaml'), 'utf8')) as V1CustomResourceDefinition;
+    await kc.makeApiClient(ApiextensionsV1Api).createCustomResourceDefinition({ body: crd });
+    await waitForCrd(kc);
+
+    say('▶ running the controller');
+    const controller = new Controller({ config, kubeConfig: kc, log, propagationRequeueMs: 2000 });
+    await controller.start();
+    stops.push(() => controller.stop());
+
+    const claims = loadExampleClaims();
+    say(`▶ applying ${claims.length} example claims from deploy/examples/ (${claims.filter((c) => c.invalid).length} of them invalid on purpose)`);
+    const core = kc.makeApiClient(CoreV1Api);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    for (const ns of new Set(claims.map((c) => c.claim.metadata.namespace!))) {
+      await core.createNamespace({ body: { metadata: { name: ns } } });
+    }
+    for (const { claim, file } of claims) {
+      try {
+        await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: claim.metadata.namespace!, body: claim });
+      } catch (err) {
+        const body = (err as { body?: string }).body;
+        const message = body ? (JSON.parse(body) as { message?: string }).message : String(err);
+        say(`  ✗ ${file}: refused by the API server: ${message}`);
+      }
+    }
+
+    say('▶ waiting for the claims to converge (IAM propagation is a state: Ready=False/IAMPropagating, then Ready)');
+    const deadline = Date.now() + 120_000;
+    let items: AwsWorkloadIdentityClaim[] = [];
+    while (Date.now() < deadline) {
+      items = ((await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as { items: AwsWorkloadIdentityClaim[] }).items;
+      const settled = items.every((c) => {
+        const ready = c.status?.conditions?.find((x) => x.type === 'Ready');
+        return ready && (ready.status === 'True' || ['InvalidSpec', 'GuardrailViolation', 'LimitExceeded'].includes(ready.reason));
+      });
+      if (settled) break;
+      await sleep(1000);
+    }
+    say('');
+    printClaimTable(items, { wide: true, now: new Date() }).forEach((line) => say(line));
+    say('');
+    for (const c of items) {
+      const ready = c.status?.conditions?.find((x) => x.type === 'Ready');
+      if (ready?.status !== 'True') say(`${c.metadata.namespace}/${c.metadata.name}: ${ready?.reason ?? 'Unknown'}: ${ready?.message ?? 'no status yet'}`);
+    }
+    say('');
+    say(`kubeconfig: ${cp.state.kubeconfig}   AWS endpoint: ${fake.endpoint}   controller log: ${path.join(runDir, 'controller.log')}`);
+    const ok = items.filter((c) => c.status?.conditions?.find((x) => x.type === 'Ready')?.status === 'True').length;
+    say(`${ok} of ${items.length} claims Ready.`);
+    if (keepRunning) {
+      say('--keep: running until Ctrl-C');
+      await new Promise(() => undefined);
+    }
+  } finally {
+    if (!keepRunning) await stopAll();
+  }
+}
+
+function loadExampleClaims(): { file: string; claim: AwsWorkloadIdentityClaim; invalid: boolean }[] {
+  const out: { file: string; claim: AwsWorkloadIdentityClaim; invalid: boolean }[] = [];
+  for (const [dir, invalid] of [[examplesDir, false], [path.join(examplesDir, 'invalid'), true]] as const) {
+    for (const f of readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'platform-config.yaml').sort()) {
+      for (const doc of YAML.parseAllDocuments(readFileSync(path.join(dir, f), 'utf8'))) {
+        const claim = doc.toJS() as AwsWorkloadIdentityClaim;
+        if (claim?.kind === 'AwsWorkloadIdentityClaim') out.push({ file: path.relative(projectRoot, path.join(dir, f)), claim, invalid });
+      }
+    }
+  }
+  return out;
+}
+
+async function waitForCrd(kc: ReturnType<typeof loadKubeConfig>): Promise<void> {
+  const api = kc.makeApiClient(ApiextensionsV1Api);
+  for (let i = 0; i < 100; i++) {
+    const crd = await api.readCustomResourceDefinition({ name: `${PLURAL}.${GROUP}` });
+    if (crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return;
+    await sleep(100);
+  }
+  throw new Error('CRD not established after 10s');
+}
+
+main().catch((err) => {
+  console.error(`local run failed: ${err instanceof Error ? err.stack : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,180 @@
+// The controller's decision function: desired state + observed state -> steps.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import YAML from 'yaml';
+import { compileClaim } from '../../src/compiler/compile.js';
+import type { DesiredState } from '../../src/compiler/types.js';
+import { parsePlatformConfig } from '../../src/config/index.js';
+import type { ObservedAssociation } from '../../src/controller/managers/association.js';
+import type { ObservedServiceAccount } from '../../src/controller/managers/service-account.js';
+import { planReconcile, previousBindingPresent, ROLE_ARN_ANNOTATION, type Observed } from '../../src/controller/plan.js';
+
+const examples = path.join(process.cwd(), 'deploy', 'examples');
+const config = parsePlatformConfig(YAML.parse(readFileSync(path.join(examples, 'platform-config.yaml'), 'utf8')));
+
+function desiredFor(file: string, patch: (spec: Record<string, unknown>) => void = () => undefined, alsoTrust?: 'IRSA' | 'PodIdentity'): DesiredState {
+  const claim = YAML.parse(readFileSync(path.join(examples, file), 'utf8')) as { metadata: Record<string, unknown>; spec: Record<string, unknown> };
+  claim.metadata.uid = '0b6d1c2e-1111-2222-3333-444455556666';
+  patch(claim.spec);
+  const r = compileClaim(claim, config, alsoTrust ? { alsoTrust } : {});
+  if (!r.ok) throw new Error(JSON.stringify(r.problems));
+  return r.desired;
+}
+
+const sa = (d: DesiredState, over: Partial<ObservedServiceAccount> = {}): ObservedServiceAccount => ({
+  namespace: d.serviceAccount.namespace, name: d.serviceAccount.name, uid: 'u1', resourceVersion: '7',
+  labels: { ...d.serviceAccount.labels }, annotations: d.binding.kind === 'IRSAAnnotation' ? { ...d.binding.annotations } : {}, ...over,
+});
+
+const association = (d: DesiredState, over: Partial<ObservedAssociation> = {}): ObservedAssociation => ({
+  associationId: 'a-abcdefghijklmnopq', clusterName: config.cluster.name, namespace: d.serviceAccount.namespace,
+  serviceAccount: d.serviceAccount.name, roleArn: d.role.arn, tags: { ...d.role.tags }, ...over,
+});
+
+/** The world exactly as the claim wants it. */
+function inSync(d: DesiredState): Observed {
+  return {
+    serviceAccount: sa(d),
+    role: {
+      name: d.role.name, path: d.role.path, arn: d.role.arn, trustPolicy: structuredClone(d.role.trustPolicy), tags: { ...d.role.tags },
+      ...(d.role.permissionsBoundaryArn ? { permissionsBoundaryArn: d.role.permissionsBoundaryArn } : {}),
+      maxSessionDurationSeconds: d.role.maxSessionDurationSeconds, description: d.role.description,
+    },
+    inlinePolicy: structuredClone(d.permissionPolicy.document),
+    inlinePolicyNames: [d.permissionPolicy.name],
+    attachedPolicyArns: [...d.managedPolicyArns],
+    associations: d.binding.kind === 'PodIdentityAssociation' ? [association(d)] : [],
+  };
+}
+
+const kinds = (p: { steps: { kind: string }[] }): string[] => p.steps.map((s) => s.kind);
+const empty: Observed = { inlinePolicyNames: [], attachedPolicyArns: [], associations: [] };
+
+describe('planReconcile', () => {
+  const pod = desiredFor('checkout-api-s3-read.yaml');
+  const irsa = desiredFor('billing-worker-sqs.yaml');
+
+  it('creates the ServiceAccount first, then role, policy and association (Pod Identity)', () => {
+    expect(kinds(planReconcile(pod, empty))).toEqual(['CreateServiceAccount', 'CreateRole', 'PutInlinePolicy', 'CreateAssociation']);
+  });
+
+  it('creates the IRSA annotation after the role, and no association', () => {
+    const plan = planReconcile(irsa, empty);
+    expect(kinds(plan)).toEqual(['CreateServiceAccount', 'CreateRole', 'PutInlinePolicy', 'PatchServiceAccount']);
+    expect(plan.steps[3]).toMatchObject({ annotations: { [ROLE_ARN_ANNOTATION]: irsa.role.arn } });
+  });
+
+  it('plans nothing when the world matches the claim', () => {
+    expect(planReconcile(pod, inSync(pod))).toEqual({ steps: [], blockers: [] });
+    expect(planReconcile(irsa, inSync(irsa))).toEqual({ steps: [], blockers: [] });
+  });
+
+  it('compares policies by meaning: reordered, scalar-vs-list and URL-encoded forms are equal', () => {
+    const o = inSync(pod);
+    const st = o.inlinePolicy!.Statement.map((s) => ({ ...s, Action: Array.isArray(s.Action) && s.Action.length === 1 ? s.Action[0]! : s.Action })).reverse();
+    o.inlinePolicy = { Version: '2012-10-17', Statement: st };
+    o.role!.trustPolicy = JSON.parse(JSON.stringify(pod.role.trustPolicy));
+    expect(planReconcile(pod, o).steps).toEqual([]);
+  });
+
+  it('restores drift on each managed kind', () => {
+    const o = inSync(pod);
+    o.role!.trustPolicy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::999999999999:root' }, Action: 'sts:AssumeRole' }] };
+    delete o.role!.tags['awi.dev/owner'];
+    o.role!.tags['awi.dev/stale'] = 'x';
+    o.role!.tags['team-cost-center'] = 'kept';
+    o.inlinePolicy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] };
+    o.inlinePolicyNames.push('added-by-hand');
+    o.attachedPolicyArns.push('arn:aws:iam::aws:policy/AdministratorAccess');
+    o.associations = [association(pod, { roleArn: 'arn:aws:iam::111122223333:role/other' })];
+    const plan = planReconcile(pod, o);
+    expect(plan.blockers).toEqual([]);
+    expect(plan.steps).toEqual([
+      { kind: 'UpdateTrustPolicy' },
+      { kind: 'TagRole', tags: { 'awi.dev/owner': 'checkout-team' } },
+      { kind: 'UntagRole', keys: ['awi.dev/stale'] },
+      { kind: 'PutInlinePolicy' },
+      { kind: 'DeleteInlinePolicy', name: 'added-by-hand' },
+      { kind: 'DetachPolicy', arn: 'arn:aws:iam::aws:policy/AdministratorAccess' },
+      { kind: 'UpdateAssociation', associationId: 'a-abcdefghijklmnopq', from: 'arn:aws:iam::111122223333:role/other' },
+    ]);
+  });
+
+  it('restores a stripped IRSA annotation and a deleted association', () => {
+    const o = inSync(irsa);
+    o.serviceAccount!.annotations = {};
+    expect(kinds(planReconcile(irsa, o))).toEqual(['PatchServiceAccount']);
+    const p = inSync(pod);
+    p.associations = [];
+    expect(kinds(planReconcile(pod, p))).toEqual(['CreateAssociation']);
+  });
+
+  it('never touches a role without its ownership tags', () => {
+    const o = inSync(pod);
+    o.role!.tags = { team: 'someone-else' };
+    const plan = planReconcile(pod, o);
+    expect(plan.steps).toEqual([]);
+    expect(plan.blockers).toEqual([expect.objectContaining({ resource: 'Role', reason: 'RoleNotOwned' })]);
+  });
+
+  it('never touches a role owned by another claim, and says which', () => {
+    const o = inSync(pod);
+    o.role!.tags = { ...o.role!.tags, 'awi.dev/claim': 'someone-else' };
+    const plan = planReconcile(pod, o);
+    expect(plan.steps).toEqual([]);
+    expect(plan.blockers[0]?.message).toContain('checkout-prod/someone-else');
+  });
+
+  it('refuses a ServiceAccount that awi did not create, before any AWS step', () => {
+    const plan = planReconcile(pod, { ...empty, serviceAccount: sa(pod, { labels: {} }) });
+    expect(plan.steps).toEqual([]);
+    expect(plan.blockers).toEqual([expect.objectContaining({ resource: 'ServiceAccount', reason: 'ServiceAccountNotOwned' })]);
+  });
+
+  it('refuses a second claim for the same ServiceAccount', () => {
+    const other = sa(pod, { labels: { ...pod.serviceAccount.labels, 'awi.dev/claim': 'first-claim' } });
+    const plan = planReconcile(pod, { ...empty, serviceAccount: other });
+    expect(plan.steps).toEqual([]);
+    expect(plan.blockers[0]).toMatchObject({ reason: 'ServiceAccountConflict' });
+    expect(plan.blockers[0]?.message).toContain('checkout-prod/first-claim');
+  });
+
+  it('reports an association it did not create as a conflict and leaves it alone', () => {
+    const o = inSync(pod);
+    o.associations = [association(pod, { tags: {}, roleArn: 'arn:aws:iam::111122223333:role/theirs' })];
+    const plan = planReconcile(pod, o);
+    expect(plan.steps).toEqual([]);
+    expect(plan.blockers).toEqual([expect.objectContaining({ resource: 'Binding', reason: 'AssociationConflict' })]);
+  });
+
+  describe('mechanism switch', () => {
+    const toPod = desiredFor('billing-worker-sqs.yaml', (s) => (s.mechanism = 'PodIdentity'), 'IRSA');
+    const wasIrsa = desiredFor('billing-worker-sqs.yaml');
+
+    it('keeps the IRSA annotation and trusts both while the association is created', () => {
+      const o = inSync(wasIrsa);
+      expect(previousBindingPresent(toPod, o)).toBe(true);
+      const statements = toPod.role.trustPolicy.Statement.map((s) => s.Action);
+      expect(statements.flat()).toEqual(expect.arrayContaining(['sts:AssumeRoleWithWebIdentity', 'sts:AssumeRole']));
+      const plan = planReconcile(toPod, o);
+      expect(kinds(plan)).toEqual(['UpdateTrustPolicy', 'CreateAssociation']);
+    });
+
+    it('retires the annotation only once the association is in place and nothing else is pending', () => {
+      const o = inSync(toPod);
+      o.serviceAccount!.annotations = { [ROLE_ARN_ANNOTATION]: toPod.role.arn };
+      const plan = planReconcile(toPod, o);
+      expect(plan.steps).toEqual([expect.objectContaining({ kind: 'PatchServiceAccount', annotations: { [ROLE_ARN_ANNOTATION]: null } })]);
+    });
+
+    it('switching to IRSA deletes our association only after the annotation is set', () => {
+      const toIrsa = desiredFor('checkout-api-s3-read.yaml', (s) => (s.mechanism = 'IRSA'), 'PodIdentity');
+      const o = inSync(desiredFor('checkout-api-s3-read.yaml'));
+      expect(kinds(planReconcile(toIrsa, o))).toEqual(['UpdateTrustPolicy', 'PatchServiceAccount']);
+      const after = inSync(toIrsa);
+      after.associations = [association(toIrsa)];
+      expect(planReconcile(toIrsa, after).steps).toEqual([expect.objectContaining({ kind: 'DeleteAssociation' })]);
+    });
+  });
+});
