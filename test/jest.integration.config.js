@@ -5,8 +5,8 @@ export default {
   ...base,
   displayName: `integration:${process.env.AWI_BACKEND ?? 'local'}`,
   testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-  globalSetup: '<rootDir>/test/harness/global-setup.ts',
-  globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
+  globalSetup: '<rootDir>/test/harness/global-setup.js',
+  globalTeardown: '<rootDir>/test/harness/global-teardown.js',
   maxWorkers: 1,
   testTimeout: 120000,
 };

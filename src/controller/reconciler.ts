@@ -264,7 +264,8 @@ export class Reconciler {
       }
       return { type, status: 'True', reason: 'Reconciled', message: readyMessages[r](d, true) };
     });
-    const notReady = perResource.find((c) => c.status !== 'True');
+    // The summary names the cause: a blocker first, then the first resource not ready.
+    const notReady = perResource.find((c) => c.status === 'False') ?? perResource.find((c) => c.status !== 'True');
     const summary: ConditionInput = notReady
       ? { type: 'Ready', status: 'False', reason: notReady.reason, message: notReady.message }
       : { type: 'Ready', status: 'True', reason: 'Reconciled', message: `Pods using ServiceAccount ${d.serviceAccount.namespace}/${d.serviceAccount.name} get role ${d.role.arn} through ${d.mechanism}.` };

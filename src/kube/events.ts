@@ -28,12 +28,8 @@ export class EventRecorder {
           reason,
           message: message.slice(0, 1024),
           source: { component: this.component },
-          reportingComponent: this.component,
-          reportingInstance: process.env.HOSTNAME ?? this.component,
           firstTimestamp: now,
           lastTimestamp: now,
-          eventTime: now as unknown as Date,
-          action: reason,
           count: 1,
         },
       });

@@ -8,7 +8,7 @@ bash test/bed/setup.sh || exit 1
 
 results=.cache/results
 rm -rf "$results" && mkdir -p "$results"
-jest() { node --experimental-vm-modules node_modules/jest/bin/jest.js "$@"; }
+jest() { node --disable-warning=ExperimentalWarning --disable-warning=NodeVersionSupportWarning --experimental-vm-modules node_modules/jest/bin/jest.js "$@"; }
 failed=0
 
 echo "== unit"

@@ -1,16 +1,17 @@
 // Starts one control plane and one AWS fake for the whole jest run; test
 // files find them through the file named by $AWI_TESTBED (see testbed.ts).
+// Loaded from dist/ by global-setup.js: jest loads global setup files outside
+// its ESM module mapping, so they cannot import TypeScript sources directly.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startAwsFake } from '../awsfake/server.js';
 import { startControlPlane } from './controlplane.js';
-import { startK3s } from './k3s.js';
 import { runRoot } from './paths.js';
 import { testAccountId, testBedEnv, testClusterName, testRegion, type TestBedInfo } from './testbed-info.js';
 
 type Stoppable = { stop(): Promise<void> };
 
-export default async function globalSetup(): Promise<void> {
+export async function startTestBed(): Promise<void> {
   const backend = process.env.AWI_BACKEND === 'k3s' ? 'k3s' : 'local';
   const runDir = path.join(runRoot, `${backend}-${process.pid}`);
   rmSync(runDir, { recursive: true, force: true });
@@ -21,6 +22,8 @@ export default async function globalSetup(): Promise<void> {
 
   let cluster: { server: string; issuer: string; kubeconfig: string };
   if (backend === 'k3s') {
+    // Loaded only here: testcontainers is needed only where a container runtime is.
+    const { startK3s } = await import('./k3s.js');
     const k3s = await startK3s(path.join(runDir, 'k3s'));
     started.push(k3s);
     cluster = k3s;
@@ -60,4 +63,10 @@ export default async function globalSetup(): Promise<void> {
   process.env.AWS_SECRET_ACCESS_KEY = 'testing';
   process.env.AWS_REGION = testRegion;
   delete process.env.AWS_PROFILE;
+}
+
+export async function stopTestBed(): Promise<void> {
+  const started = (globalThis as { __awiTestBed?: Stoppable[] }).__awiTestBed ?? [];
+  // Stop in reverse order: the fake reads the control plane's JWKS.
+  for (const s of started.reverse()) await s.stop();
 }

@@ -1,0 +1,342 @@
+// EKS, in memory, REST-JSON like the real API: ListClusters, DescribeCluster
+// and the Pod Identity association API (create, describe, list with filters and
+// pagination, update, delete) with AWS's error codes.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { kubeconfigEndpoint } from './jwks.js';
+import { parseRoleArn } from './moto-iam.js';
+import { InvalidTokenError, paginate } from './pagination.js';
+import { AwsError, jsonResponse, type FakeResponse } from './protocol.js';
+import { matchRoute, type RestRoute } from './router.js';
+import type { ClusterConfig } from './types.js';
+
+export type EksOperation =
+  | 'ListClusters'
+  | 'DescribeCluster'
+  | 'CreatePodIdentityAssociation'
+  | 'ListPodIdentityAssociations'
+  | 'DescribePodIdentityAssociation'
+  | 'UpdatePodIdentityAssociation'
+  | 'DeletePodIdentityAssociation';
+
+export const EKS_ROUTES: ReadonlyArray<RestRoute<EksOperation>> = [
+  { method: 'GET', path: '/clusters', operation: 'ListClusters' },
+  { method: 'GET', path: '/clusters/{name}', operation: 'DescribeCluster' },
+  { method: 'POST', path: '/clusters/{name}/pod-identity-associations', operation: 'CreatePodIdentityAssociation' },
+  { method: 'GET', path: '/clusters/{name}/pod-identity-associations', operation: 'ListPodIdentityAssociations' },
+  { method: 'GET', path: '/clusters/{name}/pod-identity-associations/{id}', operation: 'DescribePodIdentityAssociation' },
+  { method: 'POST', path: '/clusters/{name}/pod-identity-associations/{id}', operation: 'UpdatePodIdentityAssociation' },
+  { method: 'DELETE', path: '/clusters/{name}/pod-identity-associations/{id}', operation: 'DeletePodIdentityAssociation' },
+];
+
+/** The operation name for counters and fault rules ("Unknown" when no route matches). */
+export function eksOperation(method: string, path: string): string {
+  return matchRoute(EKS_ROUTES, method, path)?.operation ?? 'Unknown';
+}
+
+export interface Association {
+  clusterName: string;
+  namespace: string;
+  serviceAccount: string;
+  roleArn: string;
+  associationArn: string;
+  associationId: string;
+  tags: Record<string, string>;
+  createdAt: number;
+  modifiedAt: number;
+  disableSessionTags: boolean;
+  targetRoleArn?: string;
+  externalId?: string;
+  policy?: string;
+  /** Creation order, for stable list order and pagination. */
+  seq: number;
+  clientRequestToken?: string;
+}
+
+const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+const NAME_RE = /^[0-9A-Za-z][A-Za-z0-9\-_]*$/;
+/** Kubernetes DNS-1123 label (namespace) / subdomain (ServiceAccount). */
+const NS_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const SA_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export function newAssociationId(): string {
+  const bytes = randomBytes(17);
+  let id = 'a-';
+  for (const b of bytes) id += ID_ALPHABET[b % ID_ALPHABET.length];
+  return id;
+}
+
+export interface EksRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  body: Buffer;
+}
+
+export class EksService {
+  /** cluster name -> association id -> association */
+  private store = new Map<string, Map<string, Association>>();
+  private seq = 0;
+  private readonly createdAt = Date.now() / 1000;
+
+  constructor(
+    private clusters: () => ClusterConfig[],
+    private readonly defaults: { accountId: string; region: string },
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  reset(): void {
+    this.store.clear();
+  }
+
+  /** Every association in every cluster, in creation order. */
+  all(): Association[] {
+    return [...this.store.values()].flatMap((m) => [...m.values()]).sort((a, b) => a.seq - b.seq);
+  }
+
+  /** The association of namespace/serviceAccount in a cluster (at most one exists). */
+  find(clusterName: string, namespace: string, serviceAccount: string): Association | undefined {
+    for (const a of this.store.get(clusterName)?.values() ?? []) if (a.namespace === namespace && a.serviceAccount === serviceAccount) return a;
+    return undefined;
+  }
+
+  cluster(name: string): ClusterConfig | undefined {
+    return this.clusters().find((c) => c.name === name);
+  }
+
+  clusterArn(c: ClusterConfig): string {
+    return `arn:aws:eks:${c.region ?? this.defaults.region}:${c.accountId ?? this.defaults.accountId}:cluster/${c.name}`;
+  }
+
+  /** Handles one EKS request; AWS errors come back as thrown AwsError. */
+  handle(req: EksRequest): FakeResponse {
+    const route = matchRoute(EKS_ROUTES, req.method, req.path);
+    if (!route) throw new AwsError('UnknownOperationException', 404, `No operation for ${req.method} ${req.path}`);
+    const name = route.params.name!;
+    if (route.operation === 'ListClusters') return jsonResponse({ clusters: this.clusters().map((c) => c.name).sort() });
+    if (!NAME_RE.test(name) || name.length > 100) throw new AwsError('InvalidParameterException', 400, `Invalid cluster name: ${name}`);
+    const cluster = this.cluster(name);
+    if (!cluster) throw new AwsError('ResourceNotFoundException', 404, `No cluster found for name: ${name}.`);
+    const id = route.params.id;
+    switch (route.operation) {
+      case 'DescribeCluster':
+        return jsonResponse({ cluster: this.describeCluster(cluster) });
+      case 'CreatePodIdentityAssociation':
+        return jsonResponse({ association: this.view(this.create(cluster, parseBody(req.body))) });
+      case 'ListPodIdentityAssociations':
+        return jsonResponse(this.list(cluster, req.query));
+      case 'DescribePodIdentityAssociation':
+        return jsonResponse({ association: this.view(this.get(cluster, id!)) });
+      case 'UpdatePodIdentityAssociation':
+        return jsonResponse({ association: this.view(this.update(cluster, id!, parseBody(req.body))) });
+      case 'DeletePodIdentityAssociation': {
+        const a = this.get(cluster, id!);
+        this.store.get(cluster.name)!.delete(a.associationId);
+        return jsonResponse({ association: this.view(a) });
+      }
+    }
+  }
+
+  private describeCluster(c: ClusterConfig): Record<string, unknown> {
+    const ep = c.kubeconfigPath ? kubeconfigEndpoint(c.kubeconfigPath) : undefined;
+    const account = c.accountId ?? this.defaults.accountId;
+    return {
+      name: c.name,
+      arn: this.clusterArn(c),
+      createdAt: this.createdAt,
+      version: c.version ?? '1.34',
+      ...(ep ? { endpoint: ep.server } : {}),
+      ...(ep?.caData ? { certificateAuthority: { data: ep.caData } } : {}),
+      roleArn: `arn:aws:iam::${account}:role/eks-cluster-role`,
+      identity: { oidc: { issuer: c.issuer } },
+      status: 'ACTIVE',
+      platformVersion: 'eks.1',
+      tags: {},
+      accessConfig: { authenticationMode: 'API_AND_CONFIG_MAP' },
+    };
+  }
+
+  private create(cluster: ClusterConfig, body: Record<string, unknown>): Association {
+    const namespace = requiredString(body, 'namespace');
+    const serviceAccount = requiredString(body, 'serviceAccount');
+    const roleArn = requiredString(body, 'roleArn');
+    if (!NS_RE.test(namespace) || namespace.length > 63) throw invalid(`Invalid namespace: ${namespace}`);
+    if (!SA_RE.test(serviceAccount) || serviceAccount.length > 253) throw invalid(`Invalid service account name: ${serviceAccount}`);
+    this.checkRoleArn(cluster, roleArn, 'roleArn');
+    const targetRoleArn = optionalString(body, 'targetRoleArn');
+    if (targetRoleArn !== undefined) this.checkRoleArn(undefined, targetRoleArn, 'targetRoleArn');
+    const tags = checkTags(body.tags);
+    const token = optionalString(body, 'clientRequestToken');
+    const policy = optionalString(body, 'policy');
+    const disableSessionTags = optionalBool(body, 'disableSessionTags') ?? false;
+
+    const existing = this.find(cluster.name, namespace, serviceAccount);
+    if (existing) {
+      // Retrying the same request with the same clientRequestToken is idempotent.
+      if (token !== undefined && existing.clientRequestToken === token && existing.roleArn === roleArn) return existing;
+      throw new AwsError('ResourceInUseException', 409, `Association already exists: ${existing.associationId}`);
+    }
+    const id = newAssociationId();
+    const t = this.now() / 1000;
+    const a: Association = {
+      clusterName: cluster.name,
+      namespace,
+      serviceAccount,
+      roleArn,
+      associationArn: `arn:aws:eks:${cluster.region ?? this.defaults.region}:${cluster.accountId ?? this.defaults.accountId}:podidentityassociation/${cluster.name}/${id}`,
+      associationId: id,
+      tags,
+      createdAt: t,
+      modifiedAt: t,
+      disableSessionTags,
+      seq: ++this.seq,
+      ...(targetRoleArn !== undefined ? { targetRoleArn, externalId: randomUUID() } : {}),
+      ...(policy !== undefined ? { policy } : {}),
+      ...(token !== undefined ? { clientRequestToken: token } : {}),
+    };
+    let m = this.store.get(cluster.name);
+    if (!m) this.store.set(cluster.name, (m = new Map()));
+    m.set(id, a);
+    return a;
+  }
+
+  private get(cluster: ClusterConfig, id: string): Association {
+    const a = this.store.get(cluster.name)?.get(id);
+    if (!a) throw new AwsError('ResourceNotFoundException', 404, `No Pod Identity Association found with id ${id} in cluster ${cluster.name}.`);
+    return a;
+  }
+
+  private update(cluster: ClusterConfig, id: string, body: Record<string, unknown>): Association {
+    const a = this.get(cluster, id);
+    const roleArn = optionalString(body, 'roleArn');
+    const targetRoleArn = optionalString(body, 'targetRoleArn');
+    const policy = optionalString(body, 'policy');
+    const disableSessionTags = optionalBool(body, 'disableSessionTags');
+    if (roleArn !== undefined) this.checkRoleArn(cluster, roleArn, 'roleArn');
+    if (targetRoleArn !== undefined && targetRoleArn !== '') this.checkRoleArn(undefined, targetRoleArn, 'targetRoleArn');
+    if (roleArn !== undefined) a.roleArn = roleArn;
+    if (targetRoleArn !== undefined) {
+      // An empty targetRoleArn removes the target role.
+      if (targetRoleArn === '') {
+        delete a.targetRoleArn;
+        delete a.externalId;
+      } else {
+        if (a.targetRoleArn === undefined) a.externalId = randomUUID();
+        a.targetRoleArn = targetRoleArn;
+      }
+    }
+    if (policy !== undefined) a.policy = policy;
+    if (disableSessionTags !== undefined) a.disableSessionTags = disableSessionTags;
+    a.modifiedAt = this.now() / 1000;
+    return a;
+  }
+
+  private list(cluster: ClusterConfig, q: URLSearchParams): Record<string, unknown> {
+    const namespace = q.get('namespace') ?? undefined;
+    const serviceAccount = q.get('serviceAccount') ?? undefined;
+    const rawMax = q.get('maxResults');
+    let max = 100;
+    if (rawMax !== null) {
+      max = Number(rawMax);
+      if (!Number.isInteger(max) || max < 1 || max > 100) throw invalid('maxResults must be between 1 and 100.');
+    }
+    const items = [...(this.store.get(cluster.name)?.values() ?? [])].filter(
+      (a) => (namespace === undefined || a.namespace === namespace) && (serviceAccount === undefined || a.serviceAccount === serviceAccount),
+    );
+    let page;
+    try {
+      page = paginate(items, (a) => String(a.seq).padStart(12, '0'), max, q.get('nextToken') ?? undefined);
+    } catch (err) {
+      if (err instanceof InvalidTokenError) throw invalid(err.message);
+      throw err;
+    }
+    return {
+      associations: page.items.map((a) => ({
+        clusterName: a.clusterName,
+        namespace: a.namespace,
+        serviceAccount: a.serviceAccount,
+        associationArn: a.associationArn,
+        associationId: a.associationId,
+      })),
+      ...(page.nextToken ? { nextToken: page.nextToken } : {}),
+    };
+  }
+
+  /** The API view of an association (no internal fields). */
+  view(a: Association): Record<string, unknown> {
+    return {
+      clusterName: a.clusterName,
+      namespace: a.namespace,
+      serviceAccount: a.serviceAccount,
+      roleArn: a.roleArn,
+      associationArn: a.associationArn,
+      associationId: a.associationId,
+      tags: a.tags,
+      createdAt: a.createdAt,
+      modifiedAt: a.modifiedAt,
+      disableSessionTags: a.disableSessionTags,
+      ...(a.targetRoleArn !== undefined ? { targetRoleArn: a.targetRoleArn, externalId: a.externalId } : {}),
+      ...(a.policy !== undefined ? { policy: a.policy } : {}),
+    };
+  }
+
+  private checkRoleArn(cluster: ClusterConfig | undefined, arn: string, field: string): void {
+    const parsed = parseRoleArn(arn);
+    if (!parsed) throw invalid(`${field} ${arn} is not a valid IAM role ARN.`);
+    const account = cluster ? (cluster.accountId ?? this.defaults.accountId) : undefined;
+    if (account !== undefined && parsed.accountId !== account) {
+      throw invalid(`${field} ${arn} must be in the same account as the cluster (${account}); use targetRoleArn for a role in another account.`);
+    }
+  }
+}
+
+function invalid(message: string): AwsError {
+  return new AwsError('InvalidParameterException', 400, message);
+}
+
+function parseBody(body: Buffer): Record<string, unknown> {
+  if (body.length === 0) return {};
+  try {
+    const v = JSON.parse(body.toString('utf8')) as unknown;
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new AwsError('InvalidRequestException', 400, 'The request body is not a JSON object.');
+}
+
+function requiredString(body: Record<string, unknown>, key: string): string {
+  const v = body[key];
+  if (v === undefined || v === null || v === '') throw invalid(`${key} is required.`);
+  if (typeof v !== 'string') throw invalid(`${key} must be a string.`);
+  return v;
+}
+
+function optionalString(body: Record<string, unknown>, key: string): string | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw invalid(`${key} must be a string.`);
+  return v;
+}
+
+function optionalBool(body: Record<string, unknown>, key: string): boolean | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw invalid(`${key} must be a boolean.`);
+  return v;
+}
+
+function checkTags(v: unknown): Record<string, string> {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw invalid('tags must be a map of strings.');
+  const tags = v as Record<string, unknown>;
+  const keys = Object.keys(tags);
+  if (keys.length > 50) throw invalid('An association can have at most 50 tags.');
+  for (const k of keys) {
+    const val = tags[k];
+    if (typeof val !== 'string') throw invalid(`Tag ${k} must have a string value.`);
+    if (k.length < 1 || k.length > 128) throw invalid(`Tag key ${k} must be 1 to 128 characters long.`);
+    if (val.length > 256) throw invalid(`Tag value of ${k} must be at most 256 characters long.`);
+    if (k.toLowerCase().startsWith('aws:')) throw invalid(`Tag keys starting with "aws:" are reserved: ${k}.`);
+  }
+  return { ...(tags as Record<string, string>) };
+}

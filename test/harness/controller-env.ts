@@ -1,0 +1,128 @@
+// Runs the real controller in the test process against the test bed, with
+// the platform config of the examples pointed at the test bed's cluster.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiextensionsV1Api, CustomObjectsApi, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { CreateOpenIDConnectProviderCommand, CreatePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
+import { pino } from 'pino';
+import YAML from 'yaml';
+import type { AwsWorkloadIdentityClaim } from '../../src/api/types.js';
+import { parsePlatformConfig, type PlatformConfig } from '../../src/config/index.js';
+import { Controller } from '../../src/controller/controller.js';
+import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
+import { isKubeConflict } from '../../src/kube/errors.js';
+import { projectRoot } from './paths.js';
+import { awsClientConfig, awsFake, kubeConfig, testbed } from './testbed.js';
+
+export const crdPath = process.env.AWI_CRD_PATH ?? path.join(projectRoot, 'crds', 'awi.dev_awsworkloadidentityclaims.yaml');
+
+/** Applies the CRD from crds/ (once per test bed) and waits until it is served. */
+export async function installCrd(): Promise<void> {
+  const api = kubeConfig().makeApiClient(ApiextensionsV1Api);
+  const crd = YAML.parse(readFileSync(crdPath, 'utf8')) as V1CustomResourceDefinition;
+  try {
+    await api.createCustomResourceDefinition({ body: crd });
+  } catch (err) {
+    if (!isKubeConflict(err)) throw err;
+  }
+  for (let i = 0; i < 200; i++) {
+    const got = await api.readCustomResourceDefinition({ name: `${PLURAL}.${GROUP}` });
+    if (got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return;
+    await sleep(50);
+  }
+  throw new Error('CRD not established');
+}
+
+/** The examples' platform config, for the test bed's cluster and issuer; guardrails open to test namespaces. */
+export function testPlatformConfig(overrides: (raw: Record<string, any>) => void = () => undefined): PlatformConfig {
+  const tb = testbed();
+  const raw = YAML.parse(readFileSync(path.join(projectRoot, 'deploy', 'examples', 'platform-config.yaml'), 'utf8')) as Record<string, any>;
+  raw.cluster = { ...raw.cluster, name: tb.clusterName, accountId: tb.accountId, region: tb.region, oidcIssuer: tb.issuer };
+  raw.guardrails = [...raw.guardrails, { ...raw.guardrails[0], namespaces: ['it-*'] }];
+  overrides(raw);
+  return parsePlatformConfig(raw, 'test platform config');
+}
+
+/** What the platform team sets up once per account: the IRSA OIDC provider and the permissions boundary. */
+export async function platformPrerequisites(): Promise<void> {
+  const tb = testbed();
+  const iam = new IAMClient(awsClientConfig());
+  await iam.send(new CreateOpenIDConnectProviderCommand({ Url: tb.issuer, ClientIDList: ['sts.amazonaws.com'], ThumbprintList: ['0'.repeat(40)] }));
+  await iam.send(new CreatePolicyCommand({
+    PolicyName: 'awi-workload-boundary',
+    PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:*', 'sqs:*', 'kms:*', 'dynamodb:*'], Resource: '*' }] }),
+  }));
+}
+
+export interface ControllerEnv {
+  controller: Controller;
+  config: PlatformConfig;
+  stop(): Promise<void>;
+}
+
+/** Resets the AWS fake, installs the CRD and prerequisites, starts a controller. */
+export async function startControllerEnv(opts: { propagationRequeueMs?: number; resyncMs?: number; config?: PlatformConfig } = {}): Promise<ControllerEnv> {
+  await awsFake().reset();
+  await installCrd();
+  await platformPrerequisites();
+  const config = opts.config ?? testPlatformConfig();
+  const log = pino({ level: process.env.AWI_TEST_LOG ?? 'silent' });
+  const controller = new Controller({
+    config,
+    kubeConfig: kubeConfig(),
+    log,
+    propagationRequeueMs: opts.propagationRequeueMs ?? 300,
+    resyncMs: opts.resyncMs ?? 3_600_000,
+  });
+  await controller.start();
+  return { controller, config, stop: () => controller.stop() };
+}
+
+export function claimsApi(): CustomObjectsApi {
+  return kubeConfig().makeApiClient(CustomObjectsApi);
+}
+
+export async function createClaim(namespace: string, name: string, spec: Record<string, unknown>): Promise<AwsWorkloadIdentityClaim> {
+  return (await claimsApi().createNamespacedCustomObject({
+    group: GROUP, version: VERSION, plural: PLURAL, namespace,
+    body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'AwsWorkloadIdentityClaim', metadata: { name, namespace }, spec },
+  })) as AwsWorkloadIdentityClaim;
+}
+
+export async function getClaim(namespace: string, name: string): Promise<AwsWorkloadIdentityClaim | undefined> {
+  try {
+    return (await claimsApi().getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name })) as AwsWorkloadIdentityClaim;
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return undefined;
+    throw err;
+  }
+}
+
+export const readyCondition = (c: AwsWorkloadIdentityClaim | undefined) => c?.status?.conditions?.find((x) => x.type === 'Ready');
+
+/** Polls the claim until `done` holds; fails with the last status seen. */
+export async function waitForClaim(
+  namespace: string,
+  name: string,
+  done: (c: AwsWorkloadIdentityClaim | undefined) => boolean,
+  timeoutMs = 30_000,
+): Promise<AwsWorkloadIdentityClaim | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let last: AwsWorkloadIdentityClaim | undefined;
+  while (Date.now() < deadline) {
+    last = await getClaim(namespace, name);
+    if (done(last)) return last;
+    await sleep(200);
+  }
+  throw new Error(`claim ${namespace}/${name} did not reach the expected state in ${timeoutMs} ms; last status: ${JSON.stringify(last?.status)}`);
+}
+
+export const waitForReady = (namespace: string, name: string, timeoutMs?: number) =>
+  waitForClaim(namespace, name, (c) => readyCondition(c)?.status === 'True' && c?.status?.observedGeneration === c?.metadata.generation, timeoutMs);
+
+/** AWS calls that change something, from the fake's counters. */
+export function writeCalls(calls: Record<string, number>): Record<string, number> {
+  const write = /^(iam|eks):(Create|Put|Update|Tag|Untag|Delete|Attach|Detach)/;
+  return Object.fromEntries(Object.entries(calls).filter(([api, n]) => write.test(api) && n > 0));
+}
