@@ -144,10 +144,13 @@ export function planReconcile(desired: DesiredState, observed: Observed): Plan {
   }
 
   // 3. Permissions: exactly our inline policy and the claimed managed policies.
-  if (!observed.inlinePolicy || !policiesEqual(observed.inlinePolicy, desired.permissionPolicy.document)) {
+  // A claim of managed policies only has no statements: IAM refuses an empty
+  // inline policy, so ours must then be absent.
+  const wantInline = desired.permissionPolicy.document.Statement.length > 0;
+  if (wantInline && (!observed.inlinePolicy || !policiesEqual(observed.inlinePolicy, desired.permissionPolicy.document))) {
     steps.push({ kind: 'PutInlinePolicy' });
   }
-  for (const name of observed.inlinePolicyNames.filter((n) => n !== desired.permissionPolicy.name).sort()) {
+  for (const name of observed.inlinePolicyNames.filter((n) => !wantInline || n !== desired.permissionPolicy.name).sort()) {
     steps.push({ kind: 'DeleteInlinePolicy', name });
   }
   const attached = new Set(observed.attachedPolicyArns);

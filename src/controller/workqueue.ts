@@ -44,7 +44,8 @@ export interface Clock {
 
 export const realClock: Clock = {
   now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  // Node fires delays above 2^31-1 ms at once: clamp (24.8 days is 'later' enough).
+  setTimeout: (fn, ms) => setTimeout(fn, Math.min(ms, 2_147_483_647)),
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
 

@@ -101,7 +101,8 @@ export function isGone(err: unknown): boolean {
 
 const realClock: WatchClock = {
   now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  // Node fires delays above 2^31-1 ms at once: clamp (24.8 days is 'later' enough).
+  setTimeout: (fn, ms) => setTimeout(fn, Math.min(ms, 2_147_483_647)),
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
 
@@ -213,7 +214,12 @@ export class ResilientWatch<T extends KubernetesObject> {
       });
       this.startPromise.catch(() => undefined); // a caller that does not await must not crash the process
       if (this.stopped) this.settleStart(new Error(`watch ${this.opts.path} stopped before the first list`));
-      else void this.run();
+      else
+        this.run().catch((err: unknown) => {
+          // run() handles its errors; this is a last resort against a silent death
+          this.log?.error({ err: errorText(err) }, 'watch: loop died');
+          this.settleStart(err instanceof Error ? err : new Error(errorText(err)));
+        });
     }
     return this.startPromise;
   }

@@ -6,7 +6,9 @@
 import { readFileSync, readdirSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+// loadYaml (not YAML.parse): the typed client keeps x-kubernetes-* schema keys only
+// when the object was deserialized through its own model.
+import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { CreateOpenIDConnectProviderCommand, CreatePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
 import { pino } from 'pino';
 import YAML from 'yaml';
@@ -69,7 +71,7 @@ async function main(): Promise<void> {
 
     const kc = loadKubeConfig(cp.state.kubeconfig);
     say('▶ installing the CRD from crds/');
-    const crd = YAML.parse(readFileSync(path.join(projectRoot, 'crds', 'awi.dev_awsworkloadidentityclaims.yaml'), 'utf8')) as V1CustomResourceDefinition;
+    const crd = loadYaml<V1CustomResourceDefinition>(readFileSync(path.join(projectRoot, 'crds', 'awi.dev_awsworkloadidentityclaims.yaml'), 'utf8'));
     await kc.makeApiClient(ApiextensionsV1Api).createCustomResourceDefinition({ body: crd });
     await waitForCrd(kc);
 

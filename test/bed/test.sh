@@ -5,10 +5,13 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 bash test/bed/setup.sh || exit 1
+# The SDK warns that releases after January 2027 need Node 22 (the image uses
+# Node 22); on this Node 20 test bed that notice is noise.
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 
 results=.cache/results
 rm -rf "$results" && mkdir -p "$results"
-jest() { node --disable-warning=ExperimentalWarning --disable-warning=NodeVersionSupportWarning --experimental-vm-modules node_modules/jest/bin/jest.js "$@"; }
+jest() { node --disable-warning=ExperimentalWarning --experimental-vm-modules node_modules/jest/bin/jest.js "$@"; }
 failed=0
 
 echo "== unit"

@@ -3,7 +3,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiextensionsV1Api, CustomObjectsApi, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+// loadYaml (not YAML.parse): the typed client keeps x-kubernetes-* schema keys only
+// when the object was deserialized through its own model.
+import { ApiextensionsV1Api, CustomObjectsApi, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { CreateOpenIDConnectProviderCommand, CreatePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
 import { pino } from 'pino';
 import YAML from 'yaml';
@@ -20,11 +22,17 @@ export const crdPath = process.env.AWI_CRD_PATH ?? path.join(projectRoot, 'crds'
 /** Applies the CRD from crds/ (once per test bed) and waits until it is served. */
 export async function installCrd(): Promise<void> {
   const api = kubeConfig().makeApiClient(ApiextensionsV1Api);
-  const crd = YAML.parse(readFileSync(crdPath, 'utf8')) as V1CustomResourceDefinition;
+  const crd = loadYaml<V1CustomResourceDefinition>(readFileSync(crdPath, 'utf8'));
   try {
     await api.createCustomResourceDefinition({ body: crd });
   } catch (err) {
     if (!isKubeConflict(err)) throw err;
+    // Installed by an earlier suite: make sure it is this file's version.
+    const existing = await api.readCustomResourceDefinition({ name: `${PLURAL}.${GROUP}` });
+    await api.replaceCustomResourceDefinition({
+      name: `${PLURAL}.${GROUP}`,
+      body: { ...crd, metadata: { ...crd.metadata, resourceVersion: existing.metadata!.resourceVersion! } },
+    });
   }
   for (let i = 0; i < 200; i++) {
     const got = await api.readCustomResourceDefinition({ name: `${PLURAL}.${GROUP}` });
@@ -61,11 +69,18 @@ export interface ControllerEnv {
   stop(): Promise<void>;
 }
 
-/** Resets the AWS fake, installs the CRD and prerequisites, starts a controller. */
-export async function startControllerEnv(opts: { propagationRequeueMs?: number; resyncMs?: number; config?: PlatformConfig } = {}): Promise<ControllerEnv> {
-  await awsFake().reset();
+/**
+ * Resets the AWS fake, installs the CRD and prerequisites, starts a controller.
+ * `reset: false` starts another controller on the world as it is (a restart):
+ * no reset, and the prerequisites are assumed to exist already.
+ */
+export async function startControllerEnv(
+  opts: { propagationRequeueMs?: number; resyncMs?: number; config?: PlatformConfig; reset?: boolean } = {},
+): Promise<ControllerEnv> {
+  const reset = opts.reset ?? true;
+  if (reset) await awsFake().reset();
   await installCrd();
-  await platformPrerequisites();
+  if (reset) await platformPrerequisites();
   const config = opts.config ?? testPlatformConfig();
   const log = pino({ level: process.env.AWI_TEST_LOG ?? 'silent' });
   const controller = new Controller({

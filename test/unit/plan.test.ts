@@ -101,6 +101,12 @@ describe('planReconcile', () => {
     ]);
   });
 
+  it('keeps no inline policy when the claim has only managed policies (IAM refuses an empty one)', () => {
+    const managedOnly: DesiredState = { ...pod, permissionPolicy: { ...pod.permissionPolicy, document: { Version: '2012-10-17', Statement: [] } } };
+    expect(kinds(planReconcile(managedOnly, empty))).toEqual(['CreateServiceAccount', 'CreateRole', 'CreateAssociation']);
+    expect(planReconcile(managedOnly, inSync(pod)).steps).toEqual([{ kind: 'DeleteInlinePolicy', name: pod.permissionPolicy.name }]);
+  });
+
   it('restores a stripped IRSA annotation and a deleted association', () => {
     const o = inSync(irsa);
     o.serviceAccount!.annotations = {};

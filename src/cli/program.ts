@@ -1,0 +1,22 @@
+// The awi command line. Each subcommand registers itself from its own module;
+// add new ones to SUBCOMMANDS.
+
+import { Command } from 'commander';
+import { processIo, type Io } from './io.js';
+import { registerController } from './controller.js';
+import { registerPlan } from './plan.js';
+import { registerValidate } from './validate.js';
+
+export type RegisterSubcommand = (program: Command, io: Io) => void;
+
+export const SUBCOMMANDS: RegisterSubcommand[] = [registerPlan, registerValidate, registerController];
+
+export function buildProgram(io: Io = processIo, subcommands: RegisterSubcommand[] = SUBCOMMANDS): Command {
+  const program = new Command('awi')
+    .description('AWS workload identity operator: claims in, least-privilege IAM roles and bindings out')
+    .showHelpAfterError()
+    .exitOverride() // errors are thrown (CommanderError), not process.exit: main.ts decides the status
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+  for (const register of subcommands) register(program, io);
+  return program;
+}

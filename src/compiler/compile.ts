@@ -1,0 +1,143 @@
+// claim + platform configuration -> desired state, or every reason it cannot
+// be. Pure: no I/O, no clock, no randomness; the same input gives the same
+// output, byte for byte.
+//
+// Order of checks: the schema (what the CRD's OpenAPI schema enforces) and
+// the CEL twins first, reported together; only a structurally valid claim is
+// compiled and then checked against guardrails and IAM limits, again
+// reporting everything found.
+
+import { validateClaimStructure } from '../api/validate.js';
+import type { AwsWorkloadIdentityClaim } from '../api/types.js';
+import type { PlatformConfig } from '../config/types.js';
+import { partitionOf, iamRoleArn } from './arn.js';
+import { policyDigest } from './canonical.js';
+import { checkGuardrails, effectiveGuardrail } from './guardrails.js';
+import { compileIntents } from './intents/index.js';
+import { checkLimits } from './limits.js';
+import { roleName } from './names.js';
+import { dedupeProblems } from './problems.js';
+import { checkSpecRules } from './spec-rules.js';
+import { buildStatements, policyDocument } from './statements.js';
+import { roleTags, serviceAccountLabels } from './tags.js';
+import { trustPolicy } from './trust.js';
+import type { CompileOptions, CompileResult, DesiredBinding, DesiredState, Mechanism, Problem } from './types.js';
+
+export const PERMISSION_POLICY_NAME = 'awi-permissions';
+export const IRSA_ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
+
+/**
+ * Compiles a claim (any object: it is validated here) with the platform
+ * configuration. Never throws for a bad claim: problems are returned.
+ */
+export function compileClaim(claim: unknown, config: PlatformConfig, options: CompileOptions = {}): CompileResult {
+  const celProblems = checkSpecRules(claim);
+  const explainedFields = new Set(celProblems.map((p) => p.field));
+  const structural = [...validateClaimStructure(claim, { explainedFields }), ...celProblems];
+  const namespace = (claim as { metadata?: { namespace?: unknown } })?.metadata?.namespace;
+  if (typeof namespace !== 'string' || namespace === '') {
+    structural.push({ reason: 'InvalidSpec', field: 'metadata.namespace', rule: 'required', message: 'is required: a claim is namespaced' });
+  }
+  if (structural.length) return { ok: false, problems: dedupeProblems(structural) };
+  return compileValid(claim as AwsWorkloadIdentityClaim & { metadata: { namespace: string } }, config, options);
+}
+
+function compileValid(
+  claim: AwsWorkloadIdentityClaim & { metadata: { namespace: string } },
+  config: PlatformConfig,
+  options: CompileOptions,
+): CompileResult {
+  const { spec, metadata } = claim;
+  const namespace = metadata.namespace;
+  const { accountId, region } = spec.aws;
+  const partition = partitionOf(region);
+  const mechanism: Mechanism = spec.mechanism ?? config.defaults.mechanism;
+  const problems: Problem[] = [];
+
+  // Permissions, checked against the guardrails of the namespace.
+  const grants = compileIntents(spec.permissions, { partition, accountId, region });
+  const guardrail = effectiveGuardrail(namespace, config);
+  problems.push(...checkGuardrails({ spec, grants, config, guardrail }));
+  const permissionDocument = policyDocument(buildStatements(grants));
+  const managedPolicyArns = [...(spec.permissions.managedPolicyArns ?? [])].sort();
+
+  // The role and who may assume it.
+  const name = roleName(config.roles.nameTemplate, {
+    cluster: config.cluster.name,
+    namespace,
+    serviceAccount: spec.serviceAccountName,
+    claim: metadata.name,
+    account: accountId,
+  });
+  const arn = iamRoleArn(partition, accountId, config.roles.path, name);
+  const trusted = options.alsoTrust && options.alsoTrust !== mechanism ? [mechanism, options.alsoTrust] : [mechanism];
+  if (trusted.includes('IRSA') && config.cluster.oidcIssuers.length === 0) {
+    problems.push({
+      reason: 'InvalidSpec',
+      field: 'spec.mechanism',
+      rule: 'irsa-issuer-configured',
+      message: 'IRSA needs an OIDC issuer in the platform configuration (cluster.oidcIssuer); use PodIdentity or ask the platform team',
+    });
+  }
+  const trustDocument = trustPolicy(trusted, { config, accountId, partition, namespace, serviceAccount: spec.serviceAccountName });
+  const tags = roleTags({
+    cluster: config.cluster.name,
+    namespace,
+    claim: metadata.name,
+    ...(metadata.uid ? { claimUid: metadata.uid } : {}),
+    owner: spec.owner,
+    environment: spec.environment,
+    defaults: config.roles.tags,
+  });
+
+  problems.push(
+    ...checkLimits({
+      config,
+      permissionPolicy: permissionDocument,
+      trustPolicy: trustDocument,
+      managedPolicyCount: managedPolicyArns.length,
+      tagCount: Object.keys(tags).length,
+      roleName: name,
+    }),
+  );
+  if (problems.length) return { ok: false, problems: dedupeProblems(problems) };
+
+  const binding: DesiredBinding =
+    mechanism === 'PodIdentity'
+      ? { kind: 'PodIdentityAssociation', clusterName: config.cluster.name, namespace, serviceAccount: spec.serviceAccountName, roleArn: arn, tags: { ...tags } }
+      : { kind: 'IRSAAnnotation', namespace, serviceAccount: spec.serviceAccountName, annotations: { [IRSA_ROLE_ARN_ANNOTATION]: arn } };
+
+  const desired: DesiredState = {
+    claim: {
+      namespace,
+      name: metadata.name,
+      ...(metadata.uid ? { uid: metadata.uid } : {}),
+      ...(metadata.generation !== undefined ? { generation: metadata.generation } : {}),
+    },
+    accountId,
+    region,
+    mechanism,
+    deletionPolicy: spec.deletionPolicy ?? config.defaults.deletionPolicy,
+    role: {
+      name,
+      path: config.roles.path,
+      arn,
+      description: `Managed by awi for claim ${namespace}/${metadata.name} (ServiceAccount ${spec.serviceAccountName}) in cluster ${config.cluster.name}`,
+      ...(config.roles.permissionsBoundaryArn ? { permissionsBoundaryArn: config.roles.permissionsBoundaryArn } : {}),
+      maxSessionDurationSeconds: spec.maxSessionDurationSeconds ?? config.roles.maxSessionDurationSeconds,
+      tags,
+      trustPolicy: trustDocument,
+    },
+    permissionPolicy: { name: PERMISSION_POLICY_NAME, document: permissionDocument },
+    managedPolicyArns,
+    binding,
+    serviceAccount: {
+      namespace,
+      name: spec.serviceAccountName,
+      labels: serviceAccountLabels(namespace, metadata.name),
+      annotations: binding.kind === 'IRSAAnnotation' ? { ...binding.annotations } : {},
+    },
+    digests: { policy: policyDigest(permissionDocument), trust: policyDigest(trustDocument) },
+  };
+  return { ok: true, desired };
+}

@@ -1,0 +1,32 @@
+// What an intent compiles to before statements are merged: actions on
+// resources under a condition, remembering which claim field asked for it
+// (guardrail problems point there).
+
+import type { ConditionBlock } from '../types.js';
+
+export interface Grant {
+  /** Claim field the grant comes from, e.g. spec.permissions.s3[0]. */
+  field: string;
+  effect: 'Allow' | 'Deny';
+  actions: string[];
+  resources: string[];
+  condition?: ConditionBlock;
+  /** Set for hand-written statements: their actions and resources are checked one by one. */
+  raw?: boolean;
+}
+
+/** Where the claim's resources live. */
+export interface IntentContext {
+  partition: string;
+  accountId: string;
+  region: string;
+}
+
+/** DNS suffix of service endpoints, for kms:ViaService. */
+export function dnsSuffix(partition: string): string {
+  return partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
+}
+
+export function allow(field: string, actions: string[], resources: string[], condition?: ConditionBlock): Grant {
+  return { field, effect: 'Allow', actions, resources, ...(condition ? { condition } : {}) };
+}

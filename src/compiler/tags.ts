@@ -1,0 +1,55 @@
+// The ownership ledger: tags on every AWS resource awi manages and labels on
+// every ServiceAccount. The controller only touches what carries them.
+
+export const MANAGED_BY = 'awi';
+
+export const TAG = {
+  managedBy: 'awi.dev/managed-by',
+  cluster: 'awi.dev/cluster',
+  namespace: 'awi.dev/namespace',
+  claim: 'awi.dev/claim',
+  claimUid: 'awi.dev/claim-uid',
+  owner: 'awi.dev/owner',
+  environment: 'awi.dev/environment',
+} as const;
+
+export const LABEL = {
+  managedBy: 'app.kubernetes.io/managed-by',
+  claim: 'awi.dev/claim',
+  claimNamespace: 'awi.dev/claim-namespace',
+} as const;
+
+export const TAGS_PER_ROLE_MAX = 50;
+
+export interface TagInputs {
+  cluster: string;
+  namespace: string;
+  claim: string;
+  claimUid?: string;
+  owner: string;
+  environment: string;
+  defaults: Record<string, string>;
+}
+
+/** Config default tags first, then the ledger (the config cannot use awi.dev/ keys), keys sorted. */
+export function roleTags(input: TagInputs): Record<string, string> {
+  const tags: Record<string, string> = {
+    ...input.defaults,
+    [TAG.managedBy]: MANAGED_BY,
+    [TAG.cluster]: input.cluster,
+    [TAG.namespace]: input.namespace,
+    [TAG.claim]: input.claim,
+    [TAG.owner]: input.owner,
+    [TAG.environment]: input.environment,
+    ...(input.claimUid ? { [TAG.claimUid]: input.claimUid } : {}),
+  };
+  return sortKeys(tags);
+}
+
+export function serviceAccountLabels(namespace: string, claim: string): Record<string, string> {
+  return sortKeys({ [LABEL.managedBy]: MANAGED_BY, [LABEL.claim]: claim, [LABEL.claimNamespace]: namespace });
+}
+
+export function sortKeys<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

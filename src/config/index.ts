@@ -1,0 +1,3 @@
+export { ConfigError, loadPlatformConfig, parsePlatformConfig } from './load.js';
+export { platformConfigSchema } from './schema.js';
+export type * from './types.js';

@@ -1,0 +1,89 @@
+// The platform configuration after validation and defaulting: every field
+// the compiler and the controller read is present.
+
+import type { DeletionPolicy, Mechanism } from '../compiler/types.js';
+
+export interface OidcIssuerConfig {
+  /** The issuer URL, e.g. https://oidc.eks.<region>.amazonaws.com/id/<id>. */
+  url: string;
+  /** The URL without https:// and trailing slash: the prefix of the condition keys (<hostPath>:sub). */
+  hostPath: string;
+  /** Explicit OIDC provider ARN; by default it is derived from the role's account and hostPath. */
+  providerArn?: string;
+}
+
+export interface ClusterConfig {
+  name: string;
+  accountId: string;
+  region: string;
+  /** aws, aws-cn or aws-us-gov, from the region. */
+  partition: string;
+  /** arn:<partition>:eks:<region>:<account>:cluster/<name> */
+  arn: string;
+  /** Issuers IRSA roles trust: one trust statement each (several clusters may share a role). */
+  oidcIssuers: OidcIssuerConfig[];
+}
+
+export interface RolesConfig {
+  /** IAM path, e.g. /awi/. */
+  path: string;
+  /** e.g. {cluster}-{namespace}-{serviceAccount}; placeholders: cluster, namespace, serviceAccount, claim, account. */
+  nameTemplate: string;
+  permissionsBoundaryArn?: string;
+  /** Default and ceiling of a role's MaxSessionDuration; a claim may ask for less. */
+  maxSessionDurationSeconds: number;
+  /** Tags every role carries, besides the awi.dev/* ownership tags. */
+  tags: Record<string, string>;
+}
+
+export interface AccountConfig {
+  accountId: string;
+  /** Role the controller assumes to act in this account; absent for the controller's own account. */
+  assumeRoleArn?: string;
+  externalId?: string;
+}
+
+export interface GuardrailConfig {
+  /** Namespace names or globs ("*" and "?"), e.g. "*-prod". */
+  namespaces: string[];
+  allowedAccounts: string[];
+  /** IAM service prefixes a claim may use (s3, sqs, sns, dynamodb, kms, secretsmanager, ssm, sts, ...); absent: all. */
+  allowedServices?: string[];
+  /** ARN globs every granted resource must match; absent: no restriction beyond the claim's own names. */
+  allowedResourcePatterns?: string[];
+  allowManagedPolicies: boolean;
+  /** ARN globs of the managed policies that may be attached; absent: any (when allowManagedPolicies). */
+  allowedManagedPolicyArns?: string[];
+  allowRawStatements: boolean;
+  /** Actions that may never be granted. A wildcard entry forbids wildcard grants it covers; see compiler/actions.ts. */
+  forbiddenActions: string[];
+}
+
+export interface LimitsConfig {
+  /** Trust policy size quota of the accounts: 2,048 by default, raisable to 4,096. */
+  trustPolicyMaxChars: number;
+  /** Managed policies per role quota: 10 by default, raisable to 20. */
+  managedPoliciesPerRole: number;
+}
+
+export interface ControllerConfig {
+  resyncSeconds: number;
+  resyncJitterRatio: number;
+  concurrency: number;
+  backoffBaseSeconds: number;
+  backoffMaxSeconds: number;
+  rateLimitPerSecond: number;
+  rateLimitBurst: number;
+  watchIdleSeconds: number;
+}
+
+export interface PlatformConfig {
+  cluster: ClusterConfig;
+  defaults: { mechanism: Mechanism; deletionPolicy: DeletionPolicy };
+  roles: RolesConfig;
+  /** Accounts the controller may act in; the cluster's own account when the file lists none. */
+  accounts: AccountConfig[];
+  guardrails: GuardrailConfig[];
+  limits: LimitsConfig;
+  controller: ControllerConfig;
+}
