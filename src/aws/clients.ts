@@ -17,6 +17,8 @@ export interface AwsClientFactoryOptions {
   region: string;
   accounts: AccountConfig[];
   maxAttempts?: number;
+  /** Added to every client's middleware stack (metrics). */
+  middleware?: { middleware: (next: any, context: any) => any; options: { step: 'initialize'; name: string } };
 }
 
 // Refresh assumed credentials this long before they expire.
@@ -28,6 +30,7 @@ export class AwsClientFactory {
 
   constructor(private readonly opts: AwsClientFactoryOptions) {
     this.sts = new STSClient({ region: opts.region, maxAttempts: opts.maxAttempts ?? 5 });
+    if (opts.middleware) this.sts.middlewareStack.add(opts.middleware.middleware, opts.middleware.options);
   }
 
   /** Clients for an account; throws if the config does not list it. */
@@ -39,6 +42,10 @@ export class AwsClientFactory {
     const credentials = account.assumeRoleArn ? this.assumedCredentials(account) : undefined;
     const common = { region: this.opts.region, maxAttempts: this.opts.maxAttempts ?? 5, ...(credentials ? { credentials } : {}) };
     const clients: AwsClients = { iam: new IAMClient(common), eks: new EKSClient(common) };
+    if (this.opts.middleware) {
+      clients.iam.middlewareStack.add(this.opts.middleware.middleware, this.opts.middleware.options);
+      clients.eks.middlewareStack.add(this.opts.middleware.middleware, this.opts.middleware.options);
+    }
     this.cache.set(accountId, clients);
     return clients;
   }

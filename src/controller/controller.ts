@@ -10,6 +10,7 @@ import { ClaimClient, claimKey, GROUP, PLURAL, VERSION } from '../kube/claims.js
 import { EventRecorder } from '../kube/events.js';
 import { ResilientWatch } from '../kube/watch.js';
 import { ServiceAccountManager } from './managers/service-account.js';
+import { awsCallCounter, ControllerMetrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
 import { WorkQueue } from './workqueue.js';
 
@@ -20,11 +21,13 @@ export interface ControllerOptions {
   /** Overrides for tests; production uses the platform config. */
   propagationRequeueMs?: number;
   resyncMs?: number;
+  metrics?: ControllerMetrics;
 }
 
 export class Controller {
   readonly queue: WorkQueue;
   readonly reconciler: Reconciler;
+  readonly metrics: ControllerMetrics;
   private readonly watches: ResilientWatch<KubernetesObject>[] = [];
   private readonly aws: AwsClientFactory;
   /** Last generation and deletion state seen per claim: status-only updates (our own writes) do not enqueue. */
@@ -32,7 +35,8 @@ export class Controller {
 
   constructor(private readonly o: ControllerOptions) {
     const { config, kubeConfig: kc, log } = o;
-    this.aws = new AwsClientFactory({ region: config.cluster.region, accounts: config.accounts });
+    const metrics = (this.metrics = o.metrics ?? new ControllerMetrics());
+    this.aws = new AwsClientFactory({ region: config.cluster.region, accounts: config.accounts, middleware: awsCallCounter(metrics) });
     const c = config.controller;
     this.reconciler = new Reconciler({
       config,
@@ -44,6 +48,7 @@ export class Controller {
       propagationRequeueMs: o.propagationRequeueMs ?? 10_000,
       resyncMs: o.resyncMs ?? c.resyncSeconds * 1000,
       resyncJitterRatio: c.resyncJitterRatio,
+      onReadyStatus: (key, ready) => metrics.setClaimReady(key, ready),
     });
     this.queue = new WorkQueue((key) => this.reconciler.reconcile(key), {
       concurrency: c.concurrency,
@@ -51,7 +56,14 @@ export class Controller {
       maxBackoffMs: c.backoffMaxSeconds * 1000,
       qps: c.rateLimitPerSecond,
       burst: c.rateLimitBurst,
+      onDequeue: (_key, waitedMs) => {
+        metrics.queueLatency.observe(waitedMs / 1000);
+        metrics.queueDepth.set(this.queue.depth);
+      },
       onResult: (key, outcome, ms) => {
+        metrics.reconciles.inc({ result: outcome.kind });
+        metrics.reconcileDuration.observe({ result: outcome.kind }, ms / 1000);
+        metrics.queueDepth.set(this.queue.depth);
         if (outcome.kind === 'error') log.error({ claim: key, err: String(outcome.error), ms }, 'reconcile threw');
         else log.debug({ claim: key, outcome: outcome.kind, ms }, 'reconciled');
       },
@@ -70,6 +82,7 @@ export class Controller {
         path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
         silenceTimeoutMs,
         logger: log,
+        onRestart: (reason) => this.metrics.watchRestarts.inc({ resource: 'claims', reason }),
         onObject: (obj) => this.onClaim(obj),
       }),
       // Changes to (or deletion of) a ServiceAccount we manage re-check its claim at once.
@@ -78,6 +91,7 @@ export class Controller {
         labelSelector: `${LABEL.managedBy}=${MANAGED_BY}`,
         silenceTimeoutMs,
         logger: log,
+        onRestart: (reason) => this.metrics.watchRestarts.inc({ resource: 'serviceaccounts', reason }),
         onObject: (obj) => {
           const labels = obj.metadata?.labels ?? {};
           const claim = labels[LABEL.claim];

@@ -44,12 +44,17 @@ export async function installCrd(): Promise<void> {
 
 /** The examples' platform config, for the test bed's cluster and issuer; guardrails open to test namespaces. */
 export function testPlatformConfig(overrides: (raw: Record<string, any>) => void = () => undefined): PlatformConfig {
+  return parsePlatformConfig(testPlatformConfigDocument(overrides), 'test platform config');
+}
+
+/** The same configuration as a plain document, e.g. to write a file for `awi controller --config`. */
+export function testPlatformConfigDocument(overrides: (raw: Record<string, any>) => void = () => undefined): Record<string, any> {
   const tb = testbed();
   const raw = YAML.parse(readFileSync(path.join(projectRoot, 'deploy', 'examples', 'platform-config.yaml'), 'utf8')) as Record<string, any>;
   raw.cluster = { ...raw.cluster, name: tb.clusterName, accountId: tb.accountId, region: tb.region, oidcIssuer: tb.issuer };
   raw.guardrails = [...raw.guardrails, { ...raw.guardrails[0], namespaces: ['it-*'] }];
   overrides(raw);
-  return parsePlatformConfig(raw, 'test platform config');
+  return raw;
 }
 
 /** What the platform team sets up once per account: the IRSA OIDC provider and the permissions boundary. */
