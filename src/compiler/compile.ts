@@ -79,6 +79,15 @@ function compileValid(
       message: 'IRSA needs an OIDC issuer in the platform configuration (cluster.oidcIssuer); use PodIdentity or ask the platform team',
     });
   }
+  if (trusted.includes('PodIdentity') && accountId !== config.cluster.accountId) {
+    // An association can only point at a role in the cluster's own account.
+    problems.push({
+      reason: 'InvalidSpec',
+      field: 'spec.mechanism',
+      rule: 'pod-identity-same-account',
+      message: `Pod Identity can only bind roles in the cluster's account ${config.cluster.accountId}, not ${accountId}; use mechanism IRSA for another account (the platform registers the cluster's OIDC provider there), or claim in ${config.cluster.accountId} and chain with assumeRoles`,
+    });
+  }
   const trustDocument = trustPolicy(trusted, { config, accountId, partition, namespace, serviceAccount: spec.serviceAccountName });
   const tags = roleTags({
     cluster: config.cluster.name,
@@ -123,7 +132,7 @@ function compileValid(
       path: config.roles.path,
       arn,
       description: `Managed by awi for claim ${namespace}/${metadata.name} (ServiceAccount ${spec.serviceAccountName}) in cluster ${config.cluster.name}`,
-      ...(config.roles.permissionsBoundaryArn ? { permissionsBoundaryArn: config.roles.permissionsBoundaryArn } : {}),
+      ...(config.roles.permissionsBoundaryArn ? { permissionsBoundaryArn: boundaryInAccount(config.roles.permissionsBoundaryArn, config.cluster.accountId, accountId) } : {}),
       maxSessionDurationSeconds: spec.maxSessionDurationSeconds ?? config.roles.maxSessionDurationSeconds,
       tags,
       trustPolicy: trustDocument,
@@ -140,4 +149,14 @@ function compileValid(
     digests: { policy: policyDigest(permissionDocument), trust: policyDigest(trustDocument) },
   };
   return { ok: true, desired };
+}
+
+/**
+ * The boundary policy is named once, in the cluster's account; a role in
+ * another account needs the policy of the same path and name in its own
+ * account (a policy cannot bound a role across accounts).
+ */
+export function boundaryInAccount(boundaryArn: string, clusterAccountId: string, roleAccountId: string): string {
+  const prefix = `:${clusterAccountId}:policy/`;
+  return roleAccountId === clusterAccountId || !boundaryArn.includes(prefix) ? boundaryArn : boundaryArn.replace(prefix, `:${roleAccountId}:policy/`);
 }

@@ -141,11 +141,28 @@ export class MotoIam {
   }
 
   private iamFor(accountId: string): Promise<IAMClient> {
-    return this.clientFor(this.iam, accountId, (creds) => new IAMClient(this.config(creds)));
+    return this.clientFor(this.iam, accountId, (creds) => this.pinDefault(new IAMClient(this.config(creds)), accountId));
   }
 
   private stsFor(accountId: string): Promise<STSClient> {
-    return this.clientFor(this.sts, accountId, (creds) => new STSClient(this.config(creds)));
+    return this.clientFor(this.sts, accountId, (creds) => this.pinDefault(new STSClient(this.config(creds)), accountId));
+  }
+
+  /** Plain test keys map to moto's own default account: name ours in a header (see moto.ts). */
+  private pinDefault<C extends IAMClient | STSClient>(client: C, accountId: string): C {
+    if (accountId !== this.defaultAccount) return client;
+    type Args = { request: unknown };
+    const stack = client.middlewareStack as unknown as {
+      add(mw: (next: (a: Args) => Promise<unknown>) => (a: Args) => Promise<unknown>, o: { step: 'build'; name: string }): void;
+    };
+    stack.add(
+      (next) => async (args) => {
+        (args.request as { headers: Record<string, string> }).headers['x-moto-account-id'] = accountId;
+        return next(args);
+      },
+      { step: 'build', name: 'motoDefaultAccount' },
+    );
+    return client;
   }
 
   private async clientFor<C>(cache: Map<string, Promise<C>>, accountId: string, make: (creds: Creds) => C): Promise<C> {

@@ -92,7 +92,10 @@ export async function startMoto(opts: { motoServerPath?: string; accountId: stri
 async function launch(script: string, port: number, accountId: string, logger: FakeLogger | undefined, timeoutMs: number): Promise<MotoServer> {
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(interpreterFor(script), ['-c', WRAPPER, String(process.pid), script, '-H', '127.0.0.1', '-p', String(port)], {
-    env: { ...process.env, MOTO_ACCOUNT_ID: accountId, PYTHONUNBUFFERED: '1' },
+    // No MOTO_ACCOUNT_ID: it would pin every request to one account, even those
+    // signed with credentials from sts:AssumeRole into another. The front sends
+    // x-moto-account-id for the default account instead (server.ts).
+    env: { ...process.env, PYTHONUNBUFFERED: '1' },
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true,
   });

@@ -157,12 +157,18 @@ export async function startAwsFake(opts: AwsFakeOptions, internals: StartInterna
     params: URLSearchParams;
   }
 
+  const assumedAccessKeys = new Set<string>();
+
   async function proxy(service: ServiceName, r: Req): Promise<FakeResponse> {
     // moto picks the service from the credential scope: give unsigned requests one.
     const headers = r.headers.authorization
       ? r.headers
       : { ...r.headers, authorization: `AWS4-HMAC-SHA256 Credential=testing/20000101/${region}/${service}/aws4_request, SignedHeaders=host, Signature=0` };
-    const p = await proxyToMoto(moto.url, { method: r.method, url: r.url.pathname + r.url.search, headers, body: r.body }, agent);
+    // Requests signed with credentials from sts:AssumeRole act in the role's
+    // account (moto maps those keys itself); all others in the default account.
+    const accessKey = /Credential=([^/]+)\//.exec(String(headers.authorization))?.[1] ?? '';
+    const routed = assumedAccessKeys.has(accessKey) ? headers : { ...headers, 'x-moto-account-id': accountId };
+    const p = await proxyToMoto(moto.url, { method: r.method, url: r.url.pathname + r.url.search, headers: routed, body: r.body }, agent);
     const code = p.status >= 400 ? errorCodeFromXml(p.body.toString('utf8')) : undefined;
     return { status: p.status, headers: p.headers, body: p.body, ...(code ? { errorCode: code } : {}) };
   }
@@ -180,7 +186,13 @@ export async function startAwsFake(opts: AwsFakeOptions, internals: StartInterna
       }
       case 'sts':
         if (operation === 'AssumeRoleWithWebIdentity') return assumeRoleWithWebIdentity({ verifier, iam, propagation, logger }, r.params);
-        if (operation === 'AssumeRole') checkAssumeRolePropagation(propagation, r.params);
+        if (operation === 'AssumeRole') {
+          checkAssumeRolePropagation(propagation, r.params);
+          const out = await proxy('sts', r);
+          const key = /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(out.body.toString('utf8'))?.[1];
+          if (out.status < 300 && key) assumedAccessKeys.add(key);
+          return out;
+        }
         return proxy('sts', r);
       case 'eks':
         return eks.handle({ method: r.method, path: r.url.pathname, query: r.url.searchParams, body: r.body });

@@ -76,6 +76,31 @@ describe('trust policy', () => {
   });
 });
 
+describe('another account', () => {
+  const otherAccount = configWith((raw) => {
+    raw.accounts = [{ accountId: '111122223333' }, { accountId: '222233334444', assumeRoleArn: 'arn:aws:iam::222233334444:role/awi-controller' }];
+    raw.guardrails[0].allowedAccounts = ['111122223333', '222233334444'];
+  });
+  const inOther = (mechanism: 'IRSA' | 'PodIdentity') =>
+    claimWith((c) => {
+      c.spec.mechanism = mechanism;
+      c.spec.aws.accountId = '222233334444';
+    });
+
+  it('IRSA: the role, its OIDC provider and its permissions boundary live in that account', () => {
+    const d = ok(inOther('IRSA'), otherAccount);
+    expect(d.role.arn).toMatch(/^arn:aws:iam::222233334444:role\/awi\//);
+    expect(d.role.trustPolicy.Statement[0]!.Principal).toEqual({ Federated: `arn:aws:iam::222233334444:oidc-provider/${ISSUER}` });
+    expect(d.role.permissionsBoundaryArn).toBe('arn:aws:iam::222233334444:policy/awi-workload-boundary');
+  });
+
+  it('Pod Identity is refused: an association can only bind a role in the cluster account', () => {
+    expect(problems(inOther('PodIdentity'), otherAccount)).toContainEqual(
+      expect.objectContaining({ field: 'spec.mechanism', rule: 'pod-identity-same-account', reason: 'InvalidSpec' }),
+    );
+  });
+});
+
 describe('role names', () => {
   const vars = { cluster: 'prod-platform-a', namespace: 'checkout-prod', serviceAccount: 'checkout-api-aws-sa', claim: 'c', account: '111122223333' };
 
