@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 // when the object was deserialized through its own model.
 import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { CreateOpenIDConnectProviderCommand, CreatePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
+import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { pino } from 'pino';
 import YAML from 'yaml';
 import { parsePlatformConfig } from '../../src/config/index.js';
@@ -18,7 +19,7 @@ import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
 import { printClaimTable } from '../../src/cli/table.js';
 import type { AwsWorkloadIdentityClaim } from '../../src/api/types.js';
 import { startAwsFake } from '../awsfake/server.js';
-import { awsClientConfig } from '../awsfake/client.js';
+import { assumeRoleForPodIdentity, awsClientConfig } from '../awsfake/client.js';
 import { startControlPlane } from '../harness/controlplane.js';
 import { loadKubeConfig } from '../harness/kube.js';
 import { projectRoot, runRoot } from '../harness/paths.js';
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
     });
 
     say('▶ platform prerequisites in AWS: IAM OIDC provider for the issuer, permissions boundary policy');
-    const iam = new IAMClient(awsClientConfig(fake.endpoint));
+    const iam = new IAMClient(awsClientConfig(fake.endpoint, config.cluster.region));
     await iam.send(new CreateOpenIDConnectProviderCommand({ Url: cp.state.issuer, ClientIDList: ['sts.amazonaws.com'], ThumbprintList: ['0'.repeat(40)] }));
     await iam.send(new CreatePolicyCommand({
       PolicyName: 'awi-workload-boundary',
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
     for (const ns of new Set(claims.map((c) => c.claim.metadata.namespace!))) {
       await core.createNamespace({ body: { metadata: { name: ns } } });
     }
+    let refusedByApi = 0;
     for (const { claim, file } of claims) {
       try {
         await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: claim.metadata.namespace!, body: claim });
@@ -94,6 +96,7 @@ async function main(): Promise<void> {
         const body = (err as { body?: string }).body;
         const message = body ? (JSON.parse(body) as { message?: string }).message : String(err);
         say(`  ✗ ${file}: refused by the API server: ${message}`);
+        refusedByApi += 1;
       }
     }
 
@@ -117,9 +120,30 @@ async function main(): Promise<void> {
       if (ready?.status !== 'True') say(`${c.metadata.namespace}/${c.metadata.name}: ${ready?.reason ?? 'Unknown'}: ${ready?.message ?? 'no status yet'}`);
     }
     say('');
+    say('▶ what a pod of each Ready claim gets (a real ServiceAccount token exchanged with the AWS fake):');
+    for (const c of items.filter((c) => c.status?.conditions?.find((x) => x.type === 'Ready')?.status === 'True')) {
+      const ns = c.metadata.namespace!;
+      const sa = c.spec.serviceAccountName;
+      try {
+        if (c.status?.mechanism === 'IRSA') {
+          const t = await core.createNamespacedServiceAccountToken({ namespace: ns, name: sa, body: { spec: { audiences: ['sts.amazonaws.com'] } } });
+          const out = await new STSClient(awsClientConfig(fake.endpoint, config.cluster.region)).send(
+            new AssumeRoleWithWebIdentityCommand({ RoleArn: c.status.roleArn!, RoleSessionName: 'demo', WebIdentityToken: t.status!.token }),
+          );
+          say(`  ✓ ${ns}/${sa}: AssumeRoleWithWebIdentity -> ${out.AssumedRoleUser?.Arn}`);
+        } else {
+          const t = await core.createNamespacedServiceAccountToken({ namespace: ns, name: sa, body: { spec: { audiences: ['pods.eks.amazonaws.com'] } } });
+          const out = await assumeRoleForPodIdentity(fake.endpoint, config.cluster.name, t.status!.token, { region: config.cluster.region });
+          say(`  ✓ ${ns}/${sa}: AssumeRoleForPodIdentity -> ${out.assumedRoleUser.arn}`);
+        }
+      } catch (err) {
+        say(`  ✗ ${ns}/${sa}: ${(err as Error).name}: ${(err as Error).message}`);
+      }
+    }
+    say('');
     say(`kubeconfig: ${cp.state.kubeconfig}   AWS endpoint: ${fake.endpoint}   controller log: ${path.join(runDir, 'controller.log')}`);
     const ok = items.filter((c) => c.status?.conditions?.find((x) => x.type === 'Ready')?.status === 'True').length;
-    say(`${ok} of ${items.length} claims Ready.`);
+    say(`${ok} of ${items.length} claims Ready, ${items.length - ok} refused by awi, ${refusedByApi} refused by the API server.`);
     if (keepRunning) {
       say('--keep: running until Ctrl-C');
       await new Promise(() => undefined);
