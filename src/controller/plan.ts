@@ -68,9 +68,19 @@ export function roleOwner(tags: Record<string, string>): { cluster: string; name
   return { cluster: tags[TAG.cluster] ?? '', namespace: tags[TAG.namespace] ?? '', claim: tags[TAG.claim] ?? '' };
 }
 
+export interface ClaimOwner {
+  cluster: string;
+  namespace: string;
+  claim: string;
+}
+
 export function ownedByClaim(tags: Record<string, string>, d: Pick<DesiredState, 'claim' | 'role'>): boolean {
+  return ownedBy(tags, { cluster: d.role.tags[TAG.cluster] ?? '', namespace: d.claim.namespace, claim: d.claim.name });
+}
+
+export function ownedBy(tags: Record<string, string>, owner: ClaimOwner): boolean {
   const o = roleOwner(tags);
-  return !!o && o.cluster === d.role.tags[TAG.cluster] && o.namespace === d.claim.namespace && o.claim === d.claim.name;
+  return !!o && o.cluster === owner.cluster && o.namespace === owner.namespace && o.claim === owner.claim;
 }
 
 export function serviceAccountClaim(sa: ObservedServiceAccount): { namespace: string; claim: string } | undefined {

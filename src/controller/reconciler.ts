@@ -18,8 +18,9 @@ import { AssociationManager } from './managers/association.js';
 import { PermissionPolicyManager } from './managers/permission-policy.js';
 import { RoleManager } from './managers/role.js';
 import type { ObservedServiceAccount, ServiceAccountManager } from './managers/service-account.js';
+import { cleanupTarget, type CleanupTarget } from './cleanup.js';
 import {
-  ownedByClaim, planReconcile, previousBindingPresent, RELEASED_TAG, ROLE_ARN_ANNOTATION, stepResource,
+  ownedBy, ownedByClaim, planReconcile, serviceAccountClaim, previousBindingPresent, RELEASED_TAG, ROLE_ARN_ANNOTATION, stepResource,
   type Blocker, type Observed, type Resource, type Step,
 } from './plan.js';
 import type { ReconcileOutcome } from './workqueue.js';
@@ -38,6 +39,8 @@ export interface ReconcilerOptions {
   resyncJitterRatio: number;
   now?: () => Date;
   random?: () => number;
+  /** Told the Ready status after each status write (undefined: the claim is gone), for metrics. */
+  onReadyStatus?(key: string, ready: 'True' | 'False' | 'Unknown' | undefined): void;
 }
 
 const conditionFor: Record<Resource, ConditionType> = {
@@ -60,7 +63,10 @@ export class Reconciler {
     const { namespace, name } = parseClaimKey(key);
     const log = this.o.log.child({ claim: key, reconcileId: randomUUID().slice(0, 8) });
     const claim = await this.o.claims.get(namespace, name);
-    if (!claim) return { kind: 'done' };
+    if (!claim) {
+      this.o.onReadyStatus?.(key, undefined);
+      return { kind: 'done' };
+    }
     try {
       return claim.metadata.deletionTimestamp ? await this.finalize(claim, log) : await this.apply(claim, log);
     } catch (err) {
@@ -135,9 +141,12 @@ export class Reconciler {
     }
     const now = this.now().toISOString();
     const ready = conditions.find((c) => c.type === 'Ready')?.status === 'True';
+    // A claim blocked on the ServiceAccount or the role manages no role: do not
+    // report one (with the default name template it would be the other claim's).
+    const managesRole = !plan.blockers.some((b) => b.resource === 'ServiceAccount' || b.resource === 'Role');
     await this.writeStatus(claim, conditions, log, {
       mechanism: desired.mechanism,
-      roleArn: desired.role.arn,
+      roleArn: managesRole ? desired.role.arn : null,
       policyDigest: desired.digests.policy,
       trustPolicyDigest: desired.digests.trust,
       ...(desired.binding.kind === 'PodIdentityAssociation' && association ? { associationId: association.associationId } : { associationId: null }),
@@ -277,40 +286,37 @@ export class Reconciler {
   private async finalize(claim: AwsWorkloadIdentityClaim, log: Logger): Promise<ReconcileOutcome> {
     const finalizers = (claim.metadata.finalizers as string[] | undefined) ?? [];
     if (!finalizers.includes(FINALIZER)) return { kind: 'done' };
-    const compiled = compileClaim(claim, this.o.config);
-    // A claim that never compiled never created anything: nothing to clean up.
-    if (compiled.ok) {
-      const d = compiled.desired;
-      if (d.deletionPolicy === 'Retain') await this.release(claim, d, log);
-      else await this.cleanup(claim, d, log);
-    }
+    const target = cleanupTarget(claim, this.o.config);
+    if (target?.deletionPolicy === 'Retain') await this.release(claim, target, log);
+    else if (target) await this.cleanup(claim, target, log);
     await this.o.claims.setFinalizers(claim, finalizers.filter((f) => f !== FINALIZER));
     return { kind: 'done' };
   }
 
   /** Delete policy: binding, ServiceAccount, policies, role. Idempotent; NotFound counts as done. */
-  private async cleanup(claim: AwsWorkloadIdentityClaim, d: DesiredState, log: Logger): Promise<void> {
-    const aws = this.o.aws.forAccount(d.accountId);
+  private async cleanup(claim: AwsWorkloadIdentityClaim, t: CleanupTarget, log: Logger): Promise<void> {
+    const aws = this.o.aws.forAccount(t.accountId);
     const role = new RoleManager(aws.iam);
     const policy = new PermissionPolicyManager(aws.iam);
     const association = new AssociationManager(aws.eks);
     const removed: string[] = [];
 
-    for (const a of await association.find(this.o.config.cluster.name, d.serviceAccount.namespace, d.serviceAccount.name)) {
-      if (!ownedByClaim(a.tags, d)) continue;
+    for (const a of await association.find(this.o.config.cluster.name, t.serviceAccount.namespace, t.serviceAccount.name)) {
+      if (!ownedBy(a.tags, t.owner)) continue;
       await association.delete(a.clusterName, a.associationId);
       removed.push(`association ${a.associationId}`);
     }
-    const sa = await this.o.serviceAccounts.get(d.serviceAccount.namespace, d.serviceAccount.name);
-    if (sa && sa.labels['awi.dev/claim'] === d.claim.name && sa.labels['awi.dev/claim-namespace'] === d.claim.namespace) {
+    const sa = await this.o.serviceAccounts.get(t.serviceAccount.namespace, t.serviceAccount.name);
+    const saClaim = sa && serviceAccountClaim(sa);
+    if (sa && saClaim?.claim === t.owner.claim && saClaim.namespace === t.owner.namespace) {
       await this.o.serviceAccounts.delete(sa);
       removed.push(`ServiceAccount ${sa.namespace}/${sa.name}`);
     }
-    const observedRole = await role.get(d.role.name);
-    if (observedRole && ownedByClaim(observedRole.tags, d)) {
-      for (const name of await policy.listInlineNames(d.role.name)) await policy.deleteInline(d.role.name, name);
-      for (const arn of await policy.listAttached(d.role.name)) await policy.detach(d.role.name, arn);
-      await role.delete(d.role.name);
+    const observedRole = await role.get(t.roleName);
+    if (observedRole && ownedBy(observedRole.tags, t.owner)) {
+      for (const name of await policy.listInlineNames(t.roleName)) await policy.deleteInline(t.roleName, name);
+      for (const arn of await policy.listAttached(t.roleName)) await policy.detach(t.roleName, arn);
+      await role.delete(t.roleName);
       removed.push(`role ${observedRole.arn} and its policies`);
     } else if (observedRole) {
       log.warn({ role: observedRole.arn }, 'role not owned by this claim: left in place');
@@ -320,14 +326,14 @@ export class Reconciler {
   }
 
   /** Retain policy: leave everything working, but mark the role as released by the claim. */
-  private async release(claim: AwsWorkloadIdentityClaim, d: DesiredState, log: Logger): Promise<void> {
-    const role = new RoleManager(this.o.aws.forAccount(d.accountId).iam);
-    const observedRole = await role.get(d.role.name);
-    if (observedRole && ownedByClaim(observedRole.tags, d)) await role.tag(d.role.name, { [RELEASED_TAG]: 'true' });
-    log.info({ role: d.role.arn }, 'claim deleted with deletionPolicy Retain: AWS resources left in place');
+  private async release(claim: AwsWorkloadIdentityClaim, t: CleanupTarget, log: Logger): Promise<void> {
+    const role = new RoleManager(this.o.aws.forAccount(t.accountId).iam);
+    const observedRole = await role.get(t.roleName);
+    if (observedRole && ownedBy(observedRole.tags, t.owner)) await role.tag(t.roleName, { [RELEASED_TAG]: 'true' });
+    log.info({ role: t.roleArn }, 'claim deleted with deletionPolicy Retain: AWS resources left in place');
     await this.o.events.record(
       claim, 'Normal', 'Retained',
-      `deletionPolicy is Retain: role ${d.role.arn}, its policy and binding were left in place and tagged ${RELEASED_TAG}=true.`,
+      `deletionPolicy is Retain: role ${t.roleArn}, its policy and binding were left in place and tagged ${RELEASED_TAG}=true.`,
     );
   }
 
@@ -360,6 +366,7 @@ export class Reconciler {
     const conditions = mergeConditions(previous, inputs, claim.metadata.generation, this.now().toISOString());
     const status: Record<string, unknown> = { ...fields, observedGeneration: claim.metadata.generation, conditions };
     await this.o.claims.patchStatus(claim, status);
+    this.o.onReadyStatus?.(claimKey(claim.metadata.namespace ?? '', claim.metadata.name), conditions.find((c) => c.type === 'Ready')?.status);
     for (const c of changedConditions(previous, conditions)) {
       log.info({ condition: c.type, status: c.status, reason: c.reason }, 'condition changed');
       await this.o.events.record(claim, c.status === 'False' ? 'Warning' : 'Normal', c.reason, `${c.type}=${c.status}: ${c.message}`);

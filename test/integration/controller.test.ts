@@ -171,6 +171,22 @@ describe('deletion', () => {
     await expect(core().readNamespacedServiceAccount({ namespace: ns, name: 'gone-sa' })).rejects.toMatchObject({ code: 404 });
   });
 
+  it('a claim edited into an invalid one keeps its resources, and deleting it still cleans them up', async () => {
+    const ns = await freshNamespace('it-inv');
+    await createClaim(ns, 'later-bad', spec('later-sa', 'IRSA'));
+    await waitForReady(ns, 'later-bad');
+    const roleName = await roleNameOf(ns, 'later-bad');
+    await claimsApi().patchNamespacedCustomObject(
+      { group: GROUP, version: VERSION, plural: PLURAL, namespace: ns, name: 'later-bad', body: { spec: { aws: { accountId: '999999999999' } } } },
+      mergePatch,
+    );
+    await waitForClaim(ns, 'later-bad', (c) => readyCondition(c)?.reason === 'GuardrailViolation');
+    await iam().send(new GetRoleCommand({ RoleName: roleName })); // still there: a bad edit loses nothing
+    await deleteClaim(ns, 'later-bad');
+    await expect(iam().send(new GetRoleCommand({ RoleName: roleName }))).rejects.toMatchObject({ name: 'NoSuchEntityException' });
+    await expect(core().readNamespacedServiceAccount({ namespace: ns, name: 'later-sa' })).rejects.toMatchObject({ code: 404 });
+  });
+
   it('Retain leaves the role and the association in place, tagged as released', async () => {
     const ns = await freshNamespace('it-keep');
     await createClaim(ns, 'kept', { ...spec('kept-sa', 'PodIdentity'), deletionPolicy: 'Retain' });
