@@ -2,8 +2,8 @@
 // set is read from `<apiserver>/openid/v1/jwks` with the kubeconfig's
 // credentials, cached, and read again when a token names an unknown `kid`.
 import { readFileSync } from 'node:fs';
-import https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
+import { kubeGetJson, loadKubeConfig } from '../harness/kube.js';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 import type { ClusterConfig } from './types.js';
 
@@ -132,39 +132,9 @@ function translate(err: unknown, claims: JWTPayload): TokenError {
 export async function loadClusterJwks(cluster: ClusterConfig): Promise<JSONWebKeySet> {
   if (cluster.jwks) return cluster.jwks;
   if (!cluster.kubeconfigPath) throw new Error(`cluster ${cluster.name} has neither jwks nor kubeconfigPath`);
-  const jwks = await kubeGet<JSONWebKeySet>(cluster.kubeconfigPath, '/openid/v1/jwks');
+  const jwks = await kubeGetJson<JSONWebKeySet>(loadKubeConfig(cluster.kubeconfigPath), '/openid/v1/jwks', { accept: 'application/jwk-set+json, application/json' });
   if (!Array.isArray(jwks.keys)) throw new Error('the apiserver answered /openid/v1/jwks without "keys"');
   return jwks;
-}
-
-async function kubeGet<T>(kubeconfigPath: string, apiPath: string): Promise<T> {
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath);
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error(`${kubeconfigPath} has no current cluster`);
-  const url = new URL(apiPath, cluster.server);
-  const opts: https.RequestOptions = { method: 'GET', headers: { accept: 'application/jwk-set+json, application/json' }, timeout: 10_000 };
-  await kc.applyToHTTPSOptions(opts);
-  return new Promise<T>((resolve, reject) => {
-    const req = https.request(url, opts, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => {
-        if ((res.statusCode ?? 0) >= 300) reject(new Error(`GET ${apiPath}: HTTP ${res.statusCode}: ${body.slice(0, 300)}`));
-        else {
-          try {
-            resolve(JSON.parse(body) as T);
-          } catch (err) {
-            reject(err as Error);
-          }
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${apiPath}: timeout`)));
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 /** The apiserver URL and base64 CA of a kubeconfig (DescribeCluster's endpoint and certificateAuthority). */

@@ -1,43 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
+import { FakeClock, flush } from '../fixtures/fake-clock.js';
 import { WorkQueue, type Clock, type ReconcileOutcome, type ReconcileResult, type WorkQueueOptions } from '../../src/controller/workqueue.js';
-
-/** Deterministic clock: timers fire only from advance(), in time order. */
-class FakeClock implements Clock {
-  t = 0;
-  private seq = 0;
-  private readonly timers = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.seq;
-    this.timers.set(id, { at: this.t + Math.max(0, ms), fn });
-    return id;
-  }
-  clearTimeout(h: unknown): void {
-    this.timers.delete(h as number);
-  }
-  get pending(): number {
-    return this.timers.size;
-  }
-  async advance(ms: number): Promise<void> {
-    const end = this.t + ms;
-    await flush(); // let pending work register its timers first
-    for (;;) {
-      let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.timers) if (e[1].at <= end && (!next || e[1].at < next[1].at)) next = e;
-      if (!next) break;
-      this.timers.delete(next[0]);
-      this.t = next[1].at;
-      next[1].fn();
-      await flush();
-    }
-    this.t = end;
-    await flush();
-  }
-}
-
-const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 interface Call {
   key: string;
