@@ -4,12 +4,13 @@
 import { Command } from 'commander';
 import { processIo, type Io } from './io.js';
 import { registerController } from './controller.js';
+import { registerInventory } from './inventory.js';
 import { registerPlan } from './plan.js';
 import { registerValidate } from './validate.js';
 
 export type RegisterSubcommand = (program: Command, io: Io) => void;
 
-export const SUBCOMMANDS: RegisterSubcommand[] = [registerPlan, registerValidate, registerController];
+export const SUBCOMMANDS: RegisterSubcommand[] = [registerPlan, registerValidate, registerController, registerInventory];
 
 export function buildProgram(io: Io = processIo, subcommands: RegisterSubcommand[] = SUBCOMMANDS): Command {
   const program = new Command('awi')

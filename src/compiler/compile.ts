@@ -79,8 +79,10 @@ function compileValid(
       message: 'IRSA needs an OIDC issuer in the platform configuration (cluster.oidcIssuer); use PodIdentity or ask the platform team',
     });
   }
-  if (trusted.includes('PodIdentity') && accountId !== config.cluster.accountId) {
-    // An association can only point at a role in the cluster's own account.
+  const accountRefused = problems.some((p) => p.field === 'spec.aws.accountId');
+  if (trusted.includes('PodIdentity') && accountId !== config.cluster.accountId && !accountRefused) {
+    // An association can only point at a role in the cluster's own account
+    // (said only for an account the claim may use at all: one refusal is enough).
     problems.push({
       reason: 'InvalidSpec',
       field: 'spec.mechanism',

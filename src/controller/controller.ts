@@ -9,6 +9,7 @@ import type { PlatformConfig } from '../config/types.js';
 import { ClaimClient, claimKey, GROUP, PLURAL, VERSION } from '../kube/claims.js';
 import { EventRecorder } from '../kube/events.js';
 import { ResilientWatch } from '../kube/watch.js';
+import { shareConnections } from '../kube/connections.js';
 import { ServiceAccountManager } from './managers/service-account.js';
 import { awsCallCounter, ControllerMetrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
@@ -34,7 +35,9 @@ export class Controller {
   private readonly seen = new Map<string, string>();
 
   constructor(private readonly o: ControllerOptions) {
-    const { config, kubeConfig: kc, log } = o;
+    const { config, log } = o;
+    // One keep-alive connection pool for the API clients below (client-node opens a new TLS connection per request otherwise).
+    const kc = shareConnections(o.kubeConfig);
     const metrics = (this.metrics = o.metrics ?? new ControllerMetrics());
     this.aws = new AwsClientFactory({ region: config.cluster.region, accounts: config.accounts, middleware: awsCallCounter(metrics) });
     const c = config.controller;

@@ -100,7 +100,8 @@ export class Reconciler {
     const managers = {
       role: new RoleManager(aws.iam),
       policy: new PermissionPolicyManager(aws.iam),
-      association: new AssociationManager(aws.eks),
+      // Associations live in the cluster's account, whatever account the role is in.
+      association: new AssociationManager(this.o.aws.forAccount(this.o.config.cluster.accountId).eks),
     };
     let observed = await this.observe(desired, managers);
 
@@ -298,7 +299,7 @@ export class Reconciler {
     const aws = this.o.aws.forAccount(t.accountId);
     const role = new RoleManager(aws.iam);
     const policy = new PermissionPolicyManager(aws.iam);
-    const association = new AssociationManager(aws.eks);
+    const association = new AssociationManager(this.o.aws.forAccount(this.o.config.cluster.accountId).eks);
     const removed: string[] = [];
 
     for (const a of await association.find(this.o.config.cluster.name, t.serviceAccount.namespace, t.serviceAccount.name)) {

@@ -17,7 +17,7 @@ import { isKubeConflict } from '../../src/kube/errors.js';
 import { projectRoot } from './paths.js';
 import { awsClientConfig, awsFake, kubeConfig, testbed } from './testbed.js';
 
-export const crdPath = process.env.AWI_CRD_PATH ?? path.join(projectRoot, 'crds', 'awi.dev_awsworkloadidentityclaims.yaml');
+export const crdPath = path.join(projectRoot, 'crds', 'awi.dev_awsworkloadidentityclaims.yaml');
 
 /** Applies the CRD from crds/ (once per test bed) and waits until it is served. */
 export async function installCrd(): Promise<void> {

@@ -1,0 +1,42 @@
+# syntax=docker/dockerfile:1
+# The awi controller image.
+#
+#   docker build -t awi:0.1.0 .
+#   docker run --rm awi:0.1.0 --help
+#
+# Stages: build (npm ci + tsc), deps (production node_modules only), final
+# (runtime only: no npm, no sources, no dev dependencies). The final image
+# runs as a numeric non-root UID and writes nothing outside /tmp, so it works
+# with readOnlyRootFilesystem (deploy/deployment.yaml mounts an emptyDir there).
+# test/unit/dockerfile.test.ts checks this file against the repository.
+
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+# tsconfig.json also covers test/ and bench/, which are not in the build
+# context; compile only the sources. The output path is unchanged:
+# src/cli/main.ts -> dist/src/cli/main.js.
+RUN printf '{"extends":"./tsconfig.json","include":["src/**/*.ts"],"compilerOptions":{"sourceMap":false}}\n' > tsconfig.image.json \
+ && npx tsc -p tsconfig.image.json
+
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production
+WORKDIR /app
+# package.json carries "type": "module": the compiled files are ES modules.
+COPY package.json ./
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /src/dist/src ./dist/src
+# Numeric, so that runAsNonRoot can verify it without a passwd lookup.
+USER 65532:65532
+ENTRYPOINT ["node", "dist/src/cli/main.js"]
+CMD ["controller", "--config", "/etc/awi/config.yaml"]

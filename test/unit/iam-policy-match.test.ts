@@ -1,0 +1,159 @@
+// The evaluator and call mapping used by the IAM coverage test: they must say
+// "deny" where AWS would, or the coverage test proves nothing.
+import { describe, expect, it } from '@jest/globals';
+import {
+  actionMatches, allowedActions, authorizationRequests, AwsStateModel, conditionsHold, evaluate, resourceMatches,
+  type AwsCall, type PolicyDocument,
+} from '../harness/iam-policy-match.js';
+
+const env = { partition: 'aws', accountId: '111122223333', region: 'eu-west-1' };
+const policy = (...Statement: PolicyDocument['Statement'][]): PolicyDocument => ({ Version: '2012-10-17', Statement: Statement.flat() });
+
+describe('action and resource patterns', () => {
+  it('matches actions case-insensitively with wildcards', () => {
+    expect(actionMatches('iam:GetRole', 'iam:getrole')).toBe(true);
+    expect(actionMatches('iam:Get*', 'iam:GetRolePolicy')).toBe(true);
+    expect(actionMatches('iam:Get*', 'iam:PutRolePolicy')).toBe(false);
+    expect(actionMatches('eks:*PodIdentityAssociation', 'eks:CreatePodIdentityAssociation')).toBe(true);
+    expect(actionMatches('eks:*PodIdentityAssociation', 'eks:ListPodIdentityAssociations')).toBe(false);
+    expect(actionMatches('iam:GetRole?', 'iam:GetRoles')).toBe(true);
+  });
+
+  it('matches ARNs case-sensitively, * spanning path separators', () => {
+    expect(resourceMatches('arn:aws:iam::1:role/awi/*', 'arn:aws:iam::1:role/awi/a-b')).toBe(true);
+    expect(resourceMatches('arn:aws:iam::1:role/awi/*', 'arn:aws:iam::1:role/awi/x/y')).toBe(true);
+    expect(resourceMatches('arn:aws:iam::1:role/awi/*', 'arn:aws:iam::1:role/other/awi/x')).toBe(false);
+    expect(resourceMatches('arn:aws:iam::1:role/awi/*', 'arn:aws:iam::1:role/AWI/x')).toBe(false);
+  });
+
+  it('refuses unrendered placeholders instead of treating them as text', () => {
+    expect(() => resourceMatches('arn:aws:iam::${ACCOUNT_ID}:role/*', 'arn:aws:iam::1:role/x')).toThrow(/placeholder/);
+  });
+});
+
+describe('conditions', () => {
+  it('StringEquals needs the key present and equal; keys are case-insensitive, values are not', () => {
+    const c = { StringEquals: { 'aws:RequestTag/awi.dev/managed-by': 'awi' } };
+    expect(conditionsHold(c, { 'aws:requesttag/awi.dev/managed-by': 'awi' })).toBe(true);
+    expect(conditionsHold(c, { 'aws:RequestTag/awi.dev/managed-by': 'AWI' })).toBe(false);
+    expect(conditionsHold(c, {})).toBe(false);
+  });
+
+  it('all keys and all operators must hold; any listed value may match', () => {
+    const c = { StringEquals: { a: ['x', 'y'], b: 'z' }, StringLike: { c: 'arn:*:role/awi/*' } };
+    expect(conditionsHold(c, { a: 'y', b: 'z', c: 'arn:aws:iam::1:role/awi/r' })).toBe(true);
+    expect(conditionsHold(c, { a: 'y', b: 'z', c: 'arn:aws:iam::1:role/r' })).toBe(false);
+    expect(conditionsHold(c, { a: 'q', b: 'z', c: 'arn:aws:iam::1:role/awi/r' })).toBe(false);
+  });
+
+  it('negated operators and IfExists hold for a missing key; plain positive ones do not', () => {
+    expect(conditionsHold({ StringNotEquals: { k: 'v' } }, {})).toBe(true);
+    expect(conditionsHold({ StringNotEquals: { k: 'v' } }, { k: 'v' })).toBe(false);
+    expect(conditionsHold({ StringEqualsIfExists: { k: 'v' } }, {})).toBe(true);
+    expect(conditionsHold({ StringEqualsIfExists: { k: 'v' } }, { k: 'w' })).toBe(false);
+  });
+
+  it('ForAllValues holds when every request value does (vacuously for none); ForAnyValue when one does', () => {
+    const keep = { 'ForAllValues:StringNotEquals': { 'aws:TagKeys': ['awi.dev/managed-by', 'awi.dev/cluster'] } };
+    expect(conditionsHold(keep, { 'aws:TagKeys': ['awi.dev/stale', 'team'] })).toBe(true);
+    expect(conditionsHold(keep, { 'aws:TagKeys': ['awi.dev/stale', 'awi.dev/managed-by'] })).toBe(false);
+    expect(conditionsHold(keep, {})).toBe(true);
+    expect(conditionsHold({ 'ForAnyValue:StringEquals': { 'aws:TagKeys': 'x' } }, { 'aws:TagKeys': ['y', 'x'] })).toBe(true);
+    expect(conditionsHold({ 'ForAnyValue:StringEquals': { 'aws:TagKeys': 'x' } }, {})).toBe(false);
+  });
+
+  it('Null tests presence', () => {
+    expect(conditionsHold({ Null: { k: 'true' } }, {})).toBe(true);
+    expect(conditionsHold({ Null: { k: 'false' } }, {})).toBe(false);
+    expect(conditionsHold({ Null: { k: 'false' } }, { k: '' })).toBe(true);
+  });
+
+  it('throws on what it cannot evaluate rather than guessing', () => {
+    expect(() => conditionsHold({ NumericLessThan: { k: '1' } }, { k: '0' })).toThrow(/unsupported/);
+    expect(() => conditionsHold({ StringEquals: { 'aws:TagKeys': 'x' } }, { 'aws:TagKeys': ['x'] })).toThrow(/multivalued/);
+  });
+});
+
+describe('evaluate', () => {
+  const p = policy(
+    { Sid: 'Read', Effect: 'Allow', Action: ['iam:GetRole'], Resource: 'arn:aws:iam::1:role/awi/*' },
+    { Sid: 'NoSecrets', Effect: 'Deny', Action: 'iam:GetRole', Resource: 'arn:aws:iam::1:role/awi/secret' },
+  );
+
+  it('allows what an Allow statement matches and names the statement', () => {
+    expect(evaluate(p, { action: 'iam:GetRole', resource: 'arn:aws:iam::1:role/awi/x', context: {} })).toEqual({ decision: 'Allow', allowedBy: ['Read'], deniedBy: [] });
+  });
+
+  it('denies by default and lets an explicit Deny win', () => {
+    expect(evaluate(p, { action: 'iam:GetRole', resource: 'arn:aws:iam::1:role/x', context: {} }).decision).toBe('ImplicitDeny');
+    expect(evaluate(p, { action: 'iam:DeleteRole', resource: 'arn:aws:iam::1:role/awi/x', context: {} }).decision).toBe('ImplicitDeny');
+    expect(evaluate(p, { action: 'iam:GetRole', resource: 'arn:aws:iam::1:role/awi/secret', context: {} }).decision).toBe('ExplicitDeny');
+  });
+
+  it('lists the allowed actions', () => {
+    expect(allowedActions(p)).toEqual(['iam:GetRole']);
+  });
+});
+
+describe('authorizationRequests', () => {
+  const call = (c: Partial<AwsCall> & Pick<AwsCall, 'service' | 'operation'>): AwsCall => ({ input: {}, ...c });
+
+  it('GetRole of a role that does not exist yet is checked against its ARN without a path', () => {
+    const s = new AwsStateModel();
+    const reqs = authorizationRequests(call({ service: 'iam', operation: 'GetRole', input: { RoleName: 'c-ns-sa' }, error: 'NoSuchEntity' }), env, s);
+    expect(reqs).toEqual([{ action: 'iam:GetRole', resource: 'arn:aws:iam::111122223333:role/c-ns-sa', context: {} }]);
+  });
+
+  it('CreateRole carries boundary and request tags, and needs iam:TagRole for the tags', () => {
+    const reqs = authorizationRequests(call({
+      service: 'iam', operation: 'CreateRole',
+      input: { RoleName: 'r', Path: '/awi/', PermissionsBoundary: 'arn:aws:iam::1:policy/b', Tags: [{ Key: 'awi.dev/managed-by', Value: 'awi' }] },
+    }), env, new AwsStateModel());
+    expect(reqs).toEqual([
+      { action: 'iam:CreateRole', resource: 'arn:aws:iam::111122223333:role/awi/r', context: { 'aws:RequestTag/awi.dev/managed-by': 'awi', 'aws:TagKeys': ['awi.dev/managed-by'], 'iam:PermissionsBoundary': 'arn:aws:iam::1:policy/b' } },
+      { action: 'iam:TagRole', resource: 'arn:aws:iam::111122223333:role/awi/r', context: { 'aws:RequestTag/awi.dev/managed-by': 'awi', 'aws:TagKeys': ['awi.dev/managed-by'] } },
+    ]);
+  });
+
+  it('role writes see the tags and boundary the role had, as GetRole and earlier writes showed them', () => {
+    const s = new AwsStateModel();
+    s.apply(call({ service: 'iam', operation: 'GetRole', input: { RoleName: 'r' }, output: { Role: { Path: '/awi/', Tags: [{ Key: 'awi.dev/managed-by', Value: 'awi' }], PermissionsBoundary: { PermissionsBoundaryArn: 'arn:b' } } } }));
+    s.apply(call({ service: 'iam', operation: 'TagRole', input: { RoleName: 'r', Tags: [{ Key: 'team', Value: 'a' }] } }));
+    s.apply(call({ service: 'iam', operation: 'UntagRole', input: { RoleName: 'r', TagKeys: ['awi.dev/managed-by'] } }));
+    const [put] = authorizationRequests(call({ service: 'iam', operation: 'PutRolePolicy', input: { RoleName: 'r' } }), env, s);
+    expect(put).toEqual({ action: 'iam:PutRolePolicy', resource: 'arn:aws:iam::111122223333:role/awi/r', context: { 'aws:ResourceTag/team': 'a', 'iam:PermissionsBoundary': 'arn:b' } });
+    s.apply(call({ service: 'iam', operation: 'DeleteRole', input: { RoleName: 'r' } }));
+    expect(s.roles.has('r')).toBe(false);
+  });
+
+  it('a failed call changes nothing; a NoSuchEntity GetRole forgets the role', () => {
+    const s = new AwsStateModel();
+    s.apply(call({ service: 'iam', operation: 'CreateRole', input: { RoleName: 'r', Path: '/awi/' } }));
+    s.apply(call({ service: 'iam', operation: 'TagRole', input: { RoleName: 'r', Tags: [{ Key: 'k', Value: 'v' }] }, error: 'AccessDenied' }));
+    expect(s.roles.get('r')!.tags).toEqual({});
+    s.apply(call({ service: 'iam', operation: 'GetRole', input: { RoleName: 'r' }, error: 'NoSuchEntityException' }));
+    expect(s.roles.has('r')).toBe(false);
+  });
+
+  it('creating or repointing a Pod Identity association passes the role to pods.eks.amazonaws.com', () => {
+    const s = new AwsStateModel();
+    const tags = { 'awi.dev/managed-by': 'awi' };
+    const created = call({ service: 'eks', operation: 'CreatePodIdentityAssociation', input: { clusterName: 'c', roleArn: 'arn:aws:iam::1:role/awi/r', tags }, output: { association: { associationId: 'a-1', tags } } });
+    expect(authorizationRequests(created, env, s).map((r) => [r.action, r.resource])).toEqual([
+      ['eks:CreatePodIdentityAssociation', 'arn:aws:eks:eu-west-1:111122223333:cluster/c'],
+      ['eks:TagResource', 'arn:aws:eks:eu-west-1:111122223333:podidentityassociation/c/a-1'],
+      ['iam:PassRole', 'arn:aws:iam::1:role/awi/r'],
+    ]);
+    s.apply(created);
+    const update = authorizationRequests(call({ service: 'eks', operation: 'UpdatePodIdentityAssociation', input: { clusterName: 'c', associationId: 'a-1', roleArn: 'arn:aws:iam::1:role/awi/r' } }), env, s);
+    expect(update).toEqual([
+      { action: 'eks:UpdatePodIdentityAssociation', resource: 'arn:aws:eks:eu-west-1:111122223333:podidentityassociation/c/a-1', context: { 'aws:ResourceTag/awi.dev/managed-by': 'awi' } },
+      { action: 'iam:PassRole', resource: 'arn:aws:iam::1:role/awi/r', context: { 'iam:PassedToService': 'pods.eks.amazonaws.com' } },
+    ]);
+  });
+
+  it('refuses calls it has no mapping for', () => {
+    expect(() => authorizationRequests(call({ service: 'iam', operation: 'CreateUser', input: { RoleName: 'x' } }), env, new AwsStateModel())).toThrow(/no authorization mapping/);
+    expect(() => authorizationRequests(call({ service: 'eks', operation: 'DescribeCluster', input: { clusterName: 'c' } }), env, new AwsStateModel())).toThrow(/no authorization mapping/);
+  });
+});
