@@ -33,6 +33,8 @@ export class Controller {
   private readonly aws: AwsClientFactory;
   /** Last generation and deletion state seen per claim: status-only updates (our own writes) do not enqueue. */
   private readonly seen = new Map<string, string>();
+  /** Claims naming each ServiceAccount (namespace/name): when it changes or goes, all of them look again. */
+  private readonly claimsByServiceAccount = new Map<string, Set<string>>();
 
   constructor(private readonly o: ControllerOptions) {
     const { config, log } = o;
@@ -99,6 +101,9 @@ export class Controller {
           const labels = obj.metadata?.labels ?? {};
           const claim = labels[LABEL.claim];
           if (claim) this.queue.add(claimKey(labels[LABEL.claimNamespace] ?? obj.metadata?.namespace ?? '', claim));
+          // E.g. a conflicting claim waiting for this ServiceAccount to be released.
+          const waiting = this.claimsByServiceAccount.get(`${obj.metadata?.namespace}/${obj.metadata?.name}`) ?? [];
+          for (const key of waiting) this.queue.add(key);
         },
       }),
     );
@@ -120,6 +125,13 @@ export class Controller {
     const m = obj.metadata;
     if (!m?.name || !m.namespace) return;
     const key = claimKey(m.namespace, m.name);
+    const sa = (obj as { spec?: { serviceAccountName?: string } }).spec?.serviceAccountName;
+    if (sa) {
+      const saKey = `${m.namespace}/${sa}`;
+      const set = this.claimsByServiceAccount.get(saKey) ?? new Set<string>();
+      set.add(key);
+      this.claimsByServiceAccount.set(saKey, set);
+    }
     const fingerprint = `${m.uid}|${m.generation}|${m.deletionTimestamp ?? ''}|${(m.finalizers ?? []).join(',')}`;
     if (this.seen.get(key) === fingerprint) return;
     this.seen.set(key, fingerprint);

@@ -266,4 +266,18 @@ describe.each([
     expect(readyCondition(await getClaim(ns, 'first'))?.status).toBe('True');
     expect(writeCalls(await awsFake().calls())).toEqual({});
   });
+
+  it('when the first claim goes, a waiting claim binds the ServiceAccount without waiting for a resync', async () => {
+    const ns = await freshNamespace('it-next');
+    await createClaim(ns, 'first', spec('handed-sa', 'PodIdentity'));
+    await waitForReady(ns, 'first');
+    await createClaim(ns, 'waiting', spec('handed-sa', 'IRSA'));
+    await waitForClaim(ns, 'waiting', (c) => readyCondition(c)?.reason === 'ServiceAccountConflict');
+    await claimsApi().deleteNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: ns, name: 'first' });
+    // The resync period is an hour here: only the ServiceAccount's deletion can wake the waiting claim.
+    const next = await waitForReady(ns, 'waiting');
+    const sa = await core().readNamespacedServiceAccount({ namespace: ns, name: 'handed-sa' });
+    expect(sa.metadata?.labels?.['awi.dev/claim']).toBe('waiting');
+    expect(sa.metadata?.annotations?.[ROLE_ARN]).toBe(next!.status!.roleArn);
+  });
 });
