@@ -6,10 +6,8 @@
 import { readFileSync, readdirSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-// loadYaml (not YAML.parse): the typed client keeps x-kubernetes-* schema keys only
-// when the object was deserialized through its own model.
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
-import { CreateOpenIDConnectProviderCommand, CreatePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { pino } from 'pino';
 import YAML from 'yaml';
@@ -21,6 +19,7 @@ import type { AwsWorkloadIdentityClaim } from '../../src/api/types.js';
 import { startAwsFake } from '../awsfake/server.js';
 import { assumeRoleForPodIdentity, awsClientConfig } from '../awsfake/client.js';
 import { startControlPlane } from '../harness/controlplane.js';
+import { installCrd, platformPrerequisites } from '../harness/controller-env.js';
 import { loadKubeConfig } from '../harness/kube.js';
 import { projectRoot, runRoot } from '../harness/paths.js';
 
@@ -63,18 +62,11 @@ async function main(): Promise<void> {
     });
 
     say('▶ platform prerequisites in AWS: IAM OIDC provider for the issuer, permissions boundary policy');
-    const iam = new IAMClient(awsClientConfig(fake.endpoint, config.cluster.region));
-    await iam.send(new CreateOpenIDConnectProviderCommand({ Url: cp.state.issuer, ClientIDList: ['sts.amazonaws.com'], ThumbprintList: ['0'.repeat(40)] }));
-    await iam.send(new CreatePolicyCommand({
-      PolicyName: 'awi-workload-boundary',
-      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:*', 'sqs:*', 'sns:*', 'dynamodb:*', 'kms:*', 'secretsmanager:*', 'ssm:*'], Resource: '*' }] }),
-    }));
+    await platformPrerequisites(new IAMClient(awsClientConfig(fake.endpoint, config.cluster.region)), cp.state.issuer);
 
     const kc = loadKubeConfig(cp.state.kubeconfig);
     say('▶ installing the CRD from crds/');
-    const crd = loadYaml<V1CustomResourceDefinition>(readFileSync(path.join(projectRoot, 'crds', 'awi.dev_awsworkloadidentityclaims.yaml'), 'utf8'));
-    await kc.makeApiClient(ApiextensionsV1Api).createCustomResourceDefinition({ body: crd });
-    await waitForCrd(kc);
+    await installCrd(kc);
 
     say('▶ running the controller');
     const controller = new Controller({ config, kubeConfig: kc, log, propagationRequeueMs: 2000 });
@@ -166,15 +158,6 @@ function loadExampleClaims(): { file: string; claim: AwsWorkloadIdentityClaim; i
   return out;
 }
 
-async function waitForCrd(kc: ReturnType<typeof loadKubeConfig>): Promise<void> {
-  const api = kc.makeApiClient(ApiextensionsV1Api);
-  for (let i = 0; i < 100; i++) {
-    const crd = await api.readCustomResourceDefinition({ name: `${PLURAL}.${GROUP}` });
-    if (crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return;
-    await sleep(100);
-  }
-  throw new Error('CRD not established after 10s');
-}
 
 main().catch((err) => {
   console.error(`local run failed: ${err instanceof Error ? err.stack : String(err)}`);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 // loadYaml (not YAML.parse): the typed client keeps x-kubernetes-* schema keys only
 // when the object was deserialized through its own model.
-import { ApiextensionsV1Api, CustomObjectsApi, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { CreateOpenIDConnectProviderCommand, CreatePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
 import { pino } from 'pino';
 import YAML from 'yaml';
@@ -20,8 +20,8 @@ import { awsClientConfig, awsFake, kubeConfig, testbed } from './testbed.js';
 export const crdPath = path.join(projectRoot, 'crds', 'awi.dev_awsworkloadidentityclaims.yaml');
 
 /** Applies the CRD from crds/ (once per test bed) and waits until it is served. */
-export async function installCrd(): Promise<void> {
-  const api = kubeConfig().makeApiClient(ApiextensionsV1Api);
+export async function installCrd(kc: KubeConfig = kubeConfig()): Promise<void> {
+  const api = kc.makeApiClient(ApiextensionsV1Api);
   const crd = loadYaml<V1CustomResourceDefinition>(readFileSync(crdPath, 'utf8'));
   try {
     await api.createCustomResourceDefinition({ body: crd });
@@ -58,13 +58,11 @@ export function testPlatformConfigDocument(overrides: (raw: Record<string, any>)
 }
 
 /** What the platform team sets up once per account: the IRSA OIDC provider and the permissions boundary. */
-export async function platformPrerequisites(): Promise<void> {
-  const tb = testbed();
-  const iam = new IAMClient(awsClientConfig());
-  await iam.send(new CreateOpenIDConnectProviderCommand({ Url: tb.issuer, ClientIDList: ['sts.amazonaws.com'], ThumbprintList: ['0'.repeat(40)] }));
+export async function platformPrerequisites(iam: IAMClient = new IAMClient(awsClientConfig()), issuer: string = testbed().issuer): Promise<void> {
+  await iam.send(new CreateOpenIDConnectProviderCommand({ Url: issuer, ClientIDList: ['sts.amazonaws.com'], ThumbprintList: ['0'.repeat(40)] }));
   await iam.send(new CreatePolicyCommand({
     PolicyName: 'awi-workload-boundary',
-    PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:*', 'sqs:*', 'kms:*', 'dynamodb:*'], Resource: '*' }] }),
+    PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:*', 'sqs:*', 'sns:*', 'kms:*', 'dynamodb:*', 'secretsmanager:*', 'ssm:*'], Resource: '*' }] }),
   }));
 }
 
@@ -97,6 +95,19 @@ export async function startControllerEnv(
   });
   await controller.start();
   return { controller, config, stop: () => controller.stop() };
+}
+
+/** A small valid claim spec for the test bed's account (read access to one S3 prefix), with overrides. */
+export function testClaimSpec(serviceAccountName: string, mechanism: 'IRSA' | 'PodIdentity', extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    serviceAccountName,
+    owner: 'team-a',
+    environment: 'prod',
+    mechanism,
+    aws: { accountId: testbed().accountId, region: testbed().region },
+    permissions: { s3: [{ bucket: 'company-prod-data', prefix: 'app/', access: ['read'] }] },
+    ...extra,
+  };
 }
 
 export function claimsApi(): CustomObjectsApi {

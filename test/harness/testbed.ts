@@ -34,6 +34,24 @@ export async function freshNamespace(prefix = 't'): Promise<string> {
   return name;
 }
 
+/** A KubeConfig for the test bed's API server that authenticates with a bearer token (e.g. a ServiceAccount's). */
+export function kubeConfigWithToken(token: string, user = 'token'): KubeConfig {
+  const cluster = kubeConfig().getCurrentCluster()!;
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'testbed', server: cluster.server, caData: cluster.caData, caFile: cluster.caFile, skipTLSVerify: false }],
+    users: [{ name: user, token }],
+    contexts: [{ name: user, cluster: 'testbed', user }],
+    currentContext: user,
+  });
+  return kc;
+}
+
+/** For creates that may find the object already there (a 409 is fine, anything else is not). */
+export const ignoreConflict = (err: { code?: number }): void => {
+  if (err.code !== 409) throw err;
+};
+
 /** The AWS fake's admin client (reset, fault rules, counters). */
 export function awsFake(): AwsFakeClient {
   return new AwsFakeClient(testbed().awsEndpoint);

@@ -14,12 +14,12 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
-  AdmissionregistrationV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api,
+  AdmissionregistrationV1Api, CoreV1Api, RbacAuthorizationV1Api,
   type V1ValidatingAdmissionPolicy, type V1ValidatingAdmissionPolicyBinding,
 } from '@kubernetes/client-node';
 import YAML from 'yaml';
 import { projectRoot } from '../harness/paths.js';
-import { kubeConfig } from '../harness/testbed.js';
+import { ignoreConflict, kubeConfig, kubeConfigWithToken } from '../harness/testbed.js';
 import { mergePatch } from '../../src/kube/patch.js';
 
 const ROLE_ARN = 'eks.amazonaws.com/role-arn';
@@ -33,23 +33,6 @@ const policyManifest = manifests.find((m) => m.kind === 'ValidatingAdmissionPoli
 const bindingManifest = manifests.find((m) => m.kind === 'ValidatingAdmissionPolicyBinding') as V1ValidatingAdmissionPolicyBinding;
 const messages = policyManifest.spec!.validations!.map((v) => v.message!.replace(/\s+/g, ' ').trim());
 const [ANNOTATION_ON_AWI_SA, AWI_ROLE_ELSEWHERE, OWNERSHIP_LABELS] = messages as [string, string, string];
-
-const ignoreConflict = (err: { code?: number }) => {
-  if (err.code !== 409) throw err;
-};
-
-/** A KubeConfig for the test bed's API server that authenticates with a bearer token. */
-function kubeConfigWithToken(token: string): KubeConfig {
-  const cluster = kubeConfig().getCurrentCluster()!;
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'testbed', server: cluster.server, caData: cluster.caData, caFile: cluster.caFile, skipTLSVerify: false }],
-    users: [{ name: 'token', token }],
-    contexts: [{ name: 'token', cluster: 'testbed', user: 'token' }],
-    currentContext: 'token',
-  });
-  return kc;
-}
 
 async function serviceAccountToken(namespace: string, name: string): Promise<string> {
   const core = kubeConfig().makeApiClient(CoreV1Api);

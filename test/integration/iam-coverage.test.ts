@@ -25,7 +25,7 @@ import { CreatePodIdentityAssociationCommand, EKSClient, UpdatePodIdentityAssoci
 import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { assumeRoleForPodIdentity } from '../awsfake/client.js';
 import { captureIo } from '../fixtures/io.js';
-import { claimsApi, createClaim, getClaim, readyCondition, startControllerEnv, testPlatformConfig, waitForClaim, waitForReady, type ControllerEnv } from '../harness/controller-env.js';
+import { claimsApi, createClaim, getClaim, readyCondition, startControllerEnv, testClaimSpec, testPlatformConfig, type ControllerEnv, waitForClaim, waitForReady } from '../harness/controller-env.js';
 import {
   allowedActions, authorizationRequests, AwsStateModel, evaluate, statements, type AuthzRequest, type AwsCall, type PolicyDocument,
 } from '../harness/iam-policy-match.js';
@@ -135,15 +135,7 @@ const iam = () => new IAMClient(awsClientConfig());
 const eks = () => new EKSClient(awsClientConfig());
 const core = () => kubeConfig().makeApiClient(CoreV1Api);
 
-const spec = (sa: string, mechanism: 'IRSA' | 'PodIdentity', extra: Record<string, unknown> = {}) => ({
-  serviceAccountName: sa,
-  owner: 'team-a',
-  environment: 'prod',
-  mechanism,
-  aws: { accountId: testbed().accountId, region: testbed().region },
-  permissions: { s3: [{ bucket: 'company-prod-data', prefix: 'app/', access: ['read'] }] },
-  ...extra,
-});
+const spec = testClaimSpec;
 
 async function patchSpec(namespace: string, name: string, specPatch: Record<string, unknown>): Promise<void> {
   await claimsApi().patchNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name, body: { spec: specPatch } }, mergePatch);

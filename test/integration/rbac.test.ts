@@ -17,30 +17,14 @@ import { pino } from 'pino';
 import YAML from 'yaml';
 import { runController, type RunningController } from '../../src/controller/run.js';
 import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
-import { claimsApi, crdPath, createClaim, installCrd, platformPrerequisites, testPlatformConfig, waitForClaim, waitForReady } from '../harness/controller-env.js';
+import { claimsApi, crdPath, createClaim, installCrd, platformPrerequisites, testClaimSpec, testPlatformConfig, waitForClaim, waitForReady } from '../harness/controller-env.js';
 import { projectRoot } from '../harness/paths.js';
-import { awsFake, kubeConfig, testbed } from '../harness/testbed.js';
+import { awsFake, ignoreConflict, kubeConfig, kubeConfigWithToken, testbed } from '../harness/testbed.js';
 
 const deployDir = path.join(projectRoot, 'deploy');
 const load = (file: string): KubernetesObject[] =>
   YAML.parseAllDocuments(readFileSync(path.join(deployDir, file), 'utf8')).map((d) => d.toJS() as KubernetesObject).filter(Boolean);
 const find = <T>(objects: KubernetesObject[], kind: string): T => objects.find((o) => o.kind === kind) as T;
-
-const ignoreConflict = (err: { code?: number }) => {
-  if (err.code !== 409) throw err;
-};
-
-function kubeConfigWithToken(token: string): KubeConfig {
-  const cluster = kubeConfig().getCurrentCluster()!;
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'testbed', server: cluster.server, caData: cluster.caData, caFile: cluster.caFile, skipTLSVerify: false }],
-    users: [{ name: 'awi-controller', token }],
-    contexts: [{ name: 'awi-controller', cluster: 'testbed', user: 'awi-controller' }],
-    currentContext: 'awi-controller',
-  });
-  return kc;
-}
 
 /** HTTP status of a refused call, 0 when it succeeded. */
 async function status(call: Promise<unknown>): Promise<number> {
@@ -83,7 +67,7 @@ beforeAll(async () => {
   const token = (await core.createNamespacedServiceAccountToken({
     namespace: serviceAccount.metadata.namespace, name: serviceAccount.metadata.name, body: { spec: { audiences: [], expirationSeconds: 3600 } },
   })).status!.token;
-  controllerKc = kubeConfigWithToken(token);
+  controllerKc = kubeConfigWithToken(token, 'awi-controller');
 
   // The admission policy too, limited to this file's namespaces (the other suites' controller runs as admin).
   const policy = load('admission-policy.yaml');
@@ -121,14 +105,7 @@ afterAll(async () => {
   await admission().deleteValidatingAdmissionPolicy({ name: vap.metadata!.name! }).catch(() => undefined);
 });
 
-const spec = (sa: string, mechanism: 'IRSA' | 'PodIdentity') => ({
-  serviceAccountName: sa,
-  owner: 'team-a',
-  environment: 'prod',
-  mechanism,
-  aws: { accountId: testbed().accountId, region: testbed().region },
-  permissions: { s3: [{ bucket: 'company-prod-data', prefix: 'app/', access: ['read'] }] },
-});
+const spec = testClaimSpec;
 
 describe('the controller with the RBAC of deploy/rbac.yaml', () => {
   it('reconciles an IRSA claim and a Pod Identity claim to Ready, records Events, and cleans up on deletion', async () => {
