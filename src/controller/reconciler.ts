@@ -74,10 +74,11 @@ export class Reconciler {
         log.debug('conflict writing to the API server; requeue');
         return { kind: 'conflict' };
       }
+      const kube = kubeStatus(err);
       const throttled = isThrottled(err);
-      const retryable = throttled || isRetryableAws(err) || (kubeStatus(err) ?? 0) >= 500;
-      log.warn({ err: awsErrorMessage(err), code: awsErrorCode(err) }, 'reconcile failed');
-      await this.writeFailure(claim, throttled ? 'Throttled' : retryable ? 'AWSUnavailable' : 'AWSError', awsErrorMessage(err), log);
+      const reason = kube !== undefined ? 'KubernetesAPIError' : throttled ? 'Throttled' : isRetryableAws(err) ? 'AWSUnavailable' : 'AWSError';
+      log.warn({ err: awsErrorMessage(err), code: kube ?? awsErrorCode(err) }, 'reconcile failed');
+      await this.writeFailure(claim, reason, kube !== undefined ? `The Kubernetes API answered ${kube}: ${awsErrorMessage(err)}` : awsErrorMessage(err), log);
       return { kind: 'retry', error: err };
     }
   }

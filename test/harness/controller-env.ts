@@ -14,6 +14,7 @@ import { parsePlatformConfig, type PlatformConfig } from '../../src/config/index
 import { Controller } from '../../src/controller/controller.js';
 import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
 import { isKubeConflict } from '../../src/kube/errors.js';
+import { mergePatch } from '../../src/kube/patch.js';
 import { projectRoot } from './paths.js';
 import { awsClientConfig, awsFake, kubeConfig, testbed } from './testbed.js';
 
@@ -36,10 +37,21 @@ export async function installCrd(kc: KubeConfig = kubeConfig()): Promise<void> {
   }
   for (let i = 0; i < 200; i++) {
     const got = await api.readCustomResourceDefinition({ name: `${PLURAL}.${GROUP}` });
-    if (got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return;
+    if (got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) break;
+    if (i === 199) throw new Error('CRD not established');
     await sleep(50);
   }
-  throw new Error('CRD not established');
+  // Established is not yet served: until its storage (watch cache) is up, lists answer 429.
+  const objects = kc.makeApiClient(CustomObjectsApi);
+  for (let i = 0; ; i++) {
+    try {
+      await objects.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, limit: 1 });
+      return;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 429 || i >= 100) throw err;
+      await sleep(100);
+    }
+  }
 }
 
 /** The examples' platform config, for the test bed's cluster and issuer; guardrails open to test namespaces. */
@@ -83,7 +95,10 @@ export async function startControllerEnv(
   const reset = opts.reset ?? true;
   if (reset) await awsFake().reset();
   await installCrd();
-  if (reset) await platformPrerequisites();
+  if (reset) {
+    await platformPrerequisites();
+    await removeAllClaims();
+  }
   const config = opts.config ?? testPlatformConfig();
   const log = pino({ level: process.env.AWI_TEST_LOG ?? 'silent' });
   const controller = new Controller({
@@ -108,6 +123,36 @@ export function testClaimSpec(serviceAccountName: string, mechanism: 'IRSA' | 'P
     permissions: { s3: [{ bucket: 'company-prod-data', prefix: 'app/', access: ['read'] }] },
     ...extra,
   };
+}
+
+/**
+ * A fresh world has no claims: earlier test files leave theirs behind, and a
+ * new controller (it watches every namespace) would otherwise re-create their
+ * roles after the AWS reset, in the middle of this file's counts. Finalizers
+ * are dropped first: their AWS side was reset already.
+ */
+export async function removeAllClaims(): Promise<void> {
+  const api = claimsApi();
+  const gone = (err: { code?: number }) => {
+    if (err.code !== 404) throw err;
+  };
+  // 404 for the list too: the CRD may not be installed yet, then there are no claims;
+  // 429 while a just-(re)installed CRD's storage starts.
+  let list: { items: AwsWorkloadIdentityClaim[] } | undefined;
+  for (let i = 0; ; i++) {
+    try {
+      list = (await api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL }).catch(gone)) as typeof list;
+      break;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 429 || i >= 100) throw err;
+      await sleep(100);
+    }
+  }
+  for (const c of list?.items ?? []) {
+    const ref = { group: GROUP, version: VERSION, plural: PLURAL, namespace: c.metadata.namespace!, name: c.metadata.name };
+    await api.patchNamespacedCustomObject({ ...ref, body: { metadata: { finalizers: null } } }, mergePatch).catch(gone);
+    await api.deleteNamespacedCustomObject(ref).catch(gone);
+  }
 }
 
 export function claimsApi(): CustomObjectsApi {

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import YAML from 'yaml';
-import { createClaim, installCrd, platformPrerequisites, testPlatformConfigDocument, waitForReady } from '../harness/controller-env.js';
+import { createClaim, installCrd, platformPrerequisites, removeAllClaims, testPlatformConfigDocument, waitForReady } from '../harness/controller-env.js';
 import { projectRoot } from '../harness/paths.js';
 import { awsFake, freshNamespace, kubeConfig, testbed } from '../harness/testbed.js';
 
@@ -46,6 +46,7 @@ describe('leader election', () => {
 
   beforeAll(async () => {
     await awsFake().reset();
+    await removeAllClaims(); // a fresh world: no claims left by earlier files
     await installCrd();
     await platformPrerequisites();
     leaseNamespace = await freshNamespace('it-lease');

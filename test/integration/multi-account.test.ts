@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CreateOpenIDConnectProviderCommand, CreatePolicyCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { createClaim, startControllerEnv, testPlatformConfig, waitForReady, type ControllerEnv } from '../harness/controller-env.js';
+import { type ControllerEnv, createClaim, removeAllClaims, startControllerEnv, testPlatformConfig, waitForReady } from '../harness/controller-env.js';
 import { awsClientConfig, awsFake, freshNamespace, testbed } from '../harness/testbed.js';
 
 const otherAccount = '222233334444';
@@ -21,6 +21,7 @@ let env: ControllerEnv;
 let iamThere: IAMClient;
 beforeAll(async () => {
   await awsFake().reset();
+  await removeAllClaims(); // a fresh world: no claims left by earlier files
   // The other account's prerequisites: its IAM OIDC provider for the cluster issuer, and the boundary policy.
   iamThere = await iamIn(otherAccount);
   await iamThere.send(new CreateOpenIDConnectProviderCommand({ Url: testbed().issuer, ClientIDList: ['sts.amazonaws.com'], ThumbprintList: ['0'.repeat(40)] }));

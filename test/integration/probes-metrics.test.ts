@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
 import { runController, type RunningController } from '../../src/controller/run.js';
-import { createClaim, installCrd, platformPrerequisites, testPlatformConfig, waitForReady } from '../harness/controller-env.js';
+import { createClaim, installCrd, platformPrerequisites, removeAllClaims, testPlatformConfig, waitForReady } from '../harness/controller-env.js';
 import { awsFake, freshNamespace, kubeConfig, testbed } from '../harness/testbed.js';
 
 let running: RunningController;
@@ -10,6 +10,7 @@ const url = (p: string) => `http://127.0.0.1:${running.probePort}${p}`;
 
 beforeAll(async () => {
   await awsFake().reset();
+  await removeAllClaims(); // a fresh world: no claims left by earlier files
   await installCrd();
   await platformPrerequisites();
   running = await runController({

@@ -17,7 +17,7 @@ import { pino } from 'pino';
 import YAML from 'yaml';
 import { runController, type RunningController } from '../../src/controller/run.js';
 import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
-import { claimsApi, crdPath, createClaim, installCrd, platformPrerequisites, testClaimSpec, testPlatformConfig, waitForClaim, waitForReady } from '../harness/controller-env.js';
+import { claimsApi, crdPath, createClaim, installCrd, platformPrerequisites, removeAllClaims, testClaimSpec, testPlatformConfig, waitForClaim, waitForReady } from '../harness/controller-env.js';
 import { projectRoot } from '../harness/paths.js';
 import { awsFake, ignoreConflict, kubeConfig, kubeConfigWithToken, testbed } from '../harness/testbed.js';
 
@@ -79,6 +79,8 @@ beforeAll(async () => {
   });
 
   await awsFake().reset();
+
+  await removeAllClaims(); // a fresh world: no claims left by earlier files
   await installCrd();
   await platformPrerequisites();
   running = await runController({
