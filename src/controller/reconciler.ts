@@ -295,7 +295,7 @@ export class Reconciler {
     return { kind: 'done' };
   }
 
-  /** Delete policy: binding, ServiceAccount, policies, role. Idempotent; NotFound counts as done. */
+  /** Delete policy: binding, policies, role, then the ServiceAccount. Idempotent; NotFound counts as done. */
   private async cleanup(claim: AwsWorkloadIdentityClaim, t: CleanupTarget, log: Logger): Promise<void> {
     const aws = this.o.aws.forAccount(t.accountId);
     const role = new RoleManager(aws.iam);
@@ -308,12 +308,6 @@ export class Reconciler {
       await association.delete(a.clusterName, a.associationId);
       removed.push(`association ${a.associationId}`);
     }
-    const sa = await this.o.serviceAccounts.get(t.serviceAccount.namespace, t.serviceAccount.name);
-    const saClaim = sa && serviceAccountClaim(sa);
-    if (sa && saClaim?.claim === t.owner.claim && saClaim.namespace === t.owner.namespace) {
-      await this.o.serviceAccounts.delete(sa);
-      removed.push(`ServiceAccount ${sa.namespace}/${sa.name}`);
-    }
     const observedRole = await role.get(t.roleName);
     if (observedRole && ownedBy(observedRole.tags, t.owner)) {
       for (const name of await policy.listInlineNames(t.roleName)) await policy.deleteInline(t.roleName, name);
@@ -322,6 +316,14 @@ export class Reconciler {
       removed.push(`role ${observedRole.arn} and its policies`);
     } else if (observedRole) {
       log.warn({ role: observedRole.arn }, 'role not owned by this claim: left in place');
+    }
+    // The ServiceAccount last: releasing it wakes any claim waiting for it, which
+    // must then find the role gone too.
+    const sa = await this.o.serviceAccounts.get(t.serviceAccount.namespace, t.serviceAccount.name);
+    const saClaim = sa && serviceAccountClaim(sa);
+    if (sa && saClaim?.claim === t.owner.claim && saClaim.namespace === t.owner.namespace) {
+      await this.o.serviceAccounts.delete(sa);
+      removed.push(`ServiceAccount ${sa.namespace}/${sa.name}`);
     }
     log.info({ removed }, 'claim deleted: cleaned up');
     await this.o.events.record(claim, 'Normal', 'Deleted', removed.length ? `Deleted ${removed.join(', ')}.` : 'Nothing to delete.');
