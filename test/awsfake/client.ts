@@ -3,26 +3,12 @@
 // (there is no eks-auth SDK client on npm).
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
+import type { AssociationView } from './eks.js';
 import type { CallLogEntry, ClusterConfig, FaultRule } from './types.js';
 
 export type { CallLogEntry, ClusterConfig, FaultKind, FaultRule } from './types.js';
 
-export interface AssociationView {
-  clusterName: string;
-  namespace: string;
-  serviceAccount: string;
-  roleArn: string;
-  associationArn: string;
-  associationId: string;
-  tags: Record<string, string>;
-  /** Epoch seconds. */
-  createdAt: number;
-  modifiedAt: number;
-  disableSessionTags: boolean;
-  targetRoleArn?: string;
-  externalId?: string;
-  policy?: string;
-}
+export type { AssociationView } from './eks.js';
 
 export type FaultRuleStatus = FaultRule & { seen: number; injected: number };
 

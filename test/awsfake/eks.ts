@@ -52,6 +52,9 @@ export interface Association {
   clientRequestToken?: string;
 }
 
+/** An association as the API (and the fake's admin view) shows it. */
+export type AssociationView = Omit<Association, 'seq' | 'clientRequestToken'>;
+
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const NAME_RE = /^[0-9A-Za-z][A-Za-z0-9\-_]*$/;
 /** Kubernetes DNS-1123 label (namespace) / subdomain (ServiceAccount). */
@@ -262,7 +265,7 @@ export class EksService {
   }
 
   /** The API view of an association (no internal fields). */
-  view(a: Association): Record<string, unknown> {
+  view(a: Association): AssociationView {
     return {
       clusterName: a.clusterName,
       namespace: a.namespace,
