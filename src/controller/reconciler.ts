@@ -4,7 +4,7 @@
 // deletionPolicy.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { AwsWorkloadIdentityClaim, ClaimStatus } from '../api/types.js';
+import type { AwsWorkloadIdentityClaim } from '../api/types.js';
 import type { AwsClientFactory } from '../aws/clients.js';
 import { awsErrorCode, awsErrorMessage, isAlreadyExists, isRetryableAws, isThrottled } from '../aws/errors.js';
 import { compileClaim } from '../compiler/compile.js';
@@ -407,4 +407,3 @@ export function describeStep(s: Step): string {
   }
 }
 
-export { claimKey };

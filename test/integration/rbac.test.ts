@@ -19,7 +19,7 @@ import { runController, type RunningController } from '../../src/controller/run.
 import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
 import { claimsApi, crdPath, createClaim, installCrd, platformPrerequisites, removeAllClaims, testClaimSpec, testPlatformConfig, waitForClaim, waitForReady } from '../harness/controller-env.js';
 import { projectRoot } from '../harness/paths.js';
-import { awsFake, ignoreConflict, kubeConfig, kubeConfigWithToken, testbed } from '../harness/testbed.js';
+import { awsFake, ignoreConflict, kubeConfig, kubeConfigWithToken } from '../harness/testbed.js';
 
 const deployDir = path.join(projectRoot, 'deploy');
 const load = (file: string): KubernetesObject[] =>

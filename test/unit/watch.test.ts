@@ -6,7 +6,6 @@ import {
   isGone,
   type ListFn,
   type ListQuery,
-  type WatchClock,
   type WatchFn,
   type WatchOptions,
   type WatchRestartReason,
