@@ -3,6 +3,7 @@
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { Logger } from 'pino';
+import { budgetSettings, CallBudget } from '../aws/budget.js';
 import { AwsClientFactory } from '../aws/clients.js';
 import { LABEL, MANAGED_BY } from '../compiler/tags.js';
 import type { PlatformConfig } from '../config/types.js';
@@ -11,7 +12,7 @@ import { EventRecorder } from '../kube/events.js';
 import { ResilientWatch } from '../kube/watch.js';
 import { shareConnections } from '../kube/connections.js';
 import { ServiceAccountManager } from './managers/service-account.js';
-import { awsCallCounter, ControllerMetrics } from './metrics.js';
+import { awsCallCounter, budgetMetrics, ControllerMetrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
 import { WorkQueue } from './workqueue.js';
 
@@ -41,8 +42,13 @@ export class Controller {
     // One keep-alive connection pool for the API clients below (client-node opens a new TLS connection per request otherwise).
     const kc = shareConnections(o.kubeConfig);
     const metrics = (this.metrics = o.metrics ?? new ControllerMetrics());
-    this.aws = new AwsClientFactory({ region: config.cluster.region, accounts: config.accounts, middleware: awsCallCounter(metrics) });
     const c = config.controller;
+    this.aws = new AwsClientFactory({
+      region: config.cluster.region,
+      accounts: config.accounts,
+      middleware: awsCallCounter(metrics),
+      budget: new CallBudget(budgetSettings(c.awsBudget), budgetMetrics(metrics)),
+    });
     this.reconciler = new Reconciler({
       config,
       claims: new ClaimClient(kc),
