@@ -59,7 +59,10 @@ export class Controller {
       propagationRequeueMs: o.propagationRequeueMs ?? 10_000,
       resyncMs: o.resyncMs ?? c.resyncSeconds * 1000,
       resyncJitterRatio: c.resyncJitterRatio,
-      onReadyStatus: (key, ready) => metrics.setClaimReady(key, ready),
+      onReadyStatus: (key, ready) => {
+        metrics.setClaimReady(key, ready);
+        if (ready === undefined) this.forgetClaim(key);
+      },
     });
     this.queue = new WorkQueue((key) => this.reconciler.reconcile(key), {
       concurrency: c.concurrency,
@@ -141,6 +144,28 @@ export class Controller {
     const fingerprint = `${m.uid}|${m.generation}|${m.deletionTimestamp ?? ''}|${(m.finalizers ?? []).join(',')}`;
     if (this.seen.get(key) === fingerprint) return;
     this.seen.set(key, fingerprint);
-    this.queue.add(key);
+    this.queue.add(key, { urgent: !converged(obj) });
   }
+
+  /** The claim is gone: drop what the controller remembered of it (no per-claim state outlives the claim). */
+  private forgetClaim(key: string): void {
+    this.seen.delete(key);
+    for (const [saKey, keys] of this.claimsByServiceAccount) {
+      keys.delete(key);
+      if (keys.size === 0) this.claimsByServiceAccount.delete(saKey);
+    }
+    this.queue.forget(key);
+  }
+}
+
+/**
+ * Ready for its current generation and not being deleted. Anything else is
+ * work in progress, reconciled before converged claims (after a restart, the
+ * claims without status come first).
+ */
+export function converged(obj: KubernetesObject): boolean {
+  const status = (obj as { status?: { observedGeneration?: number; conditions?: Array<{ type?: string; status?: string }> } }).status;
+  if (obj.metadata?.deletionTimestamp) return false;
+  if (status?.observedGeneration === undefined || status.observedGeneration !== obj.metadata?.generation) return false;
+  return status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
