@@ -7,7 +7,7 @@ const REQUIRED_MAJOR = 24;
 const major = Number(process.versions.node.split('.')[0]);
 if (major < REQUIRED_MAJOR) {
   process.stderr.write(
-    `awi: Node.js ${REQUIRED_MAJOR} or newer is required, this is ${process.version}` +
+    `awi: Node.js ${REQUIRED_MAJOR} or newer is required, this is v${process.versions.node}` +
     ' (in a checkout of awi, `npm run awi -- <args>` runs the CLI on the Node 24 the scripts install)\n',
   );
   process.exit(2);

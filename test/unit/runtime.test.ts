@@ -37,4 +37,17 @@ describe('the Node.js runtime', () => {
     expect(out.status).toBe(0);
     expect(major(out.stdout)).toBe(Number(pinned![1]));
   });
+
+  it('the awi CLI refuses an older Node with a message saying so, before any dependency fails on it', () => {
+    const cli = path.join(projectRoot, 'dist', 'src', 'cli', 'main.js');
+    // The same Node binary, reporting an older version to the code it runs.
+    const older = 'data:text/javascript,Object.defineProperty(process.versions,"node",{value:"20.20.2"})';
+    const refused = spawnSync(process.execPath, ['--import', older, cli, 'validate', '--help'], { encoding: 'utf8' });
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('awi: Node.js 24 or newer is required, this is v20.20.2');
+    expect(refused.stdout).toBe('');
+    const ok = spawnSync(process.execPath, [cli, 'validate', '--help'], { encoding: 'utf8' });
+    expect(ok.status).toBe(0);
+    expect(ok.stderr).toBe('');
+  });
 });
