@@ -268,7 +268,7 @@ export function checkClaim(claim: AwsWorkloadIdentityClaim, row: InventoryRow, e
   }
 
   const binding = checkBinding(claim, row, desired, obs.binding);
-  const provider = checkProviders(desired ?? undefined, row.mechanism, obs.providers);
+  const provider = checkProviders(desired, row.mechanism, obs.providers);
   const verified = verification(claim);
   const ok =
     roleState === 'ok' && tags === 'ok' && policy === 'ok' && trust === 'ok' && binding === 'ok' && (provider === 'ok' || provider === '-') && !verified.startsWith('False');
@@ -423,10 +423,10 @@ export function findBindings(claims: AwsWorkloadIdentityClaim[], serviceAccounts
           : undefined;
     if (why) out.push({ kind: 'orphaned association', namespace: a.namespace, serviceAccount: a.serviceAccount, roleArn: gives, associationId: a.associationId, claim: claimName, detail: why });
   }
-  return out.sort(byKey2);
+  return out.sort(byFindingKey);
 }
 
-const byKey2 = (a: BindingFinding, b: BindingFinding): number => {
+const byFindingKey = (a: BindingFinding, b: BindingFinding): number => {
   const ka = `${a.namespace}/${a.serviceAccount}/${a.kind}/${a.associationId ?? ''}`;
   const kb = `${b.namespace}/${b.serviceAccount}/${b.kind}/${b.associationId ?? ''}`;
   return ka < kb ? -1 : ka > kb ? 1 : 0;
