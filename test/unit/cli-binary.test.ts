@@ -51,7 +51,7 @@ describe('the awi binary', () => {
     expect(awi('validate', exampleFile('checkout-api-s3-read'), '-c', EXAMPLE_CONFIG_FILE).status).toBe(0);
     const plan = awi('plan', exampleFile('checkout-api-s3-read'), '-c', EXAMPLE_CONFIG_FILE, '-o', 'json');
     expect(plan.status).toBe(0);
-    expect(JSON.parse(plan.stdout)[0].role.name).toBe('prod-platform-a-checkout-prod-checkout-api-aws-sa');
+    expect(JSON.parse(plan.stdout).documents[0].desired.role.name).toBe('prod-platform-a-checkout-prod-checkout-api-aws-sa');
   });
 
   it('a usage error exits 2', () => {
