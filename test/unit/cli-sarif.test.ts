@@ -138,6 +138,14 @@ describe('awi validate --output sarif', () => {
     expect(resultsOf(log).map((r) => r.ruleId)).toEqual(['readable', 'yaml-syntax']);
   });
 
+  it('a claim from standard input has no file to point at: a logical location only, still valid', () => {
+    const io = captureIo(readFileSync(exampleFile('wildcard-bucket'), 'utf8'));
+    expect(runValidate({ paths: ['-'], config, output: 'sarif' }, io)).toBe(1);
+    const log = JSON.parse(io.stdout.join('\n'));
+    expectValidSarif(log);
+    expect(log.runs[0].results[0].locations).toEqual([{ logicalLocations: [{ fullyQualifiedName: 'checkout-prod/any-bucket:spec.permissions.s3[0].bucket', kind: 'object' }] }]);
+  });
+
   it('a clean run is a valid log with no results', () => {
     const io = captureIo();
     expect(runValidate({ paths: [exampleFile('billing-worker-sqs')], config, output: 'sarif' }, io)).toBe(0);
