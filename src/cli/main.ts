@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Entry point of the `awi` binary (package.json "bin": dist/src/cli/main.js).
 //
-// Node's compile cache (Node 22.1+; a no-op before) keeps the compiled
-// bytecode of the modules between runs, which cuts the start-up of the
-// offline commands in CI; it is enabled before anything else is imported,
-// hence the dynamic import of the program.
+// Node's compile cache keeps the compiled bytecode of the modules between
+// runs, which cuts the start-up of the offline commands in CI
+// (bench/cli-startup.ts); it is enabled before the program is imported,
+// hence the dynamic imports.
 
+import './node-version.js'; // first: refuses an old Node before a dependency fails on it
 import module from 'node:module';
 
-(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+module.enableCompileCache?.();
 
 const [{ CommanderError }, { EXIT }, { buildProgram }] = await Promise.all([import('commander'), import('./io.js'), import('./program.js')]);
 

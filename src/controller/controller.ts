@@ -3,6 +3,7 @@
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { Logger } from 'pino';
+import { budgetSettings, CallBudget } from '../aws/budget.js';
 import { AwsClientFactory } from '../aws/clients.js';
 import { LABEL, MANAGED_BY } from '../compiler/tags.js';
 import type { PlatformConfig } from '../config/types.js';
@@ -11,7 +12,7 @@ import { EventRecorder } from '../kube/events.js';
 import { ResilientWatch } from '../kube/watch.js';
 import { shareConnections } from '../kube/connections.js';
 import { ServiceAccountManager } from './managers/service-account.js';
-import { awsCallCounter, ControllerMetrics } from './metrics.js';
+import { awsCallCounter, budgetMetrics, ControllerMetrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
 import { WorkQueue } from './workqueue.js';
 
@@ -41,8 +42,13 @@ export class Controller {
     // One keep-alive connection pool for the API clients below (client-node opens a new TLS connection per request otherwise).
     const kc = shareConnections(o.kubeConfig);
     const metrics = (this.metrics = o.metrics ?? new ControllerMetrics());
-    this.aws = new AwsClientFactory({ region: config.cluster.region, accounts: config.accounts, middleware: awsCallCounter(metrics) });
     const c = config.controller;
+    this.aws = new AwsClientFactory({
+      region: config.cluster.region,
+      accounts: config.accounts,
+      middleware: awsCallCounter(metrics),
+      budget: new CallBudget(budgetSettings(c.awsBudget), budgetMetrics(metrics)),
+    });
     this.reconciler = new Reconciler({
       config,
       claims: new ClaimClient(kc),
@@ -53,7 +59,10 @@ export class Controller {
       propagationRequeueMs: o.propagationRequeueMs ?? 10_000,
       resyncMs: o.resyncMs ?? c.resyncSeconds * 1000,
       resyncJitterRatio: c.resyncJitterRatio,
-      onReadyStatus: (key, ready) => metrics.setClaimReady(key, ready),
+      onReadyStatus: (key, ready) => {
+        metrics.setClaimReady(key, ready);
+        if (ready === undefined) this.forgetClaim(key);
+      },
     });
     this.queue = new WorkQueue((key) => this.reconciler.reconcile(key), {
       concurrency: c.concurrency,
@@ -88,6 +97,7 @@ export class Controller {
         silenceTimeoutMs,
         logger: log,
         onRestart: (reason) => this.metrics.watchRestarts.inc({ resource: 'claims', reason }),
+        slim: slimClaim,
         onObject: (obj) => this.onClaim(obj),
       }),
       // Changes to (or deletion of) a ServiceAccount we manage re-check its claim at once.
@@ -97,6 +107,7 @@ export class Controller {
         silenceTimeoutMs,
         logger: log,
         onRestart: (reason) => this.metrics.watchRestarts.inc({ resource: 'serviceaccounts', reason }),
+        slim: slimMetadata,
         onObject: (obj) => {
           const labels = obj.metadata?.labels ?? {};
           const claim = labels[LABEL.claim];
@@ -135,6 +146,62 @@ export class Controller {
     const fingerprint = `${m.uid}|${m.generation}|${m.deletionTimestamp ?? ''}|${(m.finalizers ?? []).join(',')}`;
     if (this.seen.get(key) === fingerprint) return;
     this.seen.set(key, fingerprint);
-    this.queue.add(key);
+    this.queue.add(key, { urgent: !converged(obj) });
   }
+
+  /** The claim is gone: drop what the controller remembered of it (no per-claim state outlives the claim). */
+  private forgetClaim(key: string): void {
+    this.seen.delete(key);
+    for (const [saKey, keys] of this.claimsByServiceAccount) {
+      keys.delete(key);
+      if (keys.size === 0) this.claimsByServiceAccount.delete(saKey);
+    }
+    this.queue.forget(key);
+  }
+}
+
+/**
+ * Ready for its current generation and not being deleted. Anything else is
+ * work in progress, reconciled before converged claims (after a restart, the
+ * claims without status come first).
+ */
+export function converged(obj: KubernetesObject): boolean {
+  const status = (obj as { status?: { observedGeneration?: number; conditions?: Array<{ type?: string; status?: string }> } }).status;
+  if (obj.metadata?.deletionTimestamp) return false;
+  if (status?.observedGeneration === undefined || status.observedGeneration !== obj.metadata?.generation) return false;
+  return status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+// What the watches keep of each object: only what enqueueing decides on (the
+// reconciler reads the object itself). At thousands of claims, a claim's
+// managedFields and last-applied annotation are most of its size.
+
+/** Identity, generation, deletion and labels of an object. */
+export function slimMetadata(obj: KubernetesObject): KubernetesObject {
+  const m = obj.metadata ?? {};
+  return {
+    apiVersion: obj.apiVersion ?? '',
+    kind: obj.kind ?? '',
+    metadata: {
+      name: m.name ?? '', namespace: m.namespace ?? '', uid: m.uid ?? '', resourceVersion: m.resourceVersion ?? '',
+      ...(m.generation !== undefined ? { generation: m.generation } : {}),
+      ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}),
+      ...(m.finalizers ? { finalizers: m.finalizers } : {}),
+      ...(m.labels ? { labels: m.labels } : {}),
+    },
+  };
+}
+
+/** A claim as onClaim and converged() read it: its ServiceAccount and its Ready condition. */
+export function slimClaim(obj: KubernetesObject): KubernetesObject {
+  const { spec, status } = obj as { spec?: { serviceAccountName?: string }; status?: { observedGeneration?: number; conditions?: Array<{ type?: string; status?: string }> } };
+  const ready = status?.conditions?.find((c) => c.type === 'Ready');
+  return {
+    ...slimMetadata(obj),
+    spec: spec?.serviceAccountName !== undefined ? { serviceAccountName: spec.serviceAccountName } : {},
+    status: {
+      ...(status?.observedGeneration !== undefined ? { observedGeneration: status.observedGeneration } : {}),
+      ...(ready ? { conditions: [{ type: 'Ready', status: ready.status }] } : {}),
+    },
+  } as KubernetesObject;
 }
