@@ -3,7 +3,7 @@
 // version), the median of a few runs. A benchmark, not a test: the machine's
 // load moves the figures, so nothing here fails on a threshold.
 //
-//   npx tsc -p tsconfig.json && node dist/bench/cli-startup.js [--runs 7] [--node /path/to/node]
+//   npm run build && bash test/bed/node.sh node dist/bench/cli-startup.js [--runs 7] [--node /path/to/node]
 //
 // CPU is measured outside the process, by the shell's `times` (the rusage of
 // its reaped children), so that it includes Node's own start-up and module
@@ -30,7 +30,7 @@ if (!Number.isInteger(runs) || runs < 1) {
 
 const bin = resolve((JSON.parse(readFileSync('package.json', 'utf8')) as { bin: { awi: string } }).bin.awi);
 if (!existsSync(bin)) {
-  console.error(`${bin} is missing: run npx tsc -p tsconfig.json first`);
+  console.error(`${bin} is missing: run npm run build first`);
   process.exit(2);
 }
 const claim = 'test/fixtures/examples/checkout-api-s3-read.yaml';
