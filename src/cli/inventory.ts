@@ -8,12 +8,12 @@
 // accounts for, and the bindings (annotated ServiceAccounts, associations)
 // made outside awi or left without their claim. Reads only.
 
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { Option, type Command } from 'commander';
 import type { AwsClientFactory } from '../aws/clients.js';
 import { awsErrorMessage } from '../aws/errors.js';
 import type { PlatformConfig } from '../config/types.js';
-import { clusterSources, collectInventory, formatInventory, type InventoryFormat } from '../inventory/index.js';
+import type { InventoryFormat } from '../inventory/index.js';
 import { configOption, loadConfigOrReport } from './config-option.js';
 import { EXIT, processIo, type Io } from './io.js';
 
@@ -34,9 +34,14 @@ export interface InventoryDeps {
 export async function runInventory(args: InventoryArgs, io: Io = processIo, deps: InventoryDeps = {}): Promise<number> {
   const config = typeof args.config === 'string' ? loadConfigOrReport(args.config, io) : args.config;
   if (!config) return EXIT.usage;
+  // Loaded here, not at the top: the offline commands must not pay for the Kubernetes and AWS clients.
+  const [{ KubeConfig: KubeConfigClass }, { clusterSources, collectInventory, formatInventory }] = await Promise.all([
+    import('@kubernetes/client-node'),
+    import('../inventory/index.js'),
+  ]);
   let kc = deps.kubeConfig;
   if (!kc) {
-    kc = new KubeConfig();
+    kc = new KubeConfigClass();
     if (args.kubeconfig) kc.loadFromFile(args.kubeconfig);
     else kc.loadFromDefault();
   }
