@@ -5,7 +5,7 @@
 // values.yaml says. The server-side dry run of the rendered chart is in
 // test/integration/helm.test.ts.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import YAML from 'yaml';
@@ -249,5 +249,27 @@ describeWithHelm('values', () => {
     }
     expect(get(objects, 'ValidatingAdmissionPolicy').spec.matchConditions[0].expression)
       .toBe("request.userInfo.username != 'system:serviceaccount:platform-awi:awi-controller'");
+  });
+});
+
+describeWithHelm("the README's kustomize overlay", () => {
+  it('builds next to deploy/ and puts its image in the Deployment', () => {
+    const readme = readFileSync(path.join(projectRoot, 'README.md'), 'utf8');
+    const m = /cat > awi-overlay\/kustomization\.yaml <<'EOF'\n([\s\S]*?)\n\s*EOF\n/.exec(readme);
+    if (!m) throw new Error("README.md: no `cat > awi-overlay/kustomization.yaml <<'EOF'` block");
+    const indent = /^ */.exec(m[1]!)![0].length;
+    const overlay = m[1]!.split('\n').map((l) => l.slice(indent)).join('\n');
+    mkdirSync(cacheDir, { recursive: true });
+    const dir = mkdtempSync(path.join(cacheDir, 'readme-overlay-'));
+    try {
+      cpSync(path.join(projectRoot, 'deploy'), path.join(dir, 'deploy'), { recursive: true });
+      mkdirSync(path.join(dir, 'awi-overlay'));
+      writeFileSync(path.join(dir, 'awi-overlay', 'kustomization.yaml'), overlay);
+      const objects = parse(run(kustomizeBin, ['build', path.join(dir, 'awi-overlay')]));
+      const image = YAML.parse(overlay).images[0] as { newName: string; newTag: string };
+      expect(container(objects).image).toBe(`${image.newName}:${image.newTag}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
