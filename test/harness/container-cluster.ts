@@ -38,6 +38,7 @@ export async function startContainerCluster(dir: string): Promise<{ server: stri
     const statePath = path.join(dir, 'state.json');
     if (!existsSync(statePath)) throw new Error(`${settings.controlPlaneImage} said it was ready but wrote no ${statePath}`);
     const state = JSON.parse(readFileSync(statePath, 'utf8')) as ControlPlaneState;
+    console.log(`container backend: ${settings.controlPlaneImage} in container ${container.getId().slice(0, 12)} (testcontainers on ${service.dockerHost}), API server ${state.server} (${state.version})`);
     return {
       server: state.server,
       issuer: state.issuer,
