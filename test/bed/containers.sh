@@ -41,7 +41,7 @@ if ! command -v podman >/dev/null 2>&1 || ! command -v runc >/dev/null 2>&1; the
   [ "$(id -u)" = 0 ] || skip "podman/runc are not installed and installing them needs root (apt-get install podman runc)"
   command -v apt-get >/dev/null 2>&1 || skip "podman/runc are not installed and there is no apt-get to install them"
   say "installing podman and runc (apt-get)"
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman runc; } > "$dir/apt.log" 2>&1 \
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc; } > "$dir/apt.log" 2>&1 \
     || skip "apt-get install podman runc failed: $(tail -1 "$dir/apt.log")"
 fi
 

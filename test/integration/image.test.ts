@@ -97,7 +97,10 @@ describeIfPodman('the awi image (Dockerfile, built with podman)', () => {
   }, 60_000);
 
   it('runs as the Dockerfile says: numeric non-root user, the controller command', async () => {
-    const config = JSON.parse(await podman(s, ['image', 'inspect', s.awiImage, '--format', '{{json .Config}}'])) as { User: string; Entrypoint: string[] };
+    const config = JSON.parse(await podman(s, ['image', 'inspect', s.awiImage, '--format', '{{json .Config}}'])) as { User: string; Entrypoint: string[]; Env: string[] };
+    // The build's CA for npm (a build argument of the build stages) stays out of the image.
+    expect(config.Env.filter((e) => e.startsWith('NODE_EXTRA_CA_CERTS='))).toEqual([]);
+    expect(config.Env).toContain('NODE_ENV=production');
     const dockerfile = readFileSync(path.join(projectRoot, 'Dockerfile'), 'utf8');
     expect(config.User).toBe(/^USER\s+(\S+)/m.exec(dockerfile)![1]);
     expect(config.Entrypoint).toEqual(['node', 'dist/src/cli/main.js']);
