@@ -59,6 +59,12 @@ events_logger = "file"
 EOF
 export CONTAINERS_CONF=$dir/containers.conf
 podman info >/dev/null 2> "$dir/info.err" || skip "podman info failed: $(head -1 "$dir/info.err")"
+# Containers left by a test run that was killed (they carry its pid; live
+# runs' containers stay).
+for id in $(podman ps -aq --filter label=awi.dev/test-pid); do
+  pid=$(podman inspect --format '{{index .Config.Labels "awi.dev/test-pid"}}' "$id")
+  kill -0 "$pid" 2>/dev/null || { say "removing container $id left by test process $pid"; podman rm -f --time 0 "$id" >/dev/null; }
+done
 
 # 3. The Node base image, from a root filesystem made here.
 if ! podman image exists "$node_image"; then

@@ -32,6 +32,9 @@ export async function startContainerCluster(dir: string): Promise<{ server: stri
       .withNetworkMode('host')
       .withBindMounts([{ source: dir, target: dir, mode: 'rw' }])
       .withCommand(['--dir', dir])
+      // No Ryuk to reap it if this run is killed: test/bed/containers.sh removes
+      // containers whose test process is gone.
+      .withLabels({ 'awi.dev/test-pid': String(process.pid) })
       .withWaitStrategy(Wait.forLogMessage(/awi-controlplane: ready at/))
       .withStartupTimeout(180_000)
       .start();

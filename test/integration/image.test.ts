@@ -68,7 +68,7 @@ describeIfPodman('the awi image (Dockerfile, built with podman)', () => {
 
     probePort = await freePort();
     await podman(s, [
-      'run', '--detach', '--name', name,
+      'run', '--detach', '--name', name, '--label', `awi.dev/test-pid=${process.pid}`, // see test/bed/containers.sh
       '--network=host', // the test bed listens on loopback
       '--read-only', '--tmpfs', '/tmp', '--cap-drop=ALL', '--security-opt', 'no-new-privileges',
       '--volume', `${dir}:/etc/awi:ro`,
