@@ -31,7 +31,7 @@ async function deleteClaim(namespace: string, name: string): Promise<void> {
 
 async function token(namespace: string, sa: string, audience: string): Promise<string> {
   const out = await core().createNamespacedServiceAccountToken({ namespace, name: sa, body: { spec: { audiences: [audience] } } });
-  return out.status!.token;
+  return out.status!.token!;
 }
 
 async function events(namespace: string, claim: string): Promise<CoreV1Event[]> {
