@@ -112,6 +112,27 @@ describe('the whole Pod Identity association is enforced', () => {
   });
 });
 
+describe('the session policy', () => {
+  it('a session policy (with the disableSessionTags=true EKS requires for it) set behind awi\'s back is removed', async () => {
+    const ns = await freshNamespace('it-sespol');
+    await createClaim(ns, 'app', testClaimSpec('app-sa', 'PodIdentity'));
+    await waitForReady(ns, 'app');
+    const a = (await ourAssociation(ns, 'app-sa'))!;
+    const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] });
+    await eks().send(new UpdatePodIdentityAssociationCommand({ clusterName: testbed().clusterName, associationId: a.associationId, disableSessionTags: true, policy }));
+    expect(await ourAssociation(ns, 'app-sa')).toMatchObject({ policy, disableSessionTags: true });
+
+    env.controller.queue.add(`${ns}/app`);
+    await until('the session policy to be removed', async () => {
+      const now = await ourAssociation(ns, 'app-sa');
+      return !!now && now.policy === undefined && now.disableSessionTags === false;
+    });
+    const drift = await until('a DriftCorrected event', async () => (await events(ns, 'app')).find((e) => e.reason === 'DriftCorrected'));
+    expect(drift.message).toContain(`association ${a.associationId}: disableSessionTags (was true), policy (was a session policy of ${policy.length} characters)`);
+    await waitForReady(ns, 'app');
+  });
+});
+
 describe('IRSA ServiceAccount', () => {
   it('is never observed without its role-arn annotation (watch opened before the claim)', async () => {
     const ns = await freshNamespace('it-sawatch');
