@@ -403,7 +403,11 @@ export class Reconciler {
 
   private async writeProblems(claim: AwsWorkloadIdentityClaim, problems: Problem[], log: Logger): Promise<void> {
     const first = problems[0]!;
-    const message = problemsMessage(problems);
+    // Say so when what was made for an earlier spec is left unenforced (its spec no longer compiles either).
+    const applied = claim.status?.applied;
+    const message = applied
+      ? `${sentence(problemsMessage(problems))} The last valid spec (generation ${applied.generation}) no longer compiles either: role ${applied.roleArn} and its binding are left as they are, not enforced, until the claim is fixed or deleted.`
+      : problemsMessage(problems);
     log.info({ problems }, 'claim refused');
     const blocked = (type: ConditionType): ConditionInput => ({ type, status: 'Unknown', reason: first.reason, message: 'Not evaluated: the claim was refused.' });
     await this.writeStatus(claim, [

@@ -181,6 +181,15 @@ describe('a claim edited into an invalid one', () => {
     // No Normal event reports the refusal.
     expect((await events(ns, 'app')).filter((e) => e.reason === 'GuardrailViolation' && e.type !== 'Warning')).toEqual([]);
 
+    // Were the recorded spec to stop compiling too (say, a guardrail tightened), the message says what is left unenforced.
+    const recorded = after!.status!.applied!;
+    await claimsApi().patchNamespacedCustomObjectStatus({
+      group: GROUP, version: VERSION, plural: PLURAL, namespace: ns, name: 'app',
+      body: { status: { applied: { ...recorded, spec: { ...recorded.spec, aws: { ...recorded.spec.aws, accountId: '999999999999' } } } } },
+    }, mergePatch);
+    const stale = await waitForClaim(ns, 'app', (c) => (readyCondition(c)?.message ?? '').includes('no longer compiles either'));
+    expect(readyCondition(stale)!.message).toContain(`role ${recorded.roleArn} and its binding are left as they are, not enforced`);
+
     // Deletion still cleans up what the last valid spec made.
     await deleteClaim(ns, 'app');
     await expect(iam().send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: 'awi-permissions' }))).rejects.toMatchObject({ name: 'NoSuchEntityException' });
