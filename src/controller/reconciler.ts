@@ -222,12 +222,20 @@ export class Reconciler {
     const associations = await m.association.find(this.o.config.cluster.name, desired.serviceAccount.namespace, desired.serviceAccount.name);
     return {
       ...(serviceAccount ? { serviceAccount } : {}),
+      ...(serviceAccount && (await this.holderGone(serviceAccount, desired)) ? { serviceAccountHolderGone: true } : {}),
       ...(role ? { role } : {}),
       ...(inlinePolicy ? { inlinePolicy } : {}),
       inlinePolicyNames,
       attachedPolicyArns,
       associations,
     };
+  }
+
+  /** Does the ServiceAccount name another claim that no longer exists? (One read, only when it names another claim.) */
+  private async holderGone(sa: ObservedServiceAccount, desired: DesiredState): Promise<boolean> {
+    const holder = serviceAccountClaim(sa);
+    if (!holder || (holder.namespace === desired.claim.namespace && holder.claim === desired.claim.name)) return false;
+    return (await this.o.claims.get(holder.namespace, holder.claim)) === undefined;
   }
 
   /** Runs one step. `propagating` means AWS has not caught up with an earlier write yet. */

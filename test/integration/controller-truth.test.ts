@@ -235,6 +235,17 @@ describe('conditions that match the world', () => {
     expect(taken.metadata?.annotations?.[ROLE_ARN]).toBe(second!.status!.roleArn);
   });
 
+  it('a ServiceAccount bound by a claim that no longer exists is taken over, not refused as bound', async () => {
+    const ns = await freshNamespace('it-orphan');
+    // As a claim removed without its finalizer (or by an older awi's Retain) leaves it.
+    await core().createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'app-sa', labels: { 'app.kubernetes.io/managed-by': 'awi', 'awi.dev/claim': 'gone', 'awi.dev/claim-namespace': ns } } } });
+    await createClaim(ns, 'app', testClaimSpec('app-sa', 'IRSA'));
+    const claim = await waitForReady(ns, 'app');
+    const sa = await core().readNamespacedServiceAccount({ namespace: ns, name: 'app-sa' });
+    expect(sa.metadata?.labels?.['awi.dev/claim']).toBe('app');
+    expect(sa.metadata?.annotations?.[ROLE_ARN]).toBe(claim!.status!.roleArn);
+  });
+
   it('ownership: a removed awi.dev/claim label is restored and named; a missing managed-by label is the one the message names', async () => {
     const ns = await freshNamespace('it-labels');
     await createClaim(ns, 'app', testClaimSpec('app-sa', 'PodIdentity'));
