@@ -396,7 +396,8 @@ export const claimConditionSchema: SchemaNode = obj(
 /** The spec schema for data awi itself writes into status: same shape and types, no CEL (it compiled already). */
 function withoutCel(node: SchemaNode): SchemaNode {
   const { 'x-kubernetes-validations': _cel, ...rest } = node;
-  const out: SchemaNode = { ...rest };
+  // A deep copy: shared arrays would become YAML anchors in the rendered CRD.
+  const out: SchemaNode = structuredClone(rest);
   if (node['x-awi']?.cel) {
     const { cel: _ids, ...awi } = node['x-awi'];
     if (Object.keys(awi).length) out['x-awi'] = awi;
