@@ -10,7 +10,11 @@ import { ClaimClient, claimKey, GROUP, PLURAL, VERSION } from '../kube/claims.js
 import { EventRecorder } from '../kube/events.js';
 import { ResilientWatch } from '../kube/watch.js';
 import { shareConnections } from '../kube/connections.js';
+import { ClaimChecks } from './checks.js';
 import { ServiceAccountManager } from './managers/service-account.js';
+import { PodLister } from './pods.js';
+import { PrerequisiteChecker } from './prerequisites.js';
+import { CredentialVerifier } from './verify.js';
 import { awsCallCounter, ControllerMetrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
 import { WorkQueue } from './workqueue.js';
@@ -43,7 +47,29 @@ export class Controller {
     const metrics = (this.metrics = o.metrics ?? new ControllerMetrics());
     this.aws = new AwsClientFactory({ region: config.cluster.region, accounts: config.accounts, middleware: awsCallCounter(metrics) });
     const c = config.controller;
+    const clusterAws = this.aws.forAccount(config.cluster.accountId);
+    const checks = new ClaimChecks({
+      controller: c,
+      now: () => new Date(),
+      pods: new PodLister(kc),
+      prerequisites: new PrerequisiteChecker({
+        iamFor: (account) => this.aws.forAccount(account).iam,
+        eks: clusterAws.eks,
+        clusterName: config.cluster.name,
+        kubeConfig: kc,
+        ttlMs: 5 * 60_000,
+        missingTtlMs: 5_000,
+      }),
+      verifier: new CredentialVerifier({
+        kubeConfig: kc,
+        sts: this.aws.sts,
+        region: config.cluster.region,
+        clusterName: config.cluster.name,
+        credentials: () => clusterAws.eks.config.credentials(),
+      }),
+    });
     this.reconciler = new Reconciler({
+      checks,
       config,
       claims: new ClaimClient(kc),
       serviceAccounts: new ServiceAccountManager(kc),
@@ -104,6 +130,22 @@ export class Controller {
           // E.g. a conflicting claim waiting for this ServiceAccount to be released.
           const waiting = this.claimsByServiceAccount.get(`${obj.metadata?.namespace}/${obj.metadata?.name}`) ?? [];
           for (const key of waiting) this.queue.add(key);
+        },
+      }),
+    );
+    // Pods are read only during a mechanism switch: a pod of a switching
+    // ServiceAccount that changes or goes re-checks its claim at once.
+    this.watches.push(
+      new ResilientWatch<KubernetesObject>(kc, {
+        path: '/api/v1/pods',
+        silenceTimeoutMs,
+        logger: log,
+        onRestart: (reason) => this.metrics.watchRestarts.inc({ resource: 'pods', reason }),
+        onObject: (obj) => {
+          const sa = (obj as { spec?: { serviceAccountName?: string } }).spec?.serviceAccountName;
+          for (const key of this.claimsByServiceAccount.get(`${obj.metadata?.namespace}/${sa}`) ?? []) {
+            if (this.reconciler.checks.switching.has(key)) this.queue.add(key);
+          }
         },
       }),
     );

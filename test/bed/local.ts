@@ -61,10 +61,10 @@ async function main(): Promise<void> {
       AWS_ENDPOINT_URL: fake.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: config.cluster.region,
     });
 
-    say('▶ platform prerequisites in AWS: IAM OIDC provider for the issuer, permissions boundary policy');
-    await platformPrerequisites(new IAMClient(awsClientConfig(fake.endpoint, config.cluster.region)), cp.state.issuer);
-
     const kc = loadKubeConfig(cp.state.kubeconfig);
+    say('▶ platform prerequisites: IAM OIDC provider for the issuer, permissions boundary policy, Pod Identity agent DaemonSet');
+    await platformPrerequisites(new IAMClient(awsClientConfig(fake.endpoint, config.cluster.region)), cp.state.issuer, kc);
+
     say('▶ installing the CRD from crds/');
     await installCrd(kc);
 
@@ -136,6 +136,9 @@ async function main(): Promise<void> {
     say(`kubeconfig: ${cp.state.kubeconfig}   AWS endpoint: ${fake.endpoint}   controller log: ${path.join(runDir, 'controller.log')}`);
     const ok = items.filter((c) => c.status?.conditions?.find((x) => x.type === 'Ready')?.status === 'True').length;
     say(`${ok} of ${items.length} claims Ready, ${items.length - ok} refused by awi, ${refusedByApi} refused by the API server.`);
+    // Ready includes CredentialsVerified: awi exchanged a token itself, as a pod would.
+    const verified = items.filter((c) => c.status?.conditions?.find((x) => x.type === 'Ready')?.status === 'True' && c.status?.conditions?.find((x) => x.type === 'CredentialsVerified')?.status === 'True').length;
+    say(`CredentialsVerified=True on ${verified} of ${ok} Ready claims.`);
     if (keepRunning) {
       say('--keep: running until Ctrl-C');
       await new Promise(() => undefined);
