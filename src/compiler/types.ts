@@ -47,6 +47,12 @@ export interface PodIdentityBinding {
   serviceAccount: string;
   roleArn: string;
   tags: Record<string, string>;
+  /** Role chaining by EKS (cross-account): absent means pods get roleArn itself. */
+  targetRoleArn?: string;
+  /** Absent means false: EKS adds its session tags, which awi's trust policy requires. */
+  disableSessionTags?: boolean;
+  /** Session policy (JSON) that narrows what pods get; absent means none. */
+  policy?: string;
 }
 
 export interface IrsaBinding {
