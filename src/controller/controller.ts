@@ -26,6 +26,8 @@ export interface ControllerOptions {
   /** Overrides for tests; production uses the platform config. */
   propagationRequeueMs?: number;
   resyncMs?: number;
+  /** How long a present prerequisite (OIDC provider, Pod Identity agent) is trusted before asking again; default 5 min. */
+  prerequisiteTtlMs?: number;
   metrics?: ControllerMetrics;
 }
 
@@ -57,8 +59,8 @@ export class Controller {
         eks: clusterAws.eks,
         clusterName: config.cluster.name,
         kubeConfig: kc,
-        ttlMs: 5 * 60_000,
-        missingTtlMs: 5_000,
+        ttlMs: o.prerequisiteTtlMs ?? 5 * 60_000,
+        missingTtlMs: Math.min(5_000, o.prerequisiteTtlMs ?? 5_000),
       }),
       verifier: new CredentialVerifier({
         kubeConfig: kc,
@@ -133,8 +135,8 @@ export class Controller {
         },
       }),
     );
-    // Pods are read only during a mechanism switch: a pod of a switching
-    // ServiceAccount that changes or goes re-checks its claim at once.
+    // Pods are only read, never changed. A pod of a ServiceAccount whose claim
+    // is switching mechanism that changes or goes re-checks the claim at once.
     this.watches.push(
       new ResilientWatch<KubernetesObject>(kc, {
         path: '/api/v1/pods',

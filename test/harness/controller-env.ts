@@ -126,7 +126,7 @@ export interface ControllerEnv {
  * no reset, and the prerequisites are assumed to exist already.
  */
 export async function startControllerEnv(
-  opts: { propagationRequeueMs?: number; resyncMs?: number; config?: PlatformConfig; reset?: boolean } = {},
+  opts: { propagationRequeueMs?: number; resyncMs?: number; prerequisiteTtlMs?: number; config?: PlatformConfig; reset?: boolean } = {},
 ): Promise<ControllerEnv> {
   const reset = opts.reset ?? true;
   if (reset) await awsFake().reset();
@@ -143,6 +143,7 @@ export async function startControllerEnv(
     log,
     propagationRequeueMs: opts.propagationRequeueMs ?? 300,
     resyncMs: opts.resyncMs ?? 3_600_000,
+    ...(opts.prerequisiteTtlMs !== undefined ? { prerequisiteTtlMs: opts.prerequisiteTtlMs } : {}),
   });
   await controller.start();
   return { controller, config, stop: () => controller.stop() };
