@@ -219,6 +219,19 @@ export const platformConfigSchema = {
         },
         // Longest a mechanism switch keeps the old trust for pods still using it (src/controller/switch.ts).
         switchMaxSeconds: { type: 'integer', minimum: 0, maximum: 2592000, default: 86400 },
+        awsBudget: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description: "awi's share of each account's AWS API quotas: calls per second per account and service, shared by all workers; halved on Throttling, recovered slowly.",
+          properties: {
+            iamCallsPerSecond: { type: 'number', exclusiveMinimum: 0, maximum: 1000, default: 20 },
+            eksCallsPerSecond: { type: 'number', exclusiveMinimum: 0, maximum: 1000, default: 20 },
+            stsCallsPerSecond: { type: 'number', exclusiveMinimum: 0, maximum: 1000, default: 20 },
+            burst: { type: 'integer', minimum: 1, maximum: 1000, default: 40 },
+            maxAttempts: { type: 'integer', minimum: 1, maximum: 20, default: 5 },
+          },
+        },
       },
     },
   },

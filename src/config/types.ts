@@ -79,6 +79,16 @@ export interface ControllerConfig {
   verification: { enabled: boolean; intervalSeconds: number };
   /** A mechanism switch keeps the old trust at most this long for pods still using it. */
   switchMaxSeconds: number;
+  /** awi's share of each account's AWS API quotas (see src/aws/budget.ts). */
+  awsBudget: AwsBudgetConfig;
+}
+
+export interface AwsBudgetConfig {
+  iamCallsPerSecond: number;
+  eksCallsPerSecond: number;
+  stsCallsPerSecond: number;
+  burst: number;
+  maxAttempts: number;
 }
 
 export interface PlatformConfig {

@@ -9,7 +9,7 @@ import type { PlatformConfig } from '../config/types.js';
 export function appliedRecord(claim: AwsWorkloadIdentityClaim, desired: DesiredState): AppliedState {
   return {
     generation: claim.metadata.generation ?? 0,
-    spec: claim.spec,
+    spec: structuredClone(claim.spec),
     mechanism: desired.mechanism,
     roleArn: desired.role.arn,
     policyDigest: desired.digests.policy,

@@ -200,7 +200,8 @@ export function planReconcile(desired: DesiredState, observed: Observed): Plan {
     }
     const labels = diffMap(sa.labels, desired.serviceAccount.labels);
     if (Object.keys(labels).length) {
-      const why = owner.kind === 'released' ? 'take over the ServiceAccount awi released' : `restore labels ${Object.keys(labels).join(', ')}`;
+      const keys = Object.keys(labels).join(', ');
+      const why = owner.kind === 'released' ? `take over the ServiceAccount awi released: set ${keys}` : `restore labels ${keys}`;
       steps.push({ kind: 'PatchServiceAccount', resource: 'ServiceAccount', labels, annotations: {}, why });
     }
   }
@@ -291,12 +292,14 @@ function serviceAccountBlocker(saName: string, owner: ServiceAccountOwnership): 
 
 function roleBlocker(role: ObservedRole): Blocker {
   const o = roleOwner(role.tags);
-  const retained = role.tags[RELEASED_TAG] === 'true' ? ' It was retained when that claim was deleted (deletionPolicy Retain).' : '';
+  const retained = role.tags[RELEASED_TAG] === 'true';
   return {
     resource: 'Role',
     reason: 'RoleNotOwned',
     message: o
-      ? `IAM role ${role.name} belongs to awi claim ${o.namespace}/${o.claim} on cluster ${o.cluster}; awi will not modify it.${retained} Change the role name template or the ServiceAccount.`
+      ? retained
+        ? `IAM role ${role.name} was retained when awi claim ${o.namespace}/${o.claim} on cluster ${o.cluster} was deleted (deletionPolicy Retain); awi will not modify it. Delete that role to let this claim create its own, or change the role name template or the ServiceAccount.`
+        : `IAM role ${role.name} belongs to awi claim ${o.namespace}/${o.claim} on cluster ${o.cluster}; awi will not modify it. Change the role name template or the ServiceAccount.`
       : `IAM role ${role.name} exists without awi's ownership tags (${TAG.managedBy}=awi); awi will not modify it. Delete or rename that role, or change the role name template.`,
   };
 }

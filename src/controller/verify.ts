@@ -91,8 +91,8 @@ export interface CredentialVerifierOptions {
   credentials: () => Promise<AwsCredentialIdentity>;
   /** EKS Auth endpoint; default the regional one, or AWS_ENDPOINT_URL_EKS_AUTH / AWS_ENDPOINT_URL like the SDKs. */
   eksAuthEndpoint?: string;
-  /** Waits for the caller's AWS call budget before the unsigned-SDK-less EKS Auth call. */
-  throttle?: () => Promise<void>;
+  /** Runs the EKS Auth call (no SDK client, so no middleware) within the controller's AWS call budget. */
+  budget?: <T>(call: () => Promise<T>) => Promise<T>;
   fetch?: typeof fetch;
 }
 
@@ -127,7 +127,9 @@ export class CredentialVerifier {
       name: sa.name,
       body: { spec: { audiences: [audience], expirationSeconds: TOKEN_SECONDS } },
     });
-    return out.status!.token;
+    const token = out.status?.token;
+    if (!token) throw new Error(`TokenRequest for ServiceAccount ${sa.namespace}/${sa.name} returned no token`);
+    return token;
   }
 
   private async webIdentity(token: string, roleArn: string): Promise<ExchangeResult> {
@@ -138,8 +140,11 @@ export class CredentialVerifier {
   }
 
   /** POST /clusters/{name}/assume-role-for-pod-identity, SigV4-signed for service eks-auth (no SDK client exists on npm). */
-  private async podIdentity(token: string): Promise<ExchangeResult> {
-    await this.o.throttle?.();
+  private podIdentity(token: string): Promise<ExchangeResult> {
+    return this.o.budget ? this.o.budget(() => this.podIdentityCall(token)) : this.podIdentityCall(token);
+  }
+
+  private async podIdentityCall(token: string): Promise<ExchangeResult> {
     const url = new URL(`/clusters/${encodeURIComponent(this.o.clusterName)}/assume-role-for-pod-identity`, this.endpoint);
     const body = JSON.stringify({ token });
     const signer = new SignatureV4({ service: 'eks-auth', region: this.o.region, credentials: this.o.credentials, sha256: NodeSha256 });

@@ -31,7 +31,7 @@ const patchSpec = (namespace: string, name: string, spec: Record<string, unknown
 
 async function token(namespace: string, sa: string, audience: string): Promise<string> {
   const out = await core().createNamespacedServiceAccountToken({ namespace, name: sa, body: { spec: { audiences: [audience] } } });
-  return out.status!.token;
+  return out.status!.token!;
 }
 
 /** A pod as the webhook leaves it: IRSA or Pod Identity environment in its container. */

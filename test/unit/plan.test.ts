@@ -133,6 +133,8 @@ describe('planReconcile', () => {
     const plan = planReconcile(pod, o);
     expect(plan.steps).toEqual([]);
     expect(plan.blockers[0]?.message).toContain('checkout-prod/someone-else');
+    o.role!.tags['awi.dev/released'] = 'true';
+    expect(planReconcile(pod, o).blockers[0]?.message).toMatch(/was retained when awi claim checkout-prod\/someone-else .* was deleted \(deletionPolicy Retain\)/);
   });
 
   it('refuses a ServiceAccount that awi did not create, before any AWS step', () => {
@@ -156,7 +158,7 @@ describe('planReconcile', () => {
     const plan = planReconcile(pod, { ...inSync(pod), serviceAccount: released });
     expect(plan.blockers).toEqual([]);
     expect(plan.steps).toEqual([expect.objectContaining({
-      kind: 'PatchServiceAccount', labels: { 'awi.dev/claim': pod.claim.name, 'awi.dev/claim-namespace': pod.claim.namespace }, why: 'take over the ServiceAccount awi released',
+      kind: 'PatchServiceAccount', labels: { 'awi.dev/claim': pod.claim.name, 'awi.dev/claim-namespace': pod.claim.namespace }, why: 'take over the ServiceAccount awi released: set awi.dev/claim, awi.dev/claim-namespace',
     })]);
     // Only the claim-namespace label removed: ours still, and the restore names the label.
     const { ['awi.dev/claim-namespace']: _gone, ...rest } = pod.serviceAccount.labels;
