@@ -6,7 +6,7 @@ import type { PolicyDocument } from '../../src/compiler/types.js';
 import { foldChecks, isRetireStep } from '../../src/controller/checks.js';
 import type { ConditionInput } from '../../src/controller/conditions.js';
 import { podMechanism, podsUsing, podView, type PodView } from '../../src/controller/pods.js';
-import { missingPrerequisite, trustedMechanisms, trustedOidcProviders, type AgentState } from '../../src/controller/prerequisites.js';
+import { missingPrerequisite, PrerequisiteChecker, trustedMechanisms, trustedOidcProviders, type AgentState } from '../../src/controller/prerequisites.js';
 import { decideSwitch, type SwitchInput } from '../../src/controller/switch.js';
 import { CredentialVerifier, mayMintFor, parseAssumedRole, sameRole, verificationCondition, type VerdictContext } from '../../src/controller/verify.js';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -187,5 +187,49 @@ describe('Ready with the checks folded in', () => {
     expect(foldChecks([ok, ...resources], { blocked: false, prerequisite, credentials: verified })[0]).toMatchObject({ status: 'False', reason: 'PodIdentityAgentMissing' });
     const blocked: ConditionInput = { type: 'Ready', status: 'False', reason: 'ServiceAccountConflict', message: 'taken' };
     expect(foldChecks([blocked], { blocked: true, prerequisite })[0]).toEqual(blocked);
+  });
+});
+
+describe('PrerequisiteChecker: per provider and cached, not per claim', () => {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({ clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }], users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
+
+  function checker(existing: Set<string>) {
+    let now = 0;
+    const calls: string[] = [];
+    const iamFor = (account: string) => ({
+      send: async (cmd: { input: { OpenIDConnectProviderArn: string } }) => {
+        calls.push(`${account} ${cmd.input.OpenIDConnectProviderArn}`);
+        if (!existing.has(cmd.input.OpenIDConnectProviderArn)) throw Object.assign(new Error('not found'), { name: 'NoSuchEntityException' });
+        return { ClientIDList: ['sts.amazonaws.com'] };
+      },
+    });
+    const c = new PrerequisiteChecker({ iamFor: iamFor as never, eks: undefined as never, clusterName: 'c', kubeConfig: kc, ttlMs: 60_000, missingTtlMs: 5_000, now: () => now });
+    return { c, calls, advance: (ms: number) => (now += ms) };
+  }
+  const t = trust(irsaStatement(PROVIDER));
+
+  it('asks the provider\'s own account once per TTL, whatever the number of claims', async () => {
+    const { c, calls, advance } = checker(new Set([PROVIDER]));
+    for (let i = 0; i < 5; i++) expect(await c.check(t)).toBeUndefined();
+    expect(calls).toEqual([`111122223333 ${PROVIDER}`]);
+    advance(60_001);
+    await c.check(t);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('remembers a missing provider only briefly, so that its creation shows soon', async () => {
+    const existing = new Set<string>();
+    const { c, calls, advance } = checker(existing);
+    expect((await c.check(t))?.reason).toBe('OIDCProviderMissing');
+    existing.add(PROVIDER);
+    expect((await c.check(t))?.reason).toBe('OIDCProviderMissing'); // cached
+    advance(5_001);
+    expect(await c.check(t)).toBeUndefined();
+    expect(calls).toHaveLength(2);
+    // A failed exchange drops the cache: the next check asks again.
+    c.invalidate();
+    await c.check(t);
+    expect(calls).toHaveLength(3);
   });
 });
