@@ -22,6 +22,8 @@ export interface Observed {
   attachedPolicyArns: string[];
   /** Pod Identity associations for the claim's namespace and ServiceAccount on this cluster. */
   associations: ObservedAssociation[];
+  /** The claim the ServiceAccount's labels name no longer exists (e.g. removed without its finalizer). */
+  serviceAccountHolderGone?: boolean;
 }
 
 export type Resource = 'ServiceAccount' | 'Role' | 'Policy' | 'Binding';
@@ -194,14 +196,18 @@ export function planReconcile(desired: DesiredState, observed: Observed): Plan {
   } else {
     const owner = serviceAccountOwnership(sa);
     const ours = owner.kind === 'claim' && owner.namespace === desired.claim.namespace && owner.claim === desired.claim.name;
-    if (owner.kind === 'foreign' || (owner.kind === 'claim' && !ours)) {
+    // Bound by a claim that no longer exists: as good as released.
+    const orphaned = owner.kind === 'claim' && !ours && observed.serviceAccountHolderGone === true;
+    if (owner.kind === 'foreign' || (owner.kind === 'claim' && !ours && !orphaned)) {
       blockers.push(serviceAccountBlocker(saName, owner));
       return { steps, blockers };
     }
     const labels = diffMap(sa.labels, desired.serviceAccount.labels);
     if (Object.keys(labels).length) {
       const keys = Object.keys(labels).join(', ');
-      const why = owner.kind === 'released' ? `take over the ServiceAccount awi released: set ${keys}` : `restore labels ${keys}`;
+      const why = owner.kind === 'released' ? `take over the ServiceAccount awi released: set ${keys}`
+        : orphaned ? `take over the ServiceAccount of deleted claim ${owner.namespace}/${owner.claim}: set ${keys}`
+        : `restore labels ${keys}`;
       steps.push({ kind: 'PatchServiceAccount', resource: 'ServiceAccount', labels, annotations: {}, why });
     }
   }

@@ -272,12 +272,20 @@ export class Reconciler {
     const associations = await m.association.find(this.o.config.cluster.name, desired.serviceAccount.namespace, desired.serviceAccount.name);
     return {
       ...(serviceAccount ? { serviceAccount } : {}),
+      ...(serviceAccount && (await this.holderGone(serviceAccount, desired)) ? { serviceAccountHolderGone: true } : {}),
       ...(role ? { role } : {}),
       ...(inlinePolicy ? { inlinePolicy } : {}),
       inlinePolicyNames,
       attachedPolicyArns,
       associations,
     };
+  }
+
+  /** Does the ServiceAccount name another claim that no longer exists? (One read, only when it names another claim.) */
+  private async holderGone(sa: ObservedServiceAccount, desired: DesiredState): Promise<boolean> {
+    const holder = serviceAccountClaim(sa);
+    if (!holder || (holder.namespace === desired.claim.namespace && holder.claim === desired.claim.name)) return false;
+    return (await this.o.claims.get(holder.namespace, holder.claim)) === undefined;
   }
 
   /** Runs one step. `propagating` means AWS has not caught up with an earlier write yet. */
@@ -453,7 +461,11 @@ export class Reconciler {
 
   private async writeProblems(claim: AwsWorkloadIdentityClaim, problems: Problem[], log: Logger): Promise<void> {
     const first = problems[0]!;
-    const message = problemsMessage(problems);
+    // Say so when what was made for an earlier spec is left unenforced (its spec no longer compiles either).
+    const applied = claim.status?.applied;
+    const message = applied
+      ? `${sentence(problemsMessage(problems))} The last valid spec (generation ${applied.generation}) no longer compiles either: role ${applied.roleArn} and its binding are left as they are, not enforced, until the claim is fixed or deleted.`
+      : problemsMessage(problems);
     log.info({ problems }, 'claim refused');
     const blocked = (type: ConditionType): ConditionInput => ({ type, status: 'Unknown', reason: first.reason, message: 'Not evaluated: the claim was refused.' });
     await this.writeStatus(claim, [

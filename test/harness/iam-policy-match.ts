@@ -255,7 +255,7 @@ export function authorizationRequests(call: AwsCall, env: AwsEnv, state: AwsStat
   const req = (action: string, resource: string, context: RequestContext = {}): AuthzRequest => ({ action, resource, context });
 
   if (api === 'iam:ListRoles') return [req(api, '*')]; // no resource-level permissions
-  if (api === 'iam:GetOpenIDConnectProvider') return [req(api, call.input.OpenIDConnectProviderArn)];
+  if (api === 'iam:GetOpenIDConnectProvider') return [req(api, call.input.OpenIDConnectProviderArn as string)];
   // Credential verification's EKS Auth call (the controller's own credentials sign it), on the cluster.
   if (api === 'eks-auth:AssumeRoleForPodIdentity') return [req(api, `arn:${partition}:eks:${region}:${accountId}:cluster/${call.input.clusterName}`)];
   if (call.service === 'iam') {

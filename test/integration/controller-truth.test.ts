@@ -31,7 +31,7 @@ async function deleteClaim(namespace: string, name: string): Promise<void> {
 
 async function token(namespace: string, sa: string, audience: string): Promise<string> {
   const out = await core().createNamespacedServiceAccountToken({ namespace, name: sa, body: { spec: { audiences: [audience] } } });
-  return out.status!.token;
+  return out.status!.token!;
 }
 
 async function events(namespace: string, claim: string): Promise<CoreV1Event[]> {
@@ -112,6 +112,27 @@ describe('the whole Pod Identity association is enforced', () => {
   });
 });
 
+describe('the session policy', () => {
+  it('a session policy (with the disableSessionTags=true EKS requires for it) set behind awi\'s back is removed', async () => {
+    const ns = await freshNamespace('it-sespol');
+    await createClaim(ns, 'app', testClaimSpec('app-sa', 'PodIdentity'));
+    await waitForReady(ns, 'app');
+    const a = (await ourAssociation(ns, 'app-sa'))!;
+    const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] });
+    await eks().send(new UpdatePodIdentityAssociationCommand({ clusterName: testbed().clusterName, associationId: a.associationId, disableSessionTags: true, policy }));
+    expect(await ourAssociation(ns, 'app-sa')).toMatchObject({ policy, disableSessionTags: true });
+
+    env.controller.queue.add(`${ns}/app`);
+    await until('the session policy to be removed', async () => {
+      const now = await ourAssociation(ns, 'app-sa');
+      return !!now && now.policy === undefined && now.disableSessionTags === false;
+    });
+    const drift = await until('a DriftCorrected event', async () => (await events(ns, 'app')).find((e) => e.reason === 'DriftCorrected'));
+    expect(drift.message).toContain(`association ${a.associationId}: disableSessionTags (was true), policy (was a session policy of ${policy.length} characters)`);
+    await waitForReady(ns, 'app');
+  });
+});
+
 describe('IRSA ServiceAccount', () => {
   it('is never observed without its role-arn annotation (watch opened before the claim)', async () => {
     const ns = await freshNamespace('it-sawatch');
@@ -160,6 +181,15 @@ describe('a claim edited into an invalid one', () => {
     // No Normal event reports the refusal.
     expect((await events(ns, 'app')).filter((e) => e.reason === 'GuardrailViolation' && e.type !== 'Warning')).toEqual([]);
 
+    // Were the recorded spec to stop compiling too (say, a guardrail tightened), the message says what is left unenforced.
+    const recorded = after!.status!.applied!;
+    await claimsApi().patchNamespacedCustomObjectStatus({
+      group: GROUP, version: VERSION, plural: PLURAL, namespace: ns, name: 'app',
+      body: { status: { applied: { ...recorded, spec: { ...recorded.spec, aws: { ...recorded.spec.aws, accountId: '999999999999' } } } } },
+    }, mergePatch);
+    const stale = await waitForClaim(ns, 'app', (c) => (readyCondition(c)?.message ?? '').includes('no longer compiles either'));
+    expect(readyCondition(stale)!.message).toContain(`role ${recorded.roleArn} and its binding are left as they are, not enforced`);
+
     // Deletion still cleans up what the last valid spec made.
     await deleteClaim(ns, 'app');
     await expect(iam().send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: 'awi-permissions' }))).rejects.toMatchObject({ name: 'NoSuchEntityException' });
@@ -203,6 +233,17 @@ describe('conditions that match the world', () => {
     const taken = await core().readNamespacedServiceAccount({ namespace: ns, name: 'app-sa' });
     expect(taken.metadata?.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'awi', 'awi.dev/claim': 'second', 'awi.dev/claim-namespace': ns });
     expect(taken.metadata?.annotations?.[ROLE_ARN]).toBe(second!.status!.roleArn);
+  });
+
+  it('a ServiceAccount bound by a claim that no longer exists is taken over, not refused as bound', async () => {
+    const ns = await freshNamespace('it-orphan');
+    // As a claim removed without its finalizer (or by an older awi's Retain) leaves it.
+    await core().createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'app-sa', labels: { 'app.kubernetes.io/managed-by': 'awi', 'awi.dev/claim': 'gone', 'awi.dev/claim-namespace': ns } } } });
+    await createClaim(ns, 'app', testClaimSpec('app-sa', 'IRSA'));
+    const claim = await waitForReady(ns, 'app');
+    const sa = await core().readNamespacedServiceAccount({ namespace: ns, name: 'app-sa' });
+    expect(sa.metadata?.labels?.['awi.dev/claim']).toBe('app');
+    expect(sa.metadata?.annotations?.[ROLE_ARN]).toBe(claim!.status!.roleArn);
   });
 
   it('ownership: a removed awi.dev/claim label is restored and named; a missing managed-by label is the one the message names', async () => {

@@ -167,6 +167,16 @@ describe('planReconcile', () => {
     expect(RELEASE_LABELS).toEqual({ 'awi.dev/claim': null, 'awi.dev/claim-namespace': null });
   });
 
+  it('takes over a ServiceAccount whose labels name a claim that no longer exists', () => {
+    const left = sa(pod, { labels: { ...pod.serviceAccount.labels, 'awi.dev/claim': 'deleted-claim' } });
+    expect(planReconcile(pod, { ...empty, serviceAccount: left }).blockers[0]).toMatchObject({ reason: 'ServiceAccountConflict' });
+    const plan = planReconcile(pod, { ...inSync(pod), serviceAccount: left, serviceAccountHolderGone: true });
+    expect(plan.blockers).toEqual([]);
+    expect(plan.steps).toEqual([expect.objectContaining({
+      kind: 'PatchServiceAccount', labels: { 'awi.dev/claim': pod.claim.name }, why: 'take over the ServiceAccount of deleted claim checkout-prod/deleted-claim: set awi.dev/claim',
+    })]);
+  });
+
   it('refuses a second claim for the same ServiceAccount', () => {
     const other = sa(pod, { labels: { ...pod.serviceAccount.labels, 'awi.dev/claim': 'first-claim' } });
     const plan = planReconcile(pod, { ...empty, serviceAccount: other });
