@@ -134,7 +134,7 @@ describe('mechanism switch keeps running pods working', () => {
     const sa = await core().readNamespacedServiceAccount({ namespace: ns, name: 'app-sa' });
     expect(sa.metadata?.annotations?.['eks.amazonaws.com/role-arn']).toBe(to === 'IRSA' ? roleArn : undefined);
     const reasons = (await events(ns, 'app')).map((e) => e.reason);
-    expect(reasons).toEqual(expect.arrayContaining(['OldBindingRetired']));
+    expect(reasons).toEqual(expect.arrayContaining(['OldBindingRetired', 'OldTrustRetired']));
   }, 180_000);
 });
 
