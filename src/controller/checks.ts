@@ -112,7 +112,8 @@ export class ClaimChecks {
     });
     // Once verified after a write, a later refusal is a real failure, not propagation.
     if (condition.status === 'True') this.lastWrite.delete(key);
-    else this.o.prerequisites?.invalidate();
+    // A real refusal may be a prerequisite gone behind awi's back: look again next time.
+    else if (condition.reason === 'VerificationFailed') this.o.prerequisites?.invalidate();
     log.debug({ verified: condition.status, reason: condition.reason }, 'credentials verification');
     this.verified.set(key, { fingerprint, at: now, condition });
     return condition;
