@@ -207,6 +207,18 @@ export const platformConfigSchema = {
         rateLimitPerSecond: { type: 'number', exclusiveMinimum: 0, maximum: 1000, default: 10 },
         rateLimitBurst: { type: 'integer', minimum: 1, maximum: 10000, default: 20 },
         watchIdleSeconds: { type: 'integer', minimum: 30, maximum: 86400, default: 600 },
+        // Exchanging a token per claim as a pod would (src/controller/verify.ts); enabled: false turns it off.
+        verification: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            enabled: { type: 'boolean', default: true },
+            intervalSeconds: { type: 'integer', minimum: 10, maximum: 86400, default: 600 },
+          },
+        },
+        // Longest a mechanism switch keeps the old trust for pods still using it (src/controller/switch.ts).
+        switchMaxSeconds: { type: 'integer', minimum: 0, maximum: 2592000, default: 86400 },
         awsBudget: {
           type: 'object',
           additionalProperties: false,

@@ -75,6 +75,10 @@ export interface ControllerConfig {
   rateLimitPerSecond: number;
   rateLimitBurst: number;
   watchIdleSeconds: number;
+  /** Credential verification: a token exchanged per claim after each change and every intervalSeconds. */
+  verification: { enabled: boolean; intervalSeconds: number };
+  /** A mechanism switch keeps the old trust at most this long for pods still using it. */
+  switchMaxSeconds: number;
   /** awi's share of each account's AWS API quotas (see src/aws/budget.ts). */
   awsBudget: AwsBudgetConfig;
 }

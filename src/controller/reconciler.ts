@@ -8,7 +8,7 @@ import type { AwsWorkloadIdentityClaim } from '../api/types.js';
 import type { AwsClientFactory } from '../aws/clients.js';
 import { awsErrorCode, awsErrorMessage, isAlreadyExists, isRetryableAws, isThrottled } from '../aws/errors.js';
 import { compileClaim } from '../compiler/compile.js';
-import type { DesiredState, Mechanism, Problem } from '../compiler/types.js';
+import type { DesiredState, Problem } from '../compiler/types.js';
 import type { PlatformConfig } from '../config/types.js';
 import { claimKey, FINALIZER, parseClaimKey, type ClaimClient } from '../kube/claims.js';
 import { isKubeConflict, kubeStatus } from '../kube/errors.js';
@@ -21,9 +21,10 @@ import { AssociationManager } from './managers/association.js';
 import { PermissionPolicyManager } from './managers/permission-policy.js';
 import { RoleManager } from './managers/role.js';
 import type { ObservedServiceAccount, ServiceAccountManager } from './managers/service-account.js';
+import { ClaimChecks, foldChecks, isRetireStep, SWITCH_CONDITION, withVerification } from './checks.js';
 import { cleanupTarget, type CleanupTarget } from './cleanup.js';
 import {
-  associationUpdate, ownedBy, ownedByClaim, planReconcile, serviceAccountClaim, previousBindingPresent, RELEASE_LABELS, RELEASED_TAG,
+  associationUpdate, ownedBy, ownedByClaim, planReconcile, serviceAccountClaim, RELEASE_LABELS, RELEASED_TAG,
   ROLE_ARN_ANNOTATION, stepResource, type AssociationDrift, type Blocker, type Observed, type Resource, type Step,
 } from './plan.js';
 import type { ReconcileOutcome } from './workqueue.js';
@@ -44,6 +45,8 @@ export interface ReconcilerOptions {
   random?: () => number;
   /** Told the Ready status after each status write (undefined: the claim is gone), for metrics. */
   onReadyStatus?(key: string, ready: 'True' | 'False' | 'Unknown' | undefined): void;
+  /** Prerequisites, credential verification and mechanism switches (checks.ts); default: none of the I/O. */
+  checks?: ClaimChecks;
 }
 
 const conditionFor: Record<Resource, ConditionType> = {
@@ -56,10 +59,12 @@ const conditionFor: Record<Resource, ConditionType> = {
 export class Reconciler {
   private readonly now: () => Date;
   private readonly random: () => number;
+  readonly checks: ClaimChecks;
 
   constructor(private readonly o: ReconcilerOptions) {
     this.now = o.now ?? (() => new Date());
     this.random = o.random ?? Math.random;
+    this.checks = o.checks ?? new ClaimChecks({ controller: { ...o.config.controller, verification: { enabled: false, intervalSeconds: 600 } }, now: this.now });
   }
 
   async reconcile(key: string): Promise<ReconcileOutcome> {
@@ -67,6 +72,7 @@ export class Reconciler {
     const log = this.o.log.child({ claim: key, reconcileId: randomUUID().slice(0, 8) });
     const claim = await this.o.claims.get(namespace, name);
     if (!claim) {
+      this.checks.forget(key);
       this.o.onReadyStatus?.(key, undefined);
       return { kind: 'done' };
     }
@@ -120,16 +126,50 @@ export class Reconciler {
 
     const managers = this.managersFor(desired.accountId);
     let observed = await this.observe(desired, managers);
+    const key = claimKey(claim.metadata.namespace ?? '', claim.metadata.name);
+    const previous = claim.status?.conditions as Condition[] | undefined;
 
-    // A mechanism switch keeps both trusts until the old binding is retired.
-    if (previousBindingPresent(desired, observed)) {
-      const other: Mechanism = desired.mechanism === 'IRSA' ? 'PodIdentity' : 'IRSA';
-      const again = compileClaim(source, this.o.config, { alsoTrust: other });
-      if (again.ok) desired = again.desired;
+    // A mechanism switch keeps the old trust while running pods use it (switch.ts).
+    // Both trusts must fit: if they do not, refuse before anything changes.
+    const switchStarted = previous?.find((c) => c.type === SWITCH_CONDITION && c.status === 'True')?.lastTransitionTime;
+    let sw = await this.checks.mechanismSwitch(key, desired, observed, switchStarted ? new Date(switchStarted) : undefined, false);
+    if (sw.keepOldTrust) {
+      const again = compileClaim(source, this.o.config, { alsoTrust: sw.from });
+      if (!again.ok) {
+        await this.writeProblems(claim, again.problems.map((p) => ({
+          ...p, field: p.reason === 'LimitExceeded' ? 'spec.mechanism' : p.field,
+          message: `switching from ${sw.from} to ${desired.mechanism} keeps both trusts until no running pod uses ${sw.from}, and they do not fit together: ${p.message}; nothing was changed (revert spec.mechanism, or raise the limit)`,
+        })), log);
+        return { kind: 'terminal' };
+      }
+      desired = again.desired;
     }
 
-    const plan = planReconcile(desired, observed);
+    // Missing prerequisites: an IRSA trust naming an OIDC provider that does not
+    // exist is refused by IAM and useless to pods, so nothing is written until
+    // the provider is there; a missing Pod Identity agent does not block writes
+    // (the association is correct and works the moment the agent is installed).
+    const prerequisite = await this.checks.prerequisite(desired);
+    if (prerequisite?.reason === 'OIDCProviderMissing') {
+      const blocked = (type: ConditionType): ConditionInput => ({ type, status: 'Unknown', reason: prerequisite.reason, message: `Not evaluated: ${prerequisite.message}` });
+      await this.writeStatus(claim, [{ type: 'Ready', status: 'False', reason: prerequisite.reason, message: prerequisite.message }, blocked('PolicyReady'), blocked('RoleReady'), blocked('BindingReady'), blocked('ServiceAccountReady')], log, { lastDriftCheckTime: this.now().toISOString() });
+      return { kind: 'retry', error: new Error(prerequisite.message) };
+    }
+
+    let plan = planReconcile(desired, observed);
+    // Verified before the steps run: what a pod gets right now.
+    const credentials = plan.blockers.length ? undefined : await this.checks.credentials(key, desired, observed, plan.steps.some((s) => !isRetireStep(s)), log);
+    sw = withVerification(sw, !credentials || credentials.status === 'True');
+    if (!sw.mayRetireBinding) plan = { ...plan, steps: plan.steps.filter((s) => !isRetireStep(s)) };
     const { applied, propagating } = await this.executeAll(plan.steps, desired, observed.serviceAccount, managers, log);
+    if (applied.length) this.checks.wrote(key);
+    const retired = applied.filter(isRetireStep);
+    if (retired.length) {
+      await this.o.events.record(claim, 'Normal', 'OldBindingRetired', `Switch from ${sw.from} to ${desired.mechanism}: retired the ${sw.from} binding (${retired.map(describeStep).join('; ')}); ${sw.podsOnOld.length ? `${sw.podsOnOld.length} running pods still on ${sw.from} (switchMaxSeconds passed)` : `no running pod uses ${sw.from}`}.`);
+    }
+    if (sw.inProgress && !sw.keepOldTrust && applied.some((s) => s.kind === 'UpdateTrustPolicy')) {
+      await this.o.events.record(claim, 'Normal', 'OldTrustRetired', `Switch from ${sw.from} to ${desired.mechanism} complete: the role no longer trusts ${sw.from}.`);
+    }
 
     // Re-read the association id after creating one, for status.
     if (desired.binding.kind === 'PodIdentityAssociation' && applied.some((s) => s.kind === 'CreateAssociation')) {
@@ -137,7 +177,12 @@ export class Reconciler {
     }
     const association = observed.associations.find((a) => ownedByClaim(a.tags, desired));
 
-    let conditions = this.conditions(desired, plan.blockers, applied, propagating);
+    let conditions = foldChecks(this.conditions(desired, plan.blockers, applied, propagating), {
+      blocked: plan.blockers.length > 0,
+      ...(prerequisite ? { prerequisite } : {}),
+      ...(credentials ? { credentials } : {}),
+      ...(sw.inProgress && sw.condition ? { mechanismSwitch: sw.condition } : {}),
+    });
     if (refusal) conditions = withRefusal(conditions, refusal);
     if (applied.length && this.isDriftCorrection(claim, refusal)) {
       await this.o.events.record(claim, 'Warning', 'DriftCorrected', `Restored the claimed state: ${applied.map(describeStep).join('; ')}.`);
@@ -159,9 +204,14 @@ export class Reconciler {
       ...(refusal ? {} : { applied: appliedRecord(claim, compiled) }),
     });
 
-    const next = propagating || applied.length ? this.o.propagationRequeueMs : this.resyncDelay();
-    if (refusal || plan.blockers.length) return { kind: 'terminal', requeueAfterMs: next };
-    return { kind: 'done', requeueAfterMs: next };
+    if (refusal || plan.blockers.length) return { kind: 'terminal', requeueAfterMs: propagating || applied.length ? this.o.propagationRequeueMs : this.resyncDelay() };
+    if (prerequisite) return { kind: 'retry', error: new Error(prerequisite.message) };
+    if (propagating || applied.length || credentials?.reason === 'IAMPropagating' || credentials?.reason === 'NotVerified') return { kind: 'done', requeueAfterMs: this.o.propagationRequeueMs };
+    // Pods do not get the claimed role: look again with backoff (an exchange per attempt).
+    if (credentials && credentials.status !== 'True') return { kind: 'retry', error: new Error(credentials.message) };
+    // A switch waiting for pods is woken by pod events; this is the backstop (and the switchMaxSeconds deadline).
+    if (sw.inProgress) return { kind: 'done', requeueAfterMs: Math.min(this.resyncDelay(), 30_000) };
+    return { kind: 'done', requeueAfterMs: this.checks.verificationEnabled ? Math.min(this.resyncDelay(), this.checks.verificationIntervalMs) : this.resyncDelay() };
   }
 
   /**

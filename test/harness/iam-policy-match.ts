@@ -142,7 +142,7 @@ export function allowedActions(policy: PolicyDocument): string[] {
 // --- from API calls to authorization requests -------------------------------
 
 export interface AwsCall {
-  service: 'iam' | 'eks' | 'sts';
+  service: 'iam' | 'eks' | 'sts' | 'eks-auth';
   /** API operation, e.g. CreateRole. */
   operation: string;
   input: Record<string, any>;
@@ -256,6 +256,8 @@ export function authorizationRequests(call: AwsCall, env: AwsEnv, state: AwsStat
 
   if (api === 'iam:ListRoles') return [req(api, '*')]; // no resource-level permissions
   if (api === 'iam:GetOpenIDConnectProvider') return [req(api, call.input.OpenIDConnectProviderArn as string)];
+  // Credential verification's EKS Auth call (the controller's own credentials sign it), on the cluster.
+  if (api === 'eks-auth:AssumeRoleForPodIdentity') return [req(api, `arn:${partition}:eks:${region}:${accountId}:cluster/${call.input.clusterName}`)];
   if (call.service === 'iam') {
     const name = call.input.RoleName as string | undefined;
     if (!name) throw new Error(`${api}: no RoleName in the input`);
@@ -307,6 +309,8 @@ export function authorizationRequests(call: AwsCall, env: AwsEnv, state: AwsStat
     switch (call.operation) {
       case 'ListPodIdentityAssociations':
         return [req(api, clusterArn)];
+      case 'DescribeAddon':
+        return [req(api, call.output?.addon?.addonArn ?? `arn:${partition}:eks:${region}:${accountId}:addon/${cluster}/${call.input.addonName}/00000000-0000-0000-0000-000000000000`)];
       case 'CreatePodIdentityAssociation': {
         const tags = (call.input.tags ?? {}) as Record<string, string>;
         const id = call.output?.association?.associationId ?? 'a-not-created';
@@ -331,6 +335,9 @@ export function authorizationRequests(call: AwsCall, env: AwsEnv, state: AwsStat
       return [req(api, '*')];
     case 'AssumeRole':
       return [req(api, call.input.RoleArn)];
+    // Not signed: the web identity token is the credential, the role's trust decides. No identity policy applies.
+    case 'AssumeRoleWithWebIdentity':
+      return [];
     default:
       throw new Error(`${api}: no authorization mapping; add one to test/harness/iam-policy-match.ts`);
   }

@@ -34,6 +34,7 @@ import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '.
 import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
 import { mergePatch } from '../../src/kube/patch.js';
 import { runInventory } from '../../src/cli/inventory.js';
+import { CredentialVerifier } from '../../src/controller/verify.js';
 
 /**
  * Allowed actions the scenario cannot reach, and why. Keep it short: each
@@ -43,6 +44,9 @@ const UNREACHABLE: Record<string, string> = {
   // Claims in other accounts run in multi-account.test.ts. Checking them here
   // would need a policy per account: the controller's role in each target
   // account carries this policy rendered for that account.
+  // The test bed has the agent's DaemonSet; the add-on is asked only without it
+  // (controller-verify.test.ts covers that path against the fake's DescribeAddon).
+  'eks:DescribeAddon': 'the Pod Identity agent DaemonSet exists in the test bed',
   'sts:AssumeRole': 'the scenario stays in the cluster account',
 };
 
@@ -83,6 +87,22 @@ function startRecording(env: { partition: string; accountId: string; region: str
   const state = new AwsStateModel();
   const restore: (() => void)[] = [];
   let recording = true;
+  // Credential verification calls EKS Auth without an SDK client (none exists): record it like one.
+  {
+    const proto = CredentialVerifier.prototype as unknown as { podIdentityCall: (token: string) => Promise<unknown>; o: { clusterName: string } };
+    const original = proto.podIdentityCall;
+    proto.podIdentityCall = async function recordedPodIdentityCall(this: typeof proto, token: string) {
+      const output = await original.call(this, token);
+      if (recording) {
+        const call: AwsCall = { service: 'eks-auth', operation: 'AssumeRoleForPodIdentity', input: { clusterName: this.o.clusterName }, output: output as Record<string, any> };
+        calls.push({ origin: 'controller', call, requests: authorizationRequests(call, env, state.clone()) });
+      }
+      return output;
+    };
+    restore.push(() => {
+      proto.podIdentityCall = original;
+    });
+  }
   for (const [cls, service] of CLIENTS) {
     const original = cls.prototype.send;
     const own = Object.getOwnPropertyDescriptor(cls.prototype, 'send');

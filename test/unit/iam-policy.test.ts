@@ -107,7 +107,9 @@ describe('controller policy shape', () => {
   });
 
   it('allows writes only with an ownership or boundary condition', () => {
-    const reads = new Set(['iam:GetRole', 'iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies', 'eks:ListPodIdentityAssociations', 'eks:DescribePodIdentityAssociation', 'sts:GetCallerIdentity', 'sts:AssumeRole']);
+    const reads = new Set(['iam:GetRole', 'iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies', 'eks:ListPodIdentityAssociations', 'eks:DescribePodIdentityAssociation', 'sts:GetCallerIdentity', 'sts:AssumeRole',
+      // Prerequisite checks and the credentials exchange: they read or mint short-lived credentials, change nothing.
+      'iam:GetOpenIDConnectProvider', 'eks:DescribeAddon', 'eks-auth:AssumeRoleForPodIdentity']);
     for (const s of statements(policy)) {
       const writes = [s.Action ?? []].flat().filter((a) => !reads.has(a));
       if (writes.length) expect({ sid: s.Sid, conditioned: !!s.Condition }).toEqual({ sid: s.Sid, conditioned: true });
