@@ -11,6 +11,7 @@ import { exampleConfig, loadExample } from '../fixtures/claims.js';
 
 const config = exampleConfig(); // cluster prod-platform-a, account 111122223333, roles under /awi/
 const CLUSTER = config.cluster.arn; // ownership tags identify the cluster by ARN
+const CLUSTER_NAME = config.cluster.name;
 const ACCOUNT = config.cluster.accountId;
 const arnOf = (name: string) => `arn:aws:iam::${ACCOUNT}:role/awi/${name}`;
 
@@ -47,7 +48,7 @@ describe('claimRow', () => {
 
   it('a claim not reconciled yet shows the role it compiles to and Ready Unknown', () => {
     const row = claimRow(claim('checkout-prod', 'new', { mechanism: 'IRSA' }), config);
-    expect(row).toMatchObject({ mechanism: 'IRSA', roleArn: arnOf(`${CLUSTER}-checkout-prod-new-sa`), ready: 'Unknown', reason: '', lastChange: '' });
+    expect(row).toMatchObject({ mechanism: 'IRSA', roleArn: arnOf(`${CLUSTER_NAME}-checkout-prod-new-sa`), ready: 'Unknown', reason: '', lastChange: '' });
   });
 
   it('a claim that does not compile shows no role', () => {
