@@ -71,13 +71,24 @@ describe('which guardrails apply', () => {
     expect(g.source).toBe('namespaces matching lab-* (guardrails[1]) and lab-restricted (guardrails[2])');
   });
 
-  it('a namespace that matches no guardrail reaches no resource and no role', () => {
+  it('a namespace that matches no guardrail may not claim an identity at all', () => {
     const g = effectiveGuardrail('unlisted', config);
-    expect(g).toMatchObject({ allowedAccounts: [A, B], allowManagedPolicies: false, allowRawStatements: false, forbiddenActions: DEFAULT_FORBIDDEN_ACTIONS });
-    const found = problemsOf(inNamespace('unlisted', (c) => (c.spec.permissions.managedPolicyArns = ['arn:aws:iam::aws:policy/ReadOnlyAccess'])));
-    // ListBucket reaches what GetObject names (bucket/x/*): one problem for both.
-    expect(rules(found)).toEqual(['spec.permissions.s3[0]: resource-allowed', 'spec.permissions.managedPolicyArns: managed-policies-allowed']);
-    expect(found[0]!.message).toContain('matches no guardrail');
+    expect(g).toMatchObject({ isDefault: true, allowManagedPolicies: false, allowRawStatements: false, forbiddenActions: DEFAULT_FORBIDDEN_ACTIONS });
+    // Not even an empty role: its owner and environment tags would be the claim's word alone.
+    const empty = inNamespace('unlisted', (c) => {
+      c.spec.permissions = {};
+      c.spec.environment = 'prod';
+      c.spec.owner = 'platform-team';
+    });
+    expect(problemsOf(empty)).toEqual([
+      {
+        reason: 'GuardrailViolation',
+        field: 'metadata.namespace',
+        rule: 'namespace-governed',
+        message:
+          "namespace unlisted matches no guardrail of the platform configuration, so it may not claim an AWS identity: ask the platform team to add it to a guardrail's namespaces",
+      },
+    ]);
   });
 
   it('account-not-allowed.yaml: account 999999999999 is not allowed for namespaces matching *-prod', () => {
@@ -200,9 +211,11 @@ describe('role chaining', () => {
     const prod = claimWith((c) => (c.spec.permissions = { assumeRoles: [{ roleArn: `arn:aws:iam::${A}:role/awi/prod-platform-a-other-prod-sa` }] }));
     // The example config forbids sts:* too; either refusal is enough, the allow-list one must be there.
     expect(problemsOf(prod, exampleConfig())).toContainEqual(expect.objectContaining({ rule: 'assume-role-allowed' }));
-    expect(problemsOf(assume('unlisted', `arn:aws:iam::${A}:role/cdk-hnb659fds-deploy-role`))).toContainEqual(
+    // A guardrail without allowedAssumeRoleArns allows none.
+    const noList = configWith((r) => r.guardrails.push({ namespaces: ['open'], allowedAccounts: [A], allowedResourcePatterns: ['arn:*'] }));
+    expect(problemsOf(assume('open', `arn:aws:iam::${A}:role/cdk-hnb659fds-deploy-role`), noList)).toEqual([
       expect.objectContaining({ field: 'spec.permissions.assumeRoles[0].roleArn', rule: 'assume-role-allowed' }),
-    );
+    ]);
   });
 
   it('roles named in other accounts must be allowed accounts too', () => {
