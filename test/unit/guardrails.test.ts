@@ -74,9 +74,8 @@ describe('which guardrails apply', () => {
   it('a namespace that matches no guardrail may not claim an identity at all', () => {
     const g = effectiveGuardrail('unlisted', config);
     expect(g).toMatchObject({ isDefault: true, allowManagedPolicies: false, allowRawStatements: false, forbiddenActions: DEFAULT_FORBIDDEN_ACTIONS });
-    // Not even an empty role: its owner and environment tags would be the claim's word alone.
+    // Not even a role without reach: its owner and environment tags would be the claim's word alone.
     const empty = inNamespace('unlisted', (c) => {
-      c.spec.permissions = {};
       c.spec.environment = 'prod';
       c.spec.owner = 'platform-team';
     });
