@@ -94,7 +94,7 @@ export function claimRoleArn(claim: AwsWorkloadIdentityClaim, config: PlatformCo
 export function claimRow(claim: AwsWorkloadIdentityClaim, config: PlatformConfig): InventoryRow {
   const ready = claim.status?.conditions?.find((c) => c.type === 'Ready');
   return {
-    cluster: config.cluster.arn, // as the ownership tag awi.dev/cluster carries it
+    cluster: config.cluster.name,
     namespace: claim.metadata.namespace ?? '',
     name: claim.metadata.name,
     serviceAccount: claim.spec?.serviceAccountName ?? '',
@@ -129,6 +129,8 @@ export function checkClaim(
   row: InventoryRow,
   role: AwsRole | undefined | { error: string },
   binding: ObservedBinding | { error: string },
+  /** config.cluster.arn: the ownership tag awi.dev/cluster carries the cluster's ARN. */
+  clusterArn: string,
 ): AwsCheck {
   let roleState: string;
   let tags = '-';
@@ -136,7 +138,7 @@ export function checkClaim(
   else if (role && 'error' in role) roleState = `unknown: ${role.error}`;
   else if (!role) roleState = 'missing';
   else {
-    const expected = expectedOwnershipTags(claim, row.cluster);
+    const expected = expectedOwnershipTags(claim, clusterArn);
     const differing = Object.keys(expected).filter((k) => role.tags[k] !== expected[k]).sort();
     roleState = differing.some((k) => IDENTITY_TAGS.includes(k)) ? 'not owned' : 'ok';
     tags = differing.length ? `differs: ${differing.join(',')}` : 'ok';

@@ -10,8 +10,8 @@ import { csvField } from '../../src/inventory/format.js';
 import { exampleConfig, loadExample } from '../fixtures/claims.js';
 
 const config = exampleConfig(); // cluster prod-platform-a, account 111122223333, roles under /awi/
-const CLUSTER = config.cluster.arn; // ownership tags identify the cluster by ARN
-const CLUSTER_NAME = config.cluster.name;
+const CLUSTER = config.cluster.name;
+const CLUSTER_ARN = config.cluster.arn; // ownership tags identify the cluster by ARN
 const ACCOUNT = config.cluster.accountId;
 const arnOf = (name: string) => `arn:aws:iam::${ACCOUNT}:role/awi/${name}`;
 
@@ -32,7 +32,7 @@ const readyStatus = (roleArn: string, mechanism = 'PodIdentity') => ({
 });
 
 const ownTags = (namespace: string, name: string, extra: Record<string, string> = {}) => ({
-  'awi.dev/managed-by': 'awi', 'awi.dev/cluster': CLUSTER, 'awi.dev/namespace': namespace, 'awi.dev/claim': name,
+  'awi.dev/managed-by': 'awi', 'awi.dev/cluster': CLUSTER_ARN, 'awi.dev/namespace': namespace, 'awi.dev/claim': name,
   'awi.dev/owner': 'checkout-team', 'awi.dev/environment': 'prod', platform: 'awi', ...extra,
 });
 const role = (name: string, tags: Record<string, string>, created = '2026-11-20T08:00:00.000Z'): AwsRole => ({ arn: arnOf(name), name, path: '/awi/', accountId: ACCOUNT, tags, created });
@@ -48,7 +48,7 @@ describe('claimRow', () => {
 
   it('a claim not reconciled yet shows the role it compiles to and Ready Unknown', () => {
     const row = claimRow(claim('checkout-prod', 'new', { mechanism: 'IRSA' }), config);
-    expect(row).toMatchObject({ mechanism: 'IRSA', roleArn: arnOf(`${CLUSTER_NAME}-checkout-prod-new-sa`), ready: 'Unknown', reason: '', lastChange: '' });
+    expect(row).toMatchObject({ mechanism: 'IRSA', roleArn: arnOf(`${CLUSTER}-checkout-prod-new-sa`), ready: 'Unknown', reason: '', lastChange: '' });
   });
 
   it('a claim that does not compile shows no role', () => {
@@ -65,26 +65,26 @@ describe('checkClaim', () => {
   const ours = [{ associationId: 'a-1', roleArn: arnOf('r') }];
 
   it('all ok when the role carries the claim tags and the association points at it', () => {
-    expect(checkClaim(c, row, role('r', tags), { mechanism: 'PodIdentity', associations: ours })).toEqual({ role: 'ok', tags: 'ok', binding: 'ok', ok: true });
+    expect(checkClaim(c, row, role('r', tags), { mechanism: 'PodIdentity', associations: ours }, CLUSTER_ARN)).toEqual({ role: 'ok', tags: 'ok', binding: 'ok', ok: true });
   });
 
   it('names the tags that differ; a different claim, namespace or cluster means not owned', () => {
-    expect(checkClaim(c, row, role('r', { ...tags, 'awi.dev/owner': 'someone' }), { mechanism: 'PodIdentity', associations: ours }))
+    expect(checkClaim(c, row, role('r', { ...tags, 'awi.dev/owner': 'someone' }), { mechanism: 'PodIdentity', associations: ours }, CLUSTER_ARN))
       .toEqual({ role: 'ok', tags: 'differs: awi.dev/owner', binding: 'ok', ok: false });
-    expect(checkClaim(c, row, role('r', { ...tags, 'awi.dev/claim': 'other', 'awi.dev/claim-uid': 'u-2' }), { mechanism: 'PodIdentity', associations: ours }))
+    expect(checkClaim(c, row, role('r', { ...tags, 'awi.dev/claim': 'other', 'awi.dev/claim-uid': 'u-2' }), { mechanism: 'PodIdentity', associations: ours }, CLUSTER_ARN))
       .toMatchObject({ role: 'not owned', tags: 'differs: awi.dev/claim,awi.dev/claim-uid' });
-    expect(checkClaim(c, row, role('r', {}), { mechanism: 'PodIdentity', associations: ours }).role).toBe('not owned');
+    expect(checkClaim(c, row, role('r', {}), { mechanism: 'PodIdentity', associations: ours }, CLUSTER_ARN).role).toBe('not owned');
   });
 
   it('a missing role or association is reported as missing; one pointing elsewhere names the role', () => {
-    expect(checkClaim(c, row, undefined, { mechanism: 'PodIdentity', associations: [] })).toEqual({ role: 'missing', tags: '-', binding: 'missing', ok: false });
-    expect(checkClaim(c, row, role('r', tags), { mechanism: 'PodIdentity', associations: [{ associationId: 'a-2', roleArn: arnOf('x') }] }).binding).toBe(`elsewhere: ${arnOf('x')}`);
+    expect(checkClaim(c, row, undefined, { mechanism: 'PodIdentity', associations: [] }, CLUSTER_ARN)).toEqual({ role: 'missing', tags: '-', binding: 'missing', ok: false });
+    expect(checkClaim(c, row, role('r', tags), { mechanism: 'PodIdentity', associations: [{ associationId: 'a-2', roleArn: arnOf('x') }] }, CLUSTER_ARN).binding).toBe(`elsewhere: ${arnOf('x')}`);
   });
 
   it('IRSA: the annotation must name the role', () => {
     const irsa = claim('checkout-prod', 'api', { uid: 'u-1', mechanism: 'IRSA', status: readyStatus(arnOf('r'), 'IRSA') });
     const irsaRow = claimRow(irsa, config);
-    const check = (sa?: { roleArnAnnotation?: string }) => checkClaim(irsa, irsaRow, role('r', tags), { mechanism: 'IRSA', ...(sa ? { serviceAccount: sa } : {}) }).binding;
+    const check = (sa?: { roleArnAnnotation?: string }) => checkClaim(irsa, irsaRow, role('r', tags), { mechanism: 'IRSA', ...(sa ? { serviceAccount: sa } : {}) }, CLUSTER_ARN).binding;
     expect(check({ roleArnAnnotation: arnOf('r') })).toBe('ok');
     expect(check({})).toBe('missing');
     expect(check({ roleArnAnnotation: arnOf('x') })).toBe(`elsewhere: ${arnOf('x')}`);
@@ -92,7 +92,7 @@ describe('checkClaim', () => {
   });
 
   it('an AWS error makes the check unknown rather than wrong', () => {
-    expect(checkClaim(c, row, { error: 'AccessDenied: no' }, { error: 'Throttling: slow down' }))
+    expect(checkClaim(c, row, { error: 'AccessDenied: no' }, { error: 'Throttling: slow down' }, CLUSTER_ARN))
       .toEqual({ role: 'unknown: AccessDenied: no', tags: '-', binding: 'unknown: Throttling: slow down', ok: false });
   });
 });
@@ -107,9 +107,11 @@ describe('findOrphans', () => {
       role('gone-role', ownTags('team-b', 'gone')),
       role('kept-role', ownTags('team-b', 'kept', { 'awi.dev/released': 'true' })),
       role('other-cluster', { ...ownTags('team-b', 'x'), 'awi.dev/cluster': 'prod-platform-b' }),
+      // Same cluster name in another region: another cluster (ownership is keyed on the ARN).
+      role('same-name-other-region', { ...ownTags('team-b', 'y'), 'awi.dev/cluster': 'arn:aws:eks:eu-west-1:111122223333:cluster/prod-platform-a' }),
       role('hand-made', { team: 'x' }),
     ];
-    expect(findOrphans(roles, rows, CLUSTER).map((o) => [o.roleArn.split('/').pop(), o.namespace, o.claim, o.status])).toEqual([
+    expect(findOrphans(roles, rows, CLUSTER_ARN).map((o) => [o.roleArn.split('/').pop(), o.namespace, o.claim, o.status])).toEqual([
       ['api-old-role', 'team-a', 'api', "not the claim's role"],
       ['gone-role', 'team-b', 'gone', 'no claim'],
       ['kept-role', 'team-b', 'kept', 'released'],
@@ -118,8 +120,8 @@ describe('findOrphans', () => {
 
   it('with a namespace, looks only at roles tagged with it', () => {
     const roles = [role('gone-role', ownTags('team-b', 'gone')), role('a-gone', ownTags('team-a', 'gone'))];
-    expect(findOrphans(roles, rows, CLUSTER, 'team-a').map((o) => o.claim)).toEqual(['gone']);
-    expect(findOrphans(roles, rows, CLUSTER, 'team-a')[0]!.namespace).toBe('team-a');
+    expect(findOrphans(roles, rows, CLUSTER_ARN, 'team-a').map((o) => o.claim)).toEqual(['gone']);
+    expect(findOrphans(roles, rows, CLUSTER_ARN, 'team-a')[0]!.namespace).toBe('team-a');
   });
 });
 
