@@ -4,10 +4,14 @@
 // config lets the same namespaces do what they own, so the refusals are the
 // guardrails at work and not a config that refuses everything.
 
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import YAML from 'yaml';
+import { runValidate } from '../../src/cli/validate.js';
 import { compileClaim } from '../../src/compiler/index.js';
+import { captureIo } from '../fixtures/io.js';
 import { parsePlatformConfig } from '../../src/config/index.js';
 import type { AwsWorkloadIdentityClaim } from '../../src/api/types.js';
 import { hostileCases, hostileConfigDocument, PINNED_NAMESPACE, RAW_NAMESPACE, TENANT_A } from '../fixtures/hostile.js';
@@ -31,6 +35,26 @@ describe('hostile corpus', () => {
       expect(result!.problems).toContainEqual(expect.objectContaining({ field: c.expected.field, rule: c.expected.rule }));
       for (const p of result!.problems) expect(['InvalidSpec', 'GuardrailViolation', 'LimitExceeded']).toContain(p.reason);
     }
+  });
+});
+
+describe('hostile corpus through awi validate', () => {
+  it('one file of every claim: exit 1, one refusal line per claim naming its rule, no crash', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'awi-hostile-'));
+    const configFile = join(dir, 'config.yaml');
+    writeFileSync(configFile, YAML.stringify(hostileConfigDocument(shipped)));
+    const claimsFile = join(dir, 'hostile.yaml');
+    // Offline validation has no namespace labels: the pinned-owner cases are refused all the same.
+    writeFileSync(claimsFile, cases.map((c) => YAML.stringify(c.claim)).join('---\n'));
+    const io = captureIo();
+    expect(runValidate({ paths: [claimsFile], config: configFile }, io)).toBe(1);
+    for (const c of cases) {
+      const label = `${claimsFile}#${cases.indexOf(c) + 1} ${c.claim.metadata.namespace}/${c.claim.metadata.name}:`;
+      const lines = io.stdout.filter((l) => l.startsWith(label));
+      expect([c.id, lines.length > 0]).toEqual([c.id, true]);
+      expect([c.id, lines.some((l) => l.includes(`: ${c.expected.rule}:`))]).toEqual([c.id, true]);
+    }
+    expect(io.stdout.some((l) => l.endsWith(': ok'))).toBe(false);
   });
 });
 
