@@ -123,19 +123,17 @@ const NAMESPACE_CHAR = /[a-z0-9-]/;
 export function namespacePlaceholderAmbiguity(pattern: string): string | undefined {
   const marker = '{namespace}';
   for (let at = pattern.indexOf(marker); at >= 0; at = pattern.indexOf(marker, at + 1)) {
-    const after = pattern.slice(at + marker.length);
-    const before = pattern.slice(0, at);
-    const runAfter = after.slice(0, [...after].findIndex((c) => !NAMESPACE_CHAR.test(c) || c === '{') >>> 0);
-    const beforeChars = [...before];
-    let k = beforeChars.length;
-    while (k > 0 && NAMESPACE_CHAR.test(beforeChars[k - 1]!)) k--;
-    const runBefore = beforeChars.slice(k).join('');
-    const nextAfter = after[runAfter.length];
-    const prevBefore = beforeChars[k - 1];
-    if (nextAfter === '*' || nextAfter === '?' || /[*?]/.test(runAfter)) {
+    // The runs of namespace characters right after and right before the placeholder, and what ends them.
+    let end = at + marker.length;
+    while (end < pattern.length && NAMESPACE_CHAR.test(pattern[end]!)) end++;
+    let start = at;
+    while (start > 0 && NAMESPACE_CHAR.test(pattern[start - 1]!)) start--;
+    const runAfter = pattern.slice(at + marker.length, end);
+    const runBefore = pattern.slice(start, at);
+    if (pattern[end] === '*' || pattern[end] === '?') {
       return `a wildcard follows {namespace}${runAfter ? ` after "${runAfter}"` : ''} with only characters a namespace name may contain in between, so namespace "team" would reach the names of namespace "team-x"; put a character no namespace name contains right after it (/ _ . : or an upper-case letter), e.g. {namespace}_* or {namespace}/*`;
     }
-    if (prevBefore === '*' || prevBefore === '?') {
+    if (pattern[start - 1] === '*' || pattern[start - 1] === '?') {
       return `a wildcard precedes {namespace}${runBefore ? ` before "${runBefore}"` : ''} with only characters a namespace name may contain in between, so namespace "x" would reach the names of namespace "team-x"; put a character no namespace name contains right before it`;
     }
   }
