@@ -97,6 +97,7 @@ export class Controller {
         silenceTimeoutMs,
         logger: log,
         onRestart: (reason) => this.metrics.watchRestarts.inc({ resource: 'claims', reason }),
+        slim: slimClaim,
         onObject: (obj) => this.onClaim(obj),
       }),
       // Changes to (or deletion of) a ServiceAccount we manage re-check its claim at once.
@@ -106,6 +107,7 @@ export class Controller {
         silenceTimeoutMs,
         logger: log,
         onRestart: (reason) => this.metrics.watchRestarts.inc({ resource: 'serviceaccounts', reason }),
+        slim: slimMetadata,
         onObject: (obj) => {
           const labels = obj.metadata?.labels ?? {};
           const claim = labels[LABEL.claim];
@@ -168,4 +170,38 @@ export function converged(obj: KubernetesObject): boolean {
   if (obj.metadata?.deletionTimestamp) return false;
   if (status?.observedGeneration === undefined || status.observedGeneration !== obj.metadata?.generation) return false;
   return status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+// What the watches keep of each object: only what enqueueing decides on (the
+// reconciler reads the object itself). At thousands of claims, a claim's
+// managedFields and last-applied annotation are most of its size.
+
+/** Identity, generation, deletion and labels of an object. */
+export function slimMetadata(obj: KubernetesObject): KubernetesObject {
+  const m = obj.metadata ?? {};
+  return {
+    apiVersion: obj.apiVersion ?? '',
+    kind: obj.kind ?? '',
+    metadata: {
+      name: m.name ?? '', namespace: m.namespace ?? '', uid: m.uid ?? '', resourceVersion: m.resourceVersion ?? '',
+      ...(m.generation !== undefined ? { generation: m.generation } : {}),
+      ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}),
+      ...(m.finalizers ? { finalizers: m.finalizers } : {}),
+      ...(m.labels ? { labels: m.labels } : {}),
+    },
+  };
+}
+
+/** A claim as onClaim and converged() read it: its ServiceAccount and its Ready condition. */
+export function slimClaim(obj: KubernetesObject): KubernetesObject {
+  const { spec, status } = obj as { spec?: { serviceAccountName?: string }; status?: { observedGeneration?: number; conditions?: Array<{ type?: string; status?: string }> } };
+  const ready = status?.conditions?.find((c) => c.type === 'Ready');
+  return {
+    ...slimMetadata(obj),
+    spec: spec?.serviceAccountName !== undefined ? { serviceAccountName: spec.serviceAccountName } : {},
+    status: {
+      ...(status?.observedGeneration !== undefined ? { observedGeneration: status.observedGeneration } : {}),
+      ...(ready ? { conditions: [{ type: 'Ready', status: ready.status }] } : {}),
+    },
+  } as KubernetesObject;
 }

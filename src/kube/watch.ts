@@ -34,6 +34,12 @@ export interface WatchOptions<T> {
   serverTimeoutSeconds?: number;
   /** Watchdog: no event or bookmark for this long => abort and relist; default (serverTimeoutSeconds + 60) s. */
   silenceTimeoutMs?: number;
+  /**
+   * Keeps only what the caller needs of each object before it is stored and
+   * delivered (the store holds one copy per object for the life of the watch).
+   * Default: the object without metadata.managedFields.
+   */
+  slim?(obj: T): T;
   /** Page size of the list; default 500. */
   pageSize?: number;
   /** Backoff after errors: first delay (default 800 ms), doubling with ±10% jitter up to maxBackoffMs (default 30 s). */
@@ -342,7 +348,7 @@ export class ResilientWatch<T extends KubernetesObject> {
           // List items carry no apiVersion/kind; watch event objects do. Make them alike.
           if (item.apiVersion === undefined && page.apiVersion !== undefined) item.apiVersion = page.apiVersion;
           if (item.kind === undefined && kind !== undefined) item.kind = kind;
-          items.push(item);
+          items.push(this.slim(item));
         }
         rv = page.metadata?.resourceVersion || rv;
         // Raw JSON says `continue`; client-node's deserialized V1ListMeta says `_continue`.
@@ -371,6 +377,10 @@ export class ResilientWatch<T extends KubernetesObject> {
     }
     this.settleStart();
     return rv;
+  }
+
+  private slim(obj: T): T {
+    return this.opts.slim ? this.opts.slim(obj) : withoutManagedFields(obj);
   }
 
   private deliver(obj: T): void {
@@ -417,7 +427,7 @@ export class ResilientWatch<T extends KubernetesObject> {
         if (settled) return;
         arm();
         if (type !== 'ERROR') events++;
-        const o = obj as T | undefined;
+        const o = obj && (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') ? this.slim(obj as T) : (obj as T | undefined);
         const objRv = o?.metadata?.resourceVersion;
         switch (type) {
           case 'ADDED':
@@ -510,4 +520,11 @@ function errorText(err: unknown): string {
   } catch {
     return String(err);
   }
+}
+
+/** The object without metadata.managedFields (server-side apply bookkeeping: often most of an object's size). */
+export function withoutManagedFields<T extends KubernetesObject>(obj: T): T {
+  if (!obj.metadata?.managedFields) return obj;
+  const { managedFields: _dropped, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
 }

@@ -255,6 +255,7 @@ export function authorizationRequests(call: AwsCall, env: AwsEnv, state: AwsStat
   const req = (action: string, resource: string, context: RequestContext = {}): AuthzRequest => ({ action, resource, context });
 
   if (api === 'iam:ListRoles') return [req(api, '*')]; // no resource-level permissions
+  if (api === 'iam:GetOpenIDConnectProvider') return [req(api, call.input.OpenIDConnectProviderArn as string)];
   if (call.service === 'iam') {
     const name = call.input.RoleName as string | undefined;
     if (!name) throw new Error(`${api}: no RoleName in the input`);

@@ -316,7 +316,10 @@ describe('the inventory IAM policy (deploy/aws/inventory-policy.json)', () => {
   it('allows every call of awi inventory --aws, and nothing it did not use', () => {
     const calls = inventoryRequests();
     expect(new Set(calls.map((c) => `${c.call.service}:${c.call.operation}`))).toEqual(
-      new Set(['iam:ListRoles', 'iam:ListRoleTags', 'eks:ListPodIdentityAssociations', 'eks:DescribePodIdentityAssociation']),
+      new Set([
+        'iam:ListRoles', 'iam:ListRoleTags', 'iam:ListRolePolicies', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies', 'iam:GetOpenIDConnectProvider',
+        'eks:ListPodIdentityAssociations', 'eks:DescribePodIdentityAssociation',
+      ]),
     );
     expect(calls.flatMap((c) => (c.unmapped ? [c.unmapped] : []))).toEqual([]);
     const requests = calls.flatMap((c) => c.requests);

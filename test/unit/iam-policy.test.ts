@@ -81,7 +81,11 @@ describe('inventory policy', () => {
   it('is read-only and scoped like the controller policy', () => {
     const inventory = JSON.parse(render('inventory-policy.json', vars)) as PolicyDocument;
     const actions = statements(inventory).flatMap((s) => [s.Action ?? []].flat()).sort();
-    expect(actions).toEqual(['eks:DescribePodIdentityAssociation', 'eks:ListPodIdentityAssociations', 'iam:ListRoleTags', 'iam:ListRoles']);
+    expect(actions).toEqual([
+      'eks:DescribePodIdentityAssociation', 'eks:ListPodIdentityAssociations', 'iam:GetOpenIDConnectProvider', 'iam:GetRolePolicy',
+      'iam:ListAttachedRolePolicies', 'iam:ListRolePolicies', 'iam:ListRoleTags', 'iam:ListRoles',
+    ]);
+    expect(evaluate(inventory, { action: 'iam:GetRolePolicy', resource: roleArn('x', '/'), context: {} }).decision).toBe('ImplicitDeny');
     expect(evaluate(inventory, { action: 'iam:ListRoleTags', resource: roleArn('x'), context: {} }).decision).toBe('Allow');
     expect(evaluate(inventory, { action: 'iam:ListRoleTags', resource: roleArn('x', '/'), context: {} }).decision).toBe('ImplicitDeny');
     expect(evaluate(inventory, { action: 'eks:ListPodIdentityAssociations', resource: `arn:aws:eks:eu-west-1:${ACCOUNT}:cluster/other`, context: {} }).decision).toBe('ImplicitDeny');

@@ -124,6 +124,35 @@ describe('ResilientWatch: list then watch', () => {
     w.stop();
   });
 
+  it('keeps and delivers only what slim() leaves of listed and watched objects; by default drops managedFields', async () => {
+    const objs: Obj[] = [];
+    const clock = new FakeClock();
+    const api = new FakeApi();
+    const fat = (name: string, rv: number): Obj => ({ ...cm(name, rv, { big: 'x'.repeat(1000) }), metadata: { ...cm(name, rv).metadata, managedFields: [{ manager: 'kubectl' }] } });
+    api.objects = [fat('a', 1)];
+    const plain = new ResilientWatch<Obj>(new KubeConfig(), { path: '/p', onObject: (o) => objs.push(o) }, { list: api.list, watch: api.watch, clock });
+    await plain.start();
+    await flush();
+    api.last.onEvent('MODIFIED', fat('a', 2));
+    expect(objs.map((o) => o.metadata?.managedFields)).toEqual([undefined, undefined]);
+    expect(objs.map((o) => o.data?.['big']?.length)).toEqual([1000, 1000]);
+    plain.stop();
+
+    objs.length = 0;
+    const slim = (o: Obj): Obj => ({ metadata: { name: o.metadata?.name ?? '', resourceVersion: o.metadata?.resourceVersion ?? '' } });
+    const slimmed = new ResilientWatch<Obj>(new KubeConfig(), { path: '/p', slim, onObject: (o) => objs.push(o) }, { list: api.list, watch: api.watch, clock });
+    await slimmed.start();
+    await flush();
+    api.last.onEvent('MODIFIED', fat('a', 3));
+    api.last.onEvent('DELETED', fat('a', 4));
+    expect(objs).toEqual([
+      { metadata: { name: 'a', resourceVersion: '1' } },
+      { metadata: { name: 'a', resourceVersion: '3' } },
+      { metadata: { name: 'a', resourceVersion: '4' } },
+    ]);
+    slimmed.stop();
+  });
+
   it('delivers ADDED/MODIFIED/DELETED objects; bookmarks only move the resourceVersion; a server timeout re-watches without a list', async () => {
     const { w, api, clock, delivered, restarts } = setup();
     await w.start();
