@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import YAML from 'yaml';
 import { runValidate } from '../../src/cli/validate.js';
-import { compileClaim } from '../../src/compiler/index.js';
+import { compileClaim, summarizeProblems } from '../../src/compiler/index.js';
 import { captureIo } from '../fixtures/io.js';
 import { parsePlatformConfig } from '../../src/config/index.js';
 import type { AwsWorkloadIdentityClaim } from '../../src/api/types.js';
@@ -21,6 +21,14 @@ const config = parsePlatformConfig(hostileConfigDocument(shipped), 'shipped conf
 const cases = hostileCases();
 
 describe('hostile corpus', () => {
+  it('the problem flood has more than 32 KiB of problems, and its summary counts the rest', () => {
+    const flood = cases.find((c) => c.id === 'problem-flood')!;
+    const result = compileClaim(flood.claim, config);
+    if (result.ok) throw new Error('expected refusal');
+    expect(JSON.stringify(result.problems).length).toBeGreaterThan(32 * 1024);
+    expect(summarizeProblems(result.problems)).toMatch(/\nand \d+ more$/);
+  });
+
   it('holds at least 100 claims with unique ids, each labelled with a field and a rule', () => {
     expect(cases.length).toBeGreaterThanOrEqual(100);
     expect(new Set(cases.map((c) => c.id)).size).toBe(cases.length);
@@ -34,6 +42,8 @@ describe('hostile corpus', () => {
     if (!result!.ok) {
       expect(result!.problems).toContainEqual(expect.objectContaining({ field: c.expected.field, rule: c.expected.rule }));
       for (const p of result!.problems) expect(['InvalidSpec', 'GuardrailViolation', 'LimitExceeded']).toContain(p.reason);
+      // The status message stays small whatever the claim (a 32 KiB message is refused by the API server).
+      expect(summarizeProblems(result!.problems).length).toBeLessThanOrEqual(4096);
     }
   });
 });
