@@ -25,7 +25,7 @@ export interface CleanupTarget {
  */
 export function cleanupTarget(claim: AwsWorkloadIdentityClaim, config: PlatformConfig): CleanupTarget | undefined {
   const namespace = claim.metadata.namespace ?? '';
-  const owner: ClaimOwner = { cluster: config.cluster.name, namespace, claim: claim.metadata.name };
+  const owner: ClaimOwner = { cluster: config.cluster.arn, namespace, claim: claim.metadata.name };
   const compiled = compileClaim(claim, config);
   const d = compiled.ok ? compiled.desired : lastValid(claim, config)?.desired;
   // The deletion policy the author asks for now, if it is one; the last valid one otherwise.

@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { roleName } from '../../src/compiler/names.js';
 import { crossClaimFindings, ROLES_PER_ACCOUNT_QUOTA, type ClaimFacts } from '../../src/cli/cross-claim.js';
 import { runValidate } from '../../src/cli/validate.js';
-import { EXAMPLE_CONFIG_FILE, exampleConfig, exampleFile } from '../fixtures/claims.js';
+import { exampleConfig, exampleConfigFileWith, exampleFile } from '../fixtures/claims.js';
 import { captureIo } from '../fixtures/io.js';
 
-const config = EXAMPLE_CONFIG_FILE;
+// The example config, with namespace team-a governed too (its tenant patterns: queues named team-a_*).
+const config = exampleConfigFileWith((raw) => raw.guardrails[0].namespaces.push('team-a'));
 
 function claim(namespace: string, name: string, serviceAccount: string, extra = ''): string {
   return [
@@ -25,7 +26,7 @@ function claim(namespace: string, name: string, serviceAccount: string, extra = 
     '  environment: prod',
     '  aws: { accountId: "111122223333", region: ap-southeast-1 }',
     '  permissions:',
-    '    sqs: [{ queue: team-a-events, access: [send] }]',
+    `    sqs: [{ queue: ${namespace}_events, access: [send] }]`,
     extra,
   ].join('\n');
 }
@@ -104,10 +105,11 @@ describe('cross-claim checks', () => {
     expect(runValidate({ paths: [...paths, exampleFile('billing-worker-sqs')], config, output: 'json' }, io)).toBe(1);
     const { totals } = JSON.parse(io.stdout.join('\n'));
     expect(totals).toEqual({
-      guardrails: [{ guardrail: 0, namespaces: ['*-prod'], claims: 4, valid: 3, refused: 1, rolesByAccount: { '111122223333': 3 } }],
-      unguarded: { claims: 1, valid: 1, refused: 0 },
-      rolesByAccount: { '111122223333': 4 },
-      podIdentityAssociations: 3,
+      guardrails: [{ guardrail: 0, namespaces: ['*-prod', 'team-a'], claims: 4, valid: 3, refused: 1, rolesByAccount: { '111122223333': 3 } }],
+      // A namespace no guardrail governs may not claim an identity (namespace-governed).
+      unguarded: { claims: 1, valid: 0, refused: 1 },
+      rolesByAccount: { '111122223333': 3 },
+      podIdentityAssociations: 2,
     });
   });
 

@@ -10,10 +10,11 @@ import { pathToFileURL } from 'node:url';
 import { Ajv } from 'ajv';
 import { runPlan } from '../../src/cli/plan.js';
 import { runValidate } from '../../src/cli/validate.js';
-import { EXAMPLES_DIR, EXAMPLE_CONFIG_FILE, exampleFile, INVALID_EXAMPLES } from '../fixtures/claims.js';
+import { EXAMPLES_DIR, exampleConfigFileWith, exampleFile, INVALID_EXAMPLES } from '../fixtures/claims.js';
 import { captureIo } from '../fixtures/io.js';
 
-const config = EXAMPLE_CONFIG_FILE;
+// The example config, with namespace team-a governed too (its tenant patterns: queues named team-a_*).
+const config = exampleConfigFileWith((raw) => raw.guardrails[0].namespaces.push('team-a'));
 
 function sarifValidator() {
   const schema = JSON.parse(readFileSync('test/fixtures/sarif/sarif-2.1.0-rtm.5.json', 'utf8')) as Record<string, unknown>;
@@ -73,7 +74,7 @@ function collidingClaims(dir: string): [string, string] {
       '  environment: prod',
       '  aws: { accountId: "111122223333", region: ap-southeast-1 }',
       '  permissions:',
-      '    sqs: [{ queue: team-a-events, access: [send] }]',
+      `    sqs: [{ queue: ${namespace}_events, access: [send] }]`,
       '',
     ].join('\n');
   const a = join(dir, 'team-a-prod.yaml');

@@ -80,8 +80,8 @@ describe('awi validate', () => {
     delete claim.metadata.namespace;
     const file = tempFile('no-ns.yaml', YAML.stringify(claim));
     const io = captureIo();
-    expect(runValidate({ paths: [file], config, namespace: 'payments-prod' }, io)).toBe(0);
-    expect(io.stdout[0]).toBe(`${file}#1 payments-prod/checkout-api-s3-read: ok`);
+    expect(runValidate({ paths: [file], config, namespace: 'checkout-prod' }, io)).toBe(0);
+    expect(io.stdout[0]).toBe(`${file}#1 checkout-prod/checkout-api-s3-read: ok`);
   });
 
   it('reads standard input for "-"', () => {

@@ -11,9 +11,11 @@ import {
 } from '../../src/inventory/join.js';
 import { compileClaim } from '../../src/compiler/compile.js';
 import { csvField } from '../../src/inventory/format.js';
-import { exampleConfig, loadExample } from '../fixtures/claims.js';
+import { configWith, loadExample } from '../fixtures/claims.js';
 
-const config = exampleConfig(); // cluster prod-platform-a, account 111122223333, roles under /awi/
+// The example config (cluster prod-platform-a, account 111122223333, roles under /awi/), with the
+// team-* namespaces these tests use governed by a guardrail that reaches any resource.
+const config = configWith((raw) => raw.guardrails.push({ namespaces: ['team-*'], allowedAccounts: ['111122223333'], allowedResourcePatterns: ['arn:*'] }));
 const CLUSTER = config.cluster.name;
 const ACCOUNT = config.cluster.accountId;
 const arnOf = (name: string) => `arn:aws:iam::${ACCOUNT}:role/awi/${name}`;
