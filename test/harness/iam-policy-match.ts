@@ -59,6 +59,23 @@ export function resourceMatches(pattern: string, resource: string): boolean {
   return globRegExp(pattern, '').test(resource);
 }
 
+/**
+ * ArnEquals and ArnLike (the same operator in IAM): each of the six
+ * colon-delimited parts of the ARN is matched on its own, case-sensitively,
+ * with * and ? wildcards that do not cross a part; a value that is not an
+ * ARN matches nothing.
+ */
+export function arnLike(pattern: string, value: string): boolean {
+  const parts = (arn: string) => {
+    const p = arn.split(':');
+    return p.length < 6 ? undefined : [...p.slice(0, 5), p.slice(5).join(':')];
+  };
+  const want = parts(pattern);
+  const got = parts(value);
+  if (!want || !got) return false;
+  return want.every((w, i) => globRegExp(w, '').test(got[i]!));
+}
+
 type Matcher = (policyValue: string, contextValue: string) => boolean;
 const BASE_OPERATORS: Record<string, { match: Matcher; negated: boolean }> = {
   StringEquals: { match: (p, c) => p === c, negated: false },
@@ -67,10 +84,10 @@ const BASE_OPERATORS: Record<string, { match: Matcher; negated: boolean }> = {
   StringNotEqualsIgnoreCase: { match: (p, c) => p.toLowerCase() === c.toLowerCase(), negated: true },
   StringLike: { match: (p, c) => globRegExp(p, '').test(c), negated: false },
   StringNotLike: { match: (p, c) => globRegExp(p, '').test(c), negated: true },
-  ArnEquals: { match: (p, c) => p === c, negated: false },
-  ArnNotEquals: { match: (p, c) => p === c, negated: true },
-  ArnLike: { match: (p, c) => globRegExp(p, '').test(c), negated: false },
-  ArnNotLike: { match: (p, c) => globRegExp(p, '').test(c), negated: true },
+  ArnEquals: { match: arnLike, negated: false },
+  ArnNotEquals: { match: arnLike, negated: true },
+  ArnLike: { match: arnLike, negated: false },
+  ArnNotLike: { match: arnLike, negated: true },
   Bool: { match: (p, c) => p.toLowerCase() === c.toLowerCase(), negated: false },
 };
 
@@ -301,7 +318,13 @@ export function authorizationRequests(call: AwsCall, env: AwsEnv, state: AwsStat
     const cluster = call.input.clusterName as string;
     const clusterArn = `arn:${partition}:eks:${region}:${accountId}:cluster/${cluster}`;
     const associationArn = (id: string) => `arn:${partition}:eks:${region}:${accountId}:podidentityassociation/${cluster}/${id}`;
-    const passRole = (roleArn: string) => req('iam:PassRole', roleArn, { 'iam:PassedToService': 'pods.eks.amazonaws.com' });
+    // PassRole is authorized on the role passed, so its tags are in the context.
+    const passedRoleTags = (roleArn: string): RequestContext => {
+      const name = roleArn.split('/').pop() ?? '';
+      const role = state.roles.get(name);
+      return role && roleArn === `arn:${partition}:iam::${accountId}:role${role.path}${name}` ? prefixed('aws:ResourceTag/', role.tags) : {};
+    };
+    const passRole = (roleArn: string) => req('iam:PassRole', roleArn, { 'iam:PassedToService': 'pods.eks.amazonaws.com', ...passedRoleTags(roleArn) });
     const existing = (id: string) => prefixed('aws:ResourceTag/', state.associations.get(id) ?? {});
     switch (call.operation) {
       case 'ListPodIdentityAssociations':
