@@ -261,6 +261,11 @@ const prefixed = (prefix: string, tags: Record<string, string>): RequestContext 
 
 const requestTags = (tags: Record<string, string>): RequestContext => ({ ...prefixed('aws:RequestTag/', tags), 'aws:TagKeys': Object.keys(tags) });
 
+const ACTIONS_WITH_BOUNDARY_KEY = new Set([
+  'GetRole', 'AttachRolePolicy', 'DetachRolePolicy', 'PutRolePolicy', 'DeleteRolePolicy', 'UpdateAssumeRolePolicy', 'UpdateRole',
+  'PutRolePermissionsBoundary', 'DeleteRolePermissionsBoundary', 'DeleteRole',
+]);
+
 /**
  * The authorization requests AWS evaluates for one call (the action itself
  * and the actions it depends on), with the state as it was when the call was
@@ -278,7 +283,10 @@ export function authorizationRequests(call: AwsCall, env: AwsEnv, state: AwsStat
     const role = state.roles.get(name);
     // A role AWS does not know has no path to put in its ARN.
     const arn = (path: string | undefined) => `arn:${partition}:iam::${accountId}:role${path ?? '/'}${name}`;
-    const existing: RequestContext = role ? { ...prefixed('aws:ResourceTag/', role.tags), ...(role.boundary ? { 'iam:PermissionsBoundary': role.boundary } : {}) } : {};
+    // iam:PermissionsBoundary is in the context only of the actions the Service
+    // Authorization Reference lists it for (not TagRole, UntagRole or the reads of policies).
+    const boundaryKnown = role?.boundary !== undefined && ACTIONS_WITH_BOUNDARY_KEY.has(call.operation);
+    const existing: RequestContext = role ? { ...prefixed('aws:ResourceTag/', role.tags), ...(boundaryKnown ? { 'iam:PermissionsBoundary': role.boundary! } : {}) } : {};
     switch (call.operation) {
       case 'GetRole':
         return [req(api, call.output?.Role?.Arn ?? arn(role?.path), existing)];
