@@ -4,7 +4,9 @@
 // association, mechanism switches both ways, Delete and Retain) must be
 // allowed by the rendered policy, conditions included; and every action the
 // policy allows must have been used, or be in a short list of actions the
-// scenario cannot reach. The same for `awi inventory --aws` and
+// scenario cannot reach. Every request is decided twice: by the project's
+// matcher (test/harness/iam-policy-match.ts) and by @cloud-copilot/iam-simulate
+// (test/harness/iam-simulate.ts), which must agree. The same for `awi inventory --aws` and
 // deploy/aws/inventory-policy.json. A last part checks the trust policies of
 // the controller's own role against the fake's STS and EKS Auth.
 //
@@ -29,6 +31,7 @@ import { claimsApi, createClaim, getClaim, readyCondition, startControllerEnv, t
 import {
   allowedActions, authorizationRequests, AwsStateModel, evaluate, statements, type AuthzRequest, type AwsCall, type PolicyDocument,
 } from '../harness/iam-policy-match.js';
+import { simulate } from '../harness/iam-simulate.js';
 import { projectRoot } from '../harness/paths.js';
 import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../harness/testbed.js';
 import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
@@ -183,6 +186,7 @@ beforeAll(async () => {
     ACCOUNT_ID: tb.accountId,
     REGION: tb.region,
     CLUSTER_NAME: tb.clusterName,
+    CLUSTER_ARN: config.cluster.arn,
     BOUNDARY_POLICY_ARN: config.roles.permissionsBoundaryArn!,
     ACCOUNT_ROLE_ARNS: ACCOUNT_ROLE,
   }) as PolicyDocument;
@@ -295,6 +299,20 @@ describe('the controller IAM policy (deploy/aws/controller-policy.json)', () => 
       .filter((c) => c.origin === 'controller')
       .flatMap((c) => c.requests.map((r) => ({ r, d: evaluate(policy, r) })).filter(({ d }) => d.decision !== 'Allow').map(({ r }) => `${c.call.operation}: ${describeRequest(r)}`));
     expect([...new Set(denied)]).toEqual([]);
+  });
+
+  it('an evaluator the project did not write agrees on every request the controller made', async () => {
+    const requests = recorder.calls.filter((c) => c.origin === 'controller').flatMap((c) => c.requests);
+    const unique = [...new Map(requests.map((r) => [JSON.stringify(r), r])).values()];
+    const disagreements: string[] = [];
+    for (const r of unique) {
+      const ours = evaluate(policy, r).decision;
+      const theirs = await simulate(policy, r, testbed().accountId);
+      if (ours !== theirs.decision) disagreements.push(`${describeRequest(r)}: matcher ${ours}, iam-simulate ${theirs.decision}`);
+      if (theirs.ignoredContextKeys.length) disagreements.push(`${describeRequest(r)}: iam-simulate ignored ${theirs.ignoredContextKeys.join(', ')}`);
+    }
+    expect(disagreements).toEqual([]);
+    expect(unique.length).toBeGreaterThan(10);
   });
 
   it('allows nothing the controller did not use, except the documented unreachable actions', () => {
