@@ -57,7 +57,10 @@ function compileValid(
   // Permissions, checked against the guardrails of the namespace.
   const grants = compileIntents(spec.permissions, { partition, accountId, region });
   const guardrail = effectiveGuardrail(namespace, config);
-  problems.push(...checkGuardrails({ spec, grants, config, guardrail }));
+  const values = { namespace, cluster: config.cluster.name, account: accountId, region, partition };
+  problems.push(
+    ...checkGuardrails({ spec, grants, config, guardrail, values, ...(options.namespaceLabels ? { namespaceLabels: options.namespaceLabels } : {}) }),
+  );
   const permissionDocument = policyDocument(buildStatements(grants));
   const managedPolicyArns = [...(spec.permissions.managedPolicyArns ?? [])].sort();
 
@@ -92,7 +95,7 @@ function compileValid(
   }
   const trustDocument = trustPolicy(trusted, { config, accountId, partition, namespace, serviceAccount: spec.serviceAccountName });
   const tags = roleTags({
-    cluster: config.cluster.name,
+    cluster: config.cluster.arn,
     namespace,
     claim: metadata.name,
     ...(metadata.uid ? { claimUid: metadata.uid } : {}),

@@ -104,4 +104,10 @@ export interface CompileOptions {
    * mechanism until the new binding exists; the controller passes the old one here.
    */
   alsoTrust?: Mechanism;
+  /**
+   * Labels of the claim's namespace, for guardrails that pin owner or
+   * environment to a namespace label (fromNamespaceLabel). Without them such
+   * a claim is refused: the pin cannot be checked.
+   */
+  namespaceLabels?: Readonly<Record<string, string>>;
 }

@@ -23,7 +23,7 @@ export interface CleanupTarget {
  */
 export function cleanupTarget(claim: AwsWorkloadIdentityClaim, config: PlatformConfig): CleanupTarget | undefined {
   const namespace = claim.metadata.namespace ?? '';
-  const owner: ClaimOwner = { cluster: config.cluster.name, namespace, claim: claim.metadata.name };
+  const owner: ClaimOwner = { cluster: config.cluster.arn, namespace, claim: claim.metadata.name };
   const serviceAccount = { namespace, name: claim.spec?.serviceAccountName ?? '' };
   const compiled = compileClaim(claim, config);
   if (compiled.ok) {

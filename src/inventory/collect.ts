@@ -39,7 +39,7 @@ export async function collectInventory(opts: InventoryOptions, sources: Inventor
   const { config } = opts;
   const claims = await sources.listClaims(opts.namespace);
   const rows = claims.map((claim) => ({ claim, row: claimRow(claim, config) }));
-  if (!opts.aws) return { cluster: config.cluster.name, claims: sortRows(rows.map((r) => r.row)) };
+  if (!opts.aws) return { cluster: config.cluster.arn, claims: sortRows(rows.map((r) => r.row)) };
 
   // Every role under the path, per account the controller may act in.
   const listed: AwsRole[] = [];
@@ -52,7 +52,7 @@ export async function collectInventory(opts: InventoryOptions, sources: Inventor
     row.aws = checkClaim(claim, row, role, binding);
   }
   const allRows = sortRows(rows.map((r) => r.row));
-  return { cluster: config.cluster.name, claims: allRows, orphans: findOrphans(listed, allRows, config.cluster.name, opts.namespace) };
+  return { cluster: config.cluster.arn, claims: allRows, orphans: findOrphans(listed, allRows, config.cluster.arn, opts.namespace) };
 }
 
 async function lookupRole(arn: string, path: string, listed: Map<string, AwsRole>, sources: InventorySources): Promise<AwsRole | undefined | { error: string }> {

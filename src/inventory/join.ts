@@ -94,7 +94,7 @@ export function claimRoleArn(claim: AwsWorkloadIdentityClaim, config: PlatformCo
 export function claimRow(claim: AwsWorkloadIdentityClaim, config: PlatformConfig): InventoryRow {
   const ready = claim.status?.conditions?.find((c) => c.type === 'Ready');
   return {
-    cluster: config.cluster.name,
+    cluster: config.cluster.arn, // as the ownership tag awi.dev/cluster carries it
     namespace: claim.metadata.namespace ?? '',
     name: claim.metadata.name,
     serviceAccount: claim.spec?.serviceAccountName ?? '',

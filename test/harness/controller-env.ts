@@ -64,7 +64,9 @@ export function testPlatformConfigDocument(overrides: (raw: Record<string, any>)
   const tb = testbed();
   const raw = YAML.parse(readFileSync(path.join(projectRoot, 'deploy', 'examples', 'platform-config.yaml'), 'utf8')) as Record<string, any>;
   raw.cluster = { ...raw.cluster, name: tb.clusterName, accountId: tb.accountId, region: tb.region, oidcIssuer: tb.issuer };
-  raw.guardrails = [...raw.guardrails, { ...raw.guardrails[0], namespaces: ['it-*'] }];
+  // Test namespaces (it-*) reach any resource: the tests name buckets and queues freely. First in
+  // the list, so that suites copying guardrails[0] for their own namespaces get the open one.
+  raw.guardrails = [{ ...raw.guardrails[0], namespaces: ['it-*'], allowedResourcePatterns: ['arn:*'], sharedResources: [] }, ...raw.guardrails];
   overrides(raw);
   return raw;
 }

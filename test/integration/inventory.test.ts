@@ -48,7 +48,7 @@ beforeAll(async () => {
     { Key: 'awi.dev/managed-by', Value: 'awi' }, { Key: 'awi.dev/cluster', Value: cluster }, { Key: 'awi.dev/namespace', Value: ns },
     { Key: 'awi.dev/claim', Value: 'old-exporter' }, { Key: 'awi.dev/owner', Value: 'finance' }, { Key: 'awi.dev/environment', Value: 'prod' },
   ];
-  orphanArn = (await iam().send(new CreateRoleCommand({ RoleName: `${tb.clusterName}-${ns}-old-exporter`, Path: '/awi/', AssumeRolePolicyDocument: trust, Tags: tags(tb.clusterName) }))).Role!.Arn!;
+  orphanArn = (await iam().send(new CreateRoleCommand({ RoleName: `${tb.clusterName}-${ns}-old-exporter`, Path: '/awi/', AssumeRolePolicyDocument: trust, Tags: tags(`arn:aws:eks:${tb.region}:${tb.accountId}:cluster/${tb.clusterName}`) }))).Role!.Arn!;
   // Not orphans of this cluster: another cluster's role, and a role without awi's tags.
   await iam().send(new CreateRoleCommand({ RoleName: `other-cluster-${ns}-x`, Path: '/awi/', AssumeRolePolicyDocument: trust, Tags: tags('other-cluster') }));
   await iam().send(new CreateRoleCommand({ RoleName: `${tb.clusterName}-${ns}-hand-made`, Path: '/awi/', AssumeRolePolicyDocument: trust }));

@@ -17,7 +17,7 @@ describe('cleanupTarget', () => {
       roleName: 'prod-platform-a-checkout-prod-checkout-api-aws-sa',
       roleArn: 'arn:aws:iam::111122223333:role/awi/prod-platform-a-checkout-prod-checkout-api-aws-sa',
       deletionPolicy: 'Delete',
-      owner: { cluster: 'prod-platform-a', namespace: 'checkout-prod', claim: 'checkout-api-s3-read' },
+      owner: { cluster: 'arn:aws:eks:ap-southeast-1:111122223333:cluster/prod-platform-a', namespace: 'checkout-prod', claim: 'checkout-api-s3-read' },
       serviceAccount: { namespace: 'checkout-prod', name: 'checkout-api-aws-sa' },
     });
   });

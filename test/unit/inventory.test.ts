@@ -10,7 +10,7 @@ import { csvField } from '../../src/inventory/format.js';
 import { exampleConfig, loadExample } from '../fixtures/claims.js';
 
 const config = exampleConfig(); // cluster prod-platform-a, account 111122223333, roles under /awi/
-const CLUSTER = config.cluster.name;
+const CLUSTER = config.cluster.arn; // ownership tags identify the cluster by ARN
 const ACCOUNT = config.cluster.accountId;
 const arnOf = (name: string) => `arn:aws:iam::${ACCOUNT}:role/awi/${name}`;
 
