@@ -323,7 +323,8 @@ export function authorizationRequests(call: AwsCall, env: AwsEnv, state: AwsStat
   }
 
   if (call.service === 'eks') {
-    const cluster = call.input.clusterName as string;
+    // DescribeCluster names the cluster "name"; the association APIs "clusterName".
+    const cluster = (call.operation === 'DescribeCluster' ? call.input.name : call.input.clusterName) as string;
     const clusterArn = `arn:${partition}:eks:${region}:${accountId}:cluster/${cluster}`;
     const associationArn = (id: string) => `arn:${partition}:eks:${region}:${accountId}:podidentityassociation/${cluster}/${id}`;
     // PassRole is authorized on the role passed, so its tags are in the context.
@@ -335,6 +336,7 @@ export function authorizationRequests(call: AwsCall, env: AwsEnv, state: AwsStat
     const passRole = (roleArn: string) => req('iam:PassRole', roleArn, { 'iam:PassedToService': 'pods.eks.amazonaws.com', ...passedRoleTags(roleArn) });
     const existing = (id: string) => prefixed('aws:ResourceTag/', state.associations.get(id) ?? {});
     switch (call.operation) {
+      case 'DescribeCluster':
       case 'ListPodIdentityAssociations':
         return [req(api, clusterArn)];
       case 'CreatePodIdentityAssociation': {

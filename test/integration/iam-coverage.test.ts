@@ -37,6 +37,7 @@ import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '.
 import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
 import { mergePatch } from '../../src/kube/patch.js';
 import { runInventory } from '../../src/cli/inventory.js';
+import { verifyClusterIdentity } from '../../src/controller/cluster-identity.js';
 
 /**
  * Allowed actions the scenario cannot reach, and why. Keep it short: each
@@ -214,6 +215,9 @@ async function runScenario(): Promise<void> {
     PolicyName: MANAGED_POLICY_NAME,
     PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: '*' }] }),
   }))).Policy!.Arn!;
+
+  // The start-up check of run.ts (the controller env does not go through run.ts).
+  await verifyClusterIdentity(env.config, eks());
 
   const ns = await freshNamespace('iamcov');
   // 1. Create: a Pod Identity claim and an IRSA claim with a managed policy.

@@ -176,8 +176,13 @@ describe('authorizationRequests', () => {
     expect(passed('arn:aws:iam::444455556666:role/awi/r')).toEqual({ 'iam:PassedToService': 'pods.eks.amazonaws.com' });
   });
 
+  it('DescribeCluster is authorized on the cluster it names (input "name")', () => {
+    expect(authorizationRequests(call({ service: 'eks', operation: 'DescribeCluster', input: { name: 'c' } }), env, new AwsStateModel()))
+      .toEqual([{ action: 'eks:DescribeCluster', resource: 'arn:aws:eks:eu-west-1:111122223333:cluster/c', context: {} }]);
+  });
+
   it('refuses calls it has no mapping for', () => {
     expect(() => authorizationRequests(call({ service: 'iam', operation: 'CreateUser', input: { RoleName: 'x' } }), env, new AwsStateModel())).toThrow(/no authorization mapping/);
-    expect(() => authorizationRequests(call({ service: 'eks', operation: 'DescribeCluster', input: { clusterName: 'c' } }), env, new AwsStateModel())).toThrow(/no authorization mapping/);
+    expect(() => authorizationRequests(call({ service: 'eks', operation: 'DeleteCluster', input: { name: 'c' } }), env, new AwsStateModel())).toThrow(/no authorization mapping/);
   });
 });

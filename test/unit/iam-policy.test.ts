@@ -106,7 +106,7 @@ describe('controller policy shape', () => {
   });
 
   it('allows writes only with an ownership or boundary condition', () => {
-    const reads = new Set(['iam:GetRole', 'iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies', 'eks:ListPodIdentityAssociations', 'eks:DescribePodIdentityAssociation', 'sts:GetCallerIdentity', 'sts:AssumeRole']);
+    const reads = new Set(['iam:GetRole', 'iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies', 'eks:ListPodIdentityAssociations', 'eks:DescribePodIdentityAssociation', 'eks:DescribeCluster', 'sts:GetCallerIdentity', 'sts:AssumeRole']);
     for (const s of statements(policy)) {
       const writes = [s.Action ?? []].flat().filter((a) => !reads.has(a));
       if (writes.length) expect({ sid: s.Sid, conditioned: !!s.Condition }).toEqual({ sid: s.Sid, conditioned: true });
