@@ -61,6 +61,24 @@ describe('render.mjs', () => {
     expect(JSON.stringify(policy)).not.toContain('${');
   });
 
+  it('refuses a CLUSTER_ARN that is not an EKS cluster ARN or disagrees with REGION, CLUSTER_NAME or PARTITION', () => {
+    expect(() => render('controller-policy.json', { ...vars, CLUSTER_ARN: CLUSTER })).toThrow(/CLUSTER_ARN must be an EKS cluster ARN/);
+    expect(() => render('controller-policy.json', { ...vars, CLUSTER_ARN: OTHER_CLUSTER_ARN })).toThrow(/REGION=eu-west-1 but CLUSTER_ARN says us-east-1/);
+    expect(() => render('controller-policy.json', { ...vars, CLUSTER_ARN: `arn:aws:eks:eu-west-1:${ACCOUNT}:cluster/prod-b` })).toThrow(/CLUSTER_NAME=prod-a but CLUSTER_ARN says prod-b/);
+    expect(() => render('controller-policy.json', { ...vars, PARTITION: 'aws-cn' })).toThrow(/PARTITION=aws-cn but CLUSTER_ARN says aws/);
+    // A target account's policy: the ARN keeps the cluster's account.
+    expect(() => render('controller-policy.json', { ...vars, ACCOUNT_ID: '444455556666' })).not.toThrow();
+    // Templates that do not use it do not need it.
+    expect(() => render('inventory-policy.json', { ACCOUNT_ID: ACCOUNT, REGION: 'eu-west-1', CLUSTER_NAME: CLUSTER })).not.toThrow();
+  });
+
+  it('writes every ownership condition against the cluster ARN, never the bare name', () => {
+    const values = statements(policy).flatMap((s) => Object.values(s.Condition ?? {}).flatMap((entries) => Object.entries(entries)))
+      .filter(([key]) => /^aws:(Request|Resource)Tag\/awi\.dev\/cluster$/.test(key)).map(([, v]) => v);
+    expect(values.length).toBeGreaterThanOrEqual(10);
+    expect(new Set(values)).toEqual(new Set([CLUSTER_ARN]));
+  });
+
   it('expands ACCOUNT_ROLE_ARNS into one element per ARN and drops sts:AssumeRole for a single account', () => {
     const two = JSON.parse(render('controller-policy.json', { ...vars, ACCOUNT_ROLE_ARNS: `${TARGET} arn:aws:iam::777788889999:role/x` })) as PolicyDocument;
     expect(statements(two).find((s) => s.Action === 'sts:AssumeRole')!.Resource).toEqual([TARGET, 'arn:aws:iam::777788889999:role/x']);
