@@ -212,11 +212,10 @@ function callTable(title: string, calls: Record<string, number>, n: number): str
 
 async function main(): Promise<number> {
   const o = options();
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const say = (s: string): void => console.log(s);
   const started = performance.now();
 
-  say(`awi convergence bench: ${o.claims} claims in ${o.namespaces} namespaces` +
+  say(`awi convergence bench (Node ${process.version}): ${o.claims} claims in ${o.namespaces} namespaces` +
     `${o.throttle ? `, ${o.throttle * 100}% of IAM and EKS calls throttled` : ''}${o.lagMs ? `, IAM propagation lag ${o.lagMs} ms` : ''}`);
   const bed = await startBed();
   const cleanups: Array<() => Promise<void>> = [() => stopBed(bed)];

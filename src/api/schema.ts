@@ -434,6 +434,6 @@ export const PRINTER_COLUMNS = [
   { name: 'Mechanism', type: 'string', jsonPath: '.status.mechanism', description: 'PodIdentity or IRSA, as in effect.' },
   { name: 'Role', type: 'string', jsonPath: '.status.roleArn', description: 'The IAM role awi manages.' },
   { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', description: 'Whether the identity is usable.' },
-  { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason', priority: 1, description: 'Why it is (not) ready.' },
+  { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason', description: 'Why it is (not) ready.' },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since the claim was created.' },
 ];

@@ -6,6 +6,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import type { AccountConfig } from '../config/types.js';
+import type { CallBudget } from './budget.js';
 
 export interface AwsClients {
   iam: IAMClient;
@@ -17,6 +18,11 @@ export interface AwsClientFactoryOptions {
   region: string;
   accounts: AccountConfig[];
   maxAttempts?: number;
+  /**
+   * Shared call budget: every call of every client goes through it, and it owns
+   * retries (the SDK clients then make one attempt per call).
+   */
+  budget?: CallBudget;
   /** Added to every client's middleware stack (metrics). */
   middleware?: { middleware: (next: any, context: any) => any; options: { step: 'initialize'; name: string } };
 }
@@ -29,8 +35,23 @@ export class AwsClientFactory {
   private readonly cache = new Map<string, AwsClients>();
 
   constructor(private readonly opts: AwsClientFactoryOptions) {
-    this.sts = new STSClient({ region: opts.region, maxAttempts: opts.maxAttempts ?? 5 });
-    if (opts.middleware) this.sts.middlewareStack.add(opts.middleware.middleware, opts.middleware.options);
+    this.sts = new STSClient({ region: opts.region, maxAttempts: this.sdkAttempts() });
+    // STS calls are made with the controller's own credentials, in its own account.
+    this.instrument(this.sts, opts.accounts.find((a) => !a.assumeRoleArn)?.accountId ?? 'controller', 'sts');
+  }
+
+  private sdkAttempts(): number {
+    return this.opts.budget ? 1 : (this.opts.maxAttempts ?? 5);
+  }
+
+  private instrument(client: IAMClient | EKSClient | STSClient, accountId: string, service: string): void {
+    // The three clients' stacks differ only in their input and output types.
+    const stack = client.middlewareStack as IAMClient['middlewareStack'];
+    if (this.opts.middleware) stack.add(this.opts.middleware.middleware, this.opts.middleware.options);
+    if (this.opts.budget) {
+      const { middleware, options } = this.opts.budget.middleware(accountId, service);
+      stack.add(middleware as never, options);
+    }
   }
 
   /** Clients for an account; throws if the config does not list it. */
@@ -40,12 +61,10 @@ export class AwsClientFactory {
     const account = this.opts.accounts.find((a) => a.accountId === accountId);
     if (!account) throw new Error(`account ${accountId} is not in the platform config's accounts list`);
     const credentials = account.assumeRoleArn ? this.assumedCredentials(account) : undefined;
-    const common = { region: this.opts.region, maxAttempts: this.opts.maxAttempts ?? 5, ...(credentials ? { credentials } : {}) };
+    const common = { region: this.opts.region, maxAttempts: this.sdkAttempts(), ...(credentials ? { credentials } : {}) };
     const clients: AwsClients = { iam: new IAMClient(common), eks: new EKSClient(common) };
-    if (this.opts.middleware) {
-      clients.iam.middlewareStack.add(this.opts.middleware.middleware, this.opts.middleware.options);
-      clients.eks.middlewareStack.add(this.opts.middleware.middleware, this.opts.middleware.options);
-    }
+    this.instrument(clients.iam, accountId, 'iam');
+    this.instrument(clients.eks, accountId, 'eks');
     this.cache.set(accountId, clients);
     return clients;
   }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Entry point of the `awi` binary (package.json "bin": dist/src/cli/main.js).
 
+import './node-version.js'; // first: refuses an old Node before a dependency fails on it
 import { CommanderError } from 'commander';
 import { EXIT } from './io.js';
 import { buildProgram } from './program.js';

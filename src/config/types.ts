@@ -108,6 +108,16 @@ export interface ControllerConfig {
   rateLimitPerSecond: number;
   rateLimitBurst: number;
   watchIdleSeconds: number;
+  /** awi's share of each account's AWS API quotas (see src/aws/budget.ts). */
+  awsBudget: AwsBudgetConfig;
+}
+
+export interface AwsBudgetConfig {
+  iamCallsPerSecond: number;
+  eksCallsPerSecond: number;
+  stsCallsPerSecond: number;
+  burst: number;
+  maxAttempts: number;
 }
 
 export interface PlatformConfig {

@@ -3,6 +3,7 @@
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { Logger } from 'pino';
+import { budgetSettings, CallBudget } from '../aws/budget.js';
 import { AwsClientFactory } from '../aws/clients.js';
 import { LABEL, MANAGED_BY } from '../compiler/tags.js';
 import type { PlatformConfig } from '../config/types.js';
@@ -11,7 +12,7 @@ import { EventRecorder } from '../kube/events.js';
 import { ResilientWatch } from '../kube/watch.js';
 import { shareConnections } from '../kube/connections.js';
 import { ServiceAccountManager } from './managers/service-account.js';
-import { awsCallCounter, ControllerMetrics } from './metrics.js';
+import { awsCallCounter, budgetMetrics, ControllerMetrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
 import { WorkQueue } from './workqueue.js';
 
@@ -41,8 +42,13 @@ export class Controller {
     // One keep-alive connection pool for the API clients below (client-node opens a new TLS connection per request otherwise).
     const kc = shareConnections(o.kubeConfig);
     const metrics = (this.metrics = o.metrics ?? new ControllerMetrics());
-    this.aws = new AwsClientFactory({ region: config.cluster.region, accounts: config.accounts, middleware: awsCallCounter(metrics) });
     const c = config.controller;
+    this.aws = new AwsClientFactory({
+      region: config.cluster.region,
+      accounts: config.accounts,
+      middleware: awsCallCounter(metrics),
+      budget: new CallBudget(budgetSettings(c.awsBudget), budgetMetrics(metrics)),
+    });
     this.reconciler = new Reconciler({
       config,
       claims: new ClaimClient(kc),
@@ -53,7 +59,10 @@ export class Controller {
       propagationRequeueMs: o.propagationRequeueMs ?? 10_000,
       resyncMs: o.resyncMs ?? c.resyncSeconds * 1000,
       resyncJitterRatio: c.resyncJitterRatio,
-      onReadyStatus: (key, ready) => metrics.setClaimReady(key, ready),
+      onReadyStatus: (key, ready) => {
+        metrics.setClaimReady(key, ready);
+        if (ready === undefined) this.forgetClaim(key);
+      },
     });
     this.queue = new WorkQueue((key) => this.reconciler.reconcile(key), {
       concurrency: c.concurrency,
@@ -135,6 +144,28 @@ export class Controller {
     const fingerprint = `${m.uid}|${m.generation}|${m.deletionTimestamp ?? ''}|${(m.finalizers ?? []).join(',')}`;
     if (this.seen.get(key) === fingerprint) return;
     this.seen.set(key, fingerprint);
-    this.queue.add(key);
+    this.queue.add(key, { urgent: !converged(obj) });
   }
+
+  /** The claim is gone: drop what the controller remembered of it (no per-claim state outlives the claim). */
+  private forgetClaim(key: string): void {
+    this.seen.delete(key);
+    for (const [saKey, keys] of this.claimsByServiceAccount) {
+      keys.delete(key);
+      if (keys.size === 0) this.claimsByServiceAccount.delete(saKey);
+    }
+    this.queue.forget(key);
+  }
+}
+
+/**
+ * Ready for its current generation and not being deleted. Anything else is
+ * work in progress, reconciled before converged claims (after a restart, the
+ * claims without status come first).
+ */
+export function converged(obj: KubernetesObject): boolean {
+  const status = (obj as { status?: { observedGeneration?: number; conditions?: Array<{ type?: string; status?: string }> } }).status;
+  if (obj.metadata?.deletionTimestamp) return false;
+  if (status?.observedGeneration === undefined || status.observedGeneration !== obj.metadata?.generation) return false;
+  return status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }

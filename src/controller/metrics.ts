@@ -1,6 +1,7 @@
 // Prometheus metrics of the controller. One registry per controller so tests
 // (and two controllers in one process) do not collide.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BudgetObserver } from '../aws/budget.js';
 
 export class ControllerMetrics {
   readonly registry = new Registry();
@@ -27,6 +28,18 @@ export class ControllerMetrics {
     labelNames: ['resource', 'reason'] as const, registers: [this.registry],
   });
   readonly leader = new Gauge({ name: 'awi_leader', help: '1 while this replica holds the leader lease.', registers: [this.registry] });
+  readonly awsBudgetRate = new Gauge({
+    name: 'awi_aws_budget_rate', help: 'Current adaptive AWS call budget in calls per second, by account and service.',
+    labelNames: ['account', 'service'] as const, registers: [this.registry],
+  });
+  readonly awsThrottles = new Counter({
+    name: 'awi_aws_throttles_total', help: 'Throttling answers from AWS, by account and service (each halves the budget, at most once a second).',
+    labelNames: ['account', 'service'] as const, registers: [this.registry],
+  });
+  readonly awsBudgetWait = new Histogram({
+    name: 'awi_aws_budget_wait_seconds', help: 'How long a call waited for the AWS call budget.',
+    labelNames: ['account', 'service'] as const, buckets: [0.01, 0.1, 0.5, 1, 5, 10, 30], registers: [this.registry],
+  });
 
   /** Ready status per claim key, to keep the awi_claims gauge exact. */
   private readonly readyByClaim = new Map<string, string>();
@@ -61,5 +74,14 @@ export function awsCallCounter(metrics: ControllerMetrics) {
       }
     },
     options: { step: 'initialize' as const, name: 'awiCallCounter' },
+  };
+}
+
+/** Feeds the AWS call budget's rate, throttles and waits into the metrics. */
+export function budgetMetrics(metrics: ControllerMetrics): BudgetObserver {
+  return {
+    rate: (account, service, rate) => metrics.awsBudgetRate.set({ account, service }, rate),
+    throttled: (account, service) => metrics.awsThrottles.inc({ account, service }),
+    waited: (account, service, ms) => metrics.awsBudgetWait.observe({ account, service }, ms / 1000),
   };
 }

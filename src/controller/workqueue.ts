@@ -12,7 +12,11 @@
 // - a handler that throws (or returns something that is not an outcome) counts
 //   as a retryable failure; nothing it does can crash the queue;
 // - per key, consecutive failures back off exponentially (base * 2^n, capped,
-//   ±jitter); success or a terminal outcome forgets the failures.
+//   ±jitter); success or a terminal outcome forgets the failures;
+// - keys added as urgent (work that is not converged yet: a new claim, a claim
+//   without status or not Ready) start before the others, in their own FIFO
+//   order, so that after a restart the unconverged tail is not starved by
+//   re-checks of converged claims (a crash loop would otherwise never reach it).
 //
 // Choice: `add` versus client-go's `AddRateLimited`. `add(key)` runs the key
 // promptly, even while it waits in backoff: watch events call `add`, and an
@@ -119,6 +123,8 @@ export class WorkQueue {
 
   /** Ready keys in FIFO order (a Set keeps insertion order and de-duplicates). */
   private readonly queue = new Set<string>();
+  /** Keys marked urgent, in the order they were marked (a subset of queued, dirty or in-flight keys). */
+  private readonly urgent = new Set<string>();
   /** When each ready or dirty key became ready, for onDequeue. */
   private readonly readySince = new Map<string, number>();
   /** Keys being reconciled. */
@@ -163,10 +169,10 @@ export class WorkQueue {
    * flight it is marked dirty and runs once more afterwards. Cancels a pending
    * delayed add of the key (this one is sooner), including a backoff retry.
    */
-  add(key: string): void {
+  add(key: string, opts: { urgent?: boolean } = {}): void {
     if (this.stopping) return;
     this.cancelDelayed(key);
-    this.markReady(key);
+    this.markReady(key, opts.urgent ?? false);
     this.pump();
   }
 
@@ -205,6 +211,7 @@ export class WorkQueue {
 
   /** Forgets a key's failures and any pending delayed add (e.g. the object is gone for good). */
   forget(key: string): void {
+    this.urgent.delete(key);
     this.failureCounts.delete(key);
     this.conflictCounts.delete(key);
     this.cancelDelayed(key);
@@ -275,7 +282,8 @@ export class WorkQueue {
     }
   }
 
-  private markReady(key: string): void {
+  private markReady(key: string, urgent = false): void {
+    if (urgent) this.urgent.add(key);
     if (!this.readySince.has(key)) this.readySince.set(key, this.clock.now());
     if (this.processing.has(key)) this.dirty.add(key);
     else this.queue.add(key);
@@ -292,10 +300,22 @@ export class WorkQueue {
         }, wait);
         return;
       }
-      const key = this.queue.values().next().value as string;
+      const key = this.nextKey();
       this.queue.delete(key);
       this.dispatch(key);
     }
+  }
+
+  /** The oldest waiting urgent key, else the oldest waiting key. Drops urgent marks of keys no longer pending. */
+  private nextKey(): string {
+    for (const k of this.urgent) {
+      if (this.queue.has(k)) {
+        this.urgent.delete(k);
+        return k;
+      }
+      if (!this.processing.has(k)) this.urgent.delete(k);
+    }
+    return this.queue.values().next().value as string;
   }
 
   private dispatch(key: string): void {
@@ -323,6 +343,7 @@ export class WorkQueue {
 
   private finish(key: string, result: ReconcileResult, startedAt: number): void {
     this.processing.delete(key);
+    if (!this.dirty.has(key)) this.urgent.delete(key);
     if (this.dirty.delete(key) && !this.stopping) {
       this.queue.add(key); // readySince was recorded when it was marked dirty
       this.cancelDelayed(key);

@@ -1,20 +1,21 @@
-// @kubernetes/client-node 1.x builds a new https.Agent for every API request
-// (KubeConfig.applySecurityAuthentication -> createAgent), so every request
-// pays a new TCP connection, a TLS handshake and a new SecureContext (the
-// client key parsed again). Measured with the convergence bench, that was the
-// largest CPU cost of a reconcile (about half of the controller's CPU). This
-// makes the API clients built from one KubeConfig share a keep-alive agent per
-// set of TLS options. Agents of other kinds (proxies) are left as they are.
+// @kubernetes/client-node builds a new connection pool for every API request:
+// 2.x makes a new undici Agent in each KubeConfig.applySecurityAuthentication
+// (1.x made a new https.Agent), so every request pays a new TCP connection, a
+// TLS handshake and a new SecureContext (the client key parsed again), and the
+// abandoned pool's socket lingers until its keep-alive timeout. Measured with
+// the convergence bench, that was the largest CPU cost of a reconcile (about
+// half of the controller's CPU). This makes the API clients built from one
+// KubeConfig share one dispatcher per set of TLS options. Proxied connections
+// (HTTP or SOCKS) are left as client-node makes them.
 import { createHash } from 'node:crypto';
-import https from 'node:https';
-import type { KubeConfig, RequestContext } from '@kubernetes/client-node';
+import type { ConnectOptions, KubeConfig } from '@kubernetes/client-node';
 
 const shared = Symbol('awi.sharedConnections');
 
-/** TLS options that decide which connections an agent may reuse. */
+/** TLS options that decide which connections a dispatcher may reuse. */
 const TLS_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
 
-function tlsFingerprint(options: https.AgentOptions): string {
+function tlsFingerprint(options: ConnectOptions): string {
   const h = createHash('sha256');
   for (const k of TLS_KEYS) {
     const values = ([] as unknown[]).concat(options[k] ?? []);
@@ -25,28 +26,35 @@ function tlsFingerprint(options: https.AgentOptions): string {
   return h.digest('hex');
 }
 
+type Cluster = ReturnType<KubeConfig['getCurrentCluster']>;
+/** The (private) factory client-node calls once per request in applySecurityAuthentication. */
+type DispatcherFactory = (cluster: Cluster, agentOptions: Parameters<KubeConfig['createDispatcherOptions']>[1]) => unknown;
+
 /**
  * Patches `kc` (in place, once) so that API clients made from it afterwards
  * reuse connections. Returns `kc`.
  */
-export function shareConnections(kc: KubeConfig, agentOptions: https.AgentOptions = {}): KubeConfig {
+export function shareConnections(kc: KubeConfig): KubeConfig {
   const marked = kc as KubeConfig & { [shared]?: true };
   if (marked[shared]) return kc;
+  const internals = kc as unknown as { createDispatcher?: DispatcherFactory };
+  const create = internals.createDispatcher?.bind(kc);
+  // A client-node without this factory has changed how it connects: fail at
+  // startup (and in the unit test) rather than silently open a pool per request.
+  if (!create) throw new Error('shareConnections: KubeConfig.createDispatcher is missing; this @kubernetes/client-node is not the one this module was written for');
   marked[shared] = true;
-  const apply = kc.applySecurityAuthentication.bind(kc);
-  const agents = new Map<string, https.Agent>();
-  kc.applySecurityAuthentication = async (context: RequestContext): Promise<void> => {
-    await apply(context);
-    const made = context.getAgent();
-    if (!made || made.constructor !== https.Agent) return; // proxy or plain-http agents: untouched
-    const options = (made as https.Agent).options;
-    const key = tlsFingerprint(options);
-    let agent = agents.get(key);
-    if (!agent) {
-      agent = new https.Agent({ ...options, keepAlive: true, ...agentOptions });
-      agents.set(key, agent);
+  const dispatchers = new Map<string, unknown>();
+  internals.createDispatcher = (cluster, agentOptions) => {
+    // The same decision client-node makes, through its public half.
+    const options = kc.createDispatcherOptions(cluster, agentOptions);
+    if (options.type !== 'agent') return create(cluster, agentOptions); // proxies, or the global dispatcher
+    const key = tlsFingerprint(options.connect);
+    let dispatcher = dispatchers.get(key);
+    if (!dispatcher) {
+      dispatcher = create(cluster, agentOptions);
+      dispatchers.set(key, dispatcher);
     }
-    context.setAgent(agent);
+    return dispatcher;
   };
   return kc;
 }

@@ -2,7 +2,8 @@
 // Starts a real kube-apiserver (embedded etcd) and the AWS fake, does the
 // platform team's one-time AWS set-up (OIDC provider, permissions boundary),
 // installs the CRD, runs the controller, applies the example claims, and
-// prints them kubectl-style once they converge (the invalid ones refused).
+// prints them kubectl-style once they converge (the invalid ones refused),
+// then what a user needs to poke at it (kubeconfig, config, AWS settings).
 import { readFileSync, readdirSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
   const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(path.join(runDir, 'controller.log')));
   const say = (s: string): void => console.log(s);
 
+  say(`awi local run on Node ${process.version} (${process.execPath})`);
   say('▶ starting the local control plane (kube-apiserver v1.34 + embedded etcd)');
   const cp = await startControlPlane(path.join(runDir, 'controlplane'));
   const stops: Array<() => Promise<void>> = [() => cp.stop()];
@@ -47,7 +49,8 @@ async function main(): Promise<void> {
     const raw = YAML.parse(readFileSync(path.join(examplesDir, 'platform-config.yaml'), 'utf8')) as { cluster: Record<string, unknown> };
     raw.cluster.oidcIssuer = cp.state.issuer;
     const config = parsePlatformConfig(raw, 'deploy/examples/platform-config.yaml (issuer set to the local control plane)');
-    writeFileSync(path.join(runDir, 'platform-config.yaml'), YAML.stringify(raw));
+    const configFile = path.join(runDir, 'platform-config.yaml');
+    writeFileSync(configFile, YAML.stringify(raw));
 
     say('▶ starting the AWS fake (moto for IAM/STS, plus EKS and EKS Auth)');
     const fake = await startAwsFake({
@@ -57,9 +60,11 @@ async function main(): Promise<void> {
       clusters: [{ name: config.cluster.name, issuer: cp.state.issuer, kubeconfigPath: cp.state.kubeconfig }],
     });
     stops.push(() => fake.close());
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL: fake.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: config.cluster.region,
-    });
+    // The fake accepts any credentials; the SDK's chain still needs some.
+    const awsEnv = {
+      AWS_ENDPOINT_URL: fake.endpoint, AWS_REGION: config.cluster.region, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing',
+    };
+    Object.assign(process.env, awsEnv);
 
     say('▶ platform prerequisites in AWS: IAM OIDC provider for the issuer, permissions boundary policy');
     await platformPrerequisites(new IAMClient(awsClientConfig(fake.endpoint, config.cluster.region)), cp.state.issuer);
@@ -120,12 +125,12 @@ async function main(): Promise<void> {
         if (c.status?.mechanism === 'IRSA') {
           const t = await core.createNamespacedServiceAccountToken({ namespace: ns, name: sa, body: { spec: { audiences: ['sts.amazonaws.com'] } } });
           const out = await new STSClient(awsClientConfig(fake.endpoint, config.cluster.region)).send(
-            new AssumeRoleWithWebIdentityCommand({ RoleArn: c.status.roleArn!, RoleSessionName: 'demo', WebIdentityToken: t.status!.token }),
+            new AssumeRoleWithWebIdentityCommand({ RoleArn: c.status.roleArn!, RoleSessionName: 'demo', WebIdentityToken: t.status!.token! }),
           );
           say(`  ✓ ${ns}/${sa}: AssumeRoleWithWebIdentity -> ${out.AssumedRoleUser?.Arn}`);
         } else {
           const t = await core.createNamespacedServiceAccountToken({ namespace: ns, name: sa, body: { spec: { audiences: ['pods.eks.amazonaws.com'] } } });
-          const out = await assumeRoleForPodIdentity(fake.endpoint, config.cluster.name, t.status!.token, { region: config.cluster.region });
+          const out = await assumeRoleForPodIdentity(fake.endpoint, config.cluster.name, t.status!.token!, { region: config.cluster.region });
           say(`  ✓ ${ns}/${sa}: AssumeRoleForPodIdentity -> ${out.assumedRoleUser.arn}`);
         }
       } catch (err) {
@@ -133,9 +138,17 @@ async function main(): Promise<void> {
       }
     }
     say('');
-    say(`kubeconfig: ${cp.state.kubeconfig}   AWS endpoint: ${fake.endpoint}   controller log: ${path.join(runDir, 'controller.log')}`);
     const ok = items.filter((c) => c.status?.conditions?.find((x) => x.type === 'Ready')?.status === 'True').length;
     say(`${ok} of ${items.length} claims Ready, ${items.length - ok} refused by awi, ${refusedByApi} refused by the API server.`);
+    say('');
+    say(keepRunning
+      ? '▶ poke at it (in another shell; the control plane, the AWS fake and the controller run until Ctrl-C):'
+      : '▶ poke at it: everything above stops when this run ends; `npm run local -- --keep` keeps it running, then in another shell:');
+    say(`  export KUBECONFIG=${cp.state.kubeconfig}`);
+    say(`  export ${Object.entries(awsEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    say('  kubectl get awic -A');
+    say(`  npm run awi -- inventory --config ${configFile} --aws`);
+    say(`  controller log: ${path.join(runDir, 'controller.log')}`);
     if (keepRunning) {
       say('--keep: running until Ctrl-C');
       await new Promise(() => undefined);

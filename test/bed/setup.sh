@@ -11,11 +11,13 @@ k8s_version=v1.34.4
 
 say() { printf 'setup: %s\n' "$*"; }
 need() { command -v "$1" >/dev/null 2>&1 || { echo "setup: '$1' not found: $2" >&2; exit 1; }; }
-need node "install Node.js 20.11 or newer"
-need npm "install npm (ships with Node.js)"
+need npm "install Node.js with npm (any version: the scripts install the Node they run on)"
 need go "install Go 1.24 or newer"
 need python3 "install Python 3.11 or newer with the venv module"
-node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<11)) { console.error("setup: Node.js 20.11+ required, found "+process.versions.node); process.exit(1) }'
+# 0. Node 24 LTS (what the image ships), from the npm registry when the
+#    machine's node is another line; first on PATH from here on.
+source test/bed/node.sh || exit 1
+say "Node $(node --version) ($(command -v node))"
 mkdir -p "$cache/bin"
 
 # 1. npm packages, reinstalled only when the lock file changed.

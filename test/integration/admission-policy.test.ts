@@ -38,7 +38,7 @@ async function serviceAccountToken(namespace: string, name: string): Promise<str
   const core = kubeConfig().makeApiClient(CoreV1Api);
   await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } }).catch(ignoreConflict);
   // No audiences: the API server's own, so the token authenticates to it.
-  return (await core.createNamespacedServiceAccountToken({ namespace, name, body: { spec: { audiences: [], expirationSeconds: 3600 } } })).status!.token;
+  return (await core.createNamespacedServiceAccountToken({ namespace, name, body: { spec: { audiences: [], expirationSeconds: 3600 } } })).status!.token!;
 }
 
 /** The API server's message for a failed call ("" when it succeeded). */

@@ -58,7 +58,7 @@ async function saToken(namespace: string, name: string, audiences: string[]): Pr
   const tr = await kubeConfig()
     .makeApiClient(CoreV1Api)
     .createNamespacedServiceAccountToken({ name, namespace, body: { spec: { audiences, expirationSeconds: 600 } } });
-  return tr.status!.token;
+  return tr.status!.token!;
 }
 
 function irsaTrust(namespace: string, sa = SA): string {

@@ -34,7 +34,7 @@ const spec = (sa: string, mechanism: Mech, prefix = 'app/') => ({
 
 async function token(namespace: string, sa: string, audience: string): Promise<string> {
   const out = await core().createNamespacedServiceAccountToken({ namespace, name: sa, body: { spec: { audiences: [audience] } } });
-  return out.status!.token;
+  return out.status!.token!;
 }
 
 const patchSpec = (namespace: string, name: string, spec: Record<string, unknown>) =>

@@ -30,7 +30,7 @@ const spec = (sa: string, mechanism: 'IRSA' | 'PodIdentity', bucket = 'company-p
 
 async function token(namespace: string, sa: string, audience: string): Promise<string> {
   const out = await core().createNamespacedServiceAccountToken({ namespace, name: sa, body: { spec: { audiences: [audience] } } });
-  return out.status!.token;
+  return out.status!.token!;
 }
 
 async function roleNameOf(namespace: string, name: string): Promise<string> {

@@ -350,7 +350,7 @@ describe('the inventory IAM policy (deploy/aws/inventory-policy.json)', () => {
 
 describe("the controller role's trust policies (deploy/aws/trust-policy-*.json)", () => {
   const tokenFor = async (sa: string, audience: string) =>
-    (await core().createNamespacedServiceAccountToken({ namespace: 'awi-system', name: sa, body: { spec: { audiences: [audience] } } })).status!.token;
+    (await core().createNamespacedServiceAccountToken({ namespace: 'awi-system', name: sa, body: { spec: { audiences: [audience] } } })).status!.token!;
 
   beforeAll(async () => {
     for (const body of [{ metadata: { name: 'awi-system' } }]) {

@@ -20,7 +20,7 @@ function startReplica(configFile: string, leaseNamespace: string): Replica {
     path.join(projectRoot, 'dist', 'src', 'cli', 'main.js'), 'controller',
     '--config', configFile, '--kubeconfig', testbed().kubeconfig,
     '--probe-port', '0', '--lease-namespace', leaseNamespace, '--log-level', 'info',
-  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
   const replica: Replica = { child, output: [] };
   const collect = (b: Buffer) => replica.output.push(...b.toString().split('\n').filter(Boolean));
   child.stdout!.on('data', collect);

@@ -66,7 +66,7 @@ beforeAll(async () => {
   // A token with the API server's default audience, as a projected token in the pod would have.
   const token = (await core.createNamespacedServiceAccountToken({
     namespace: serviceAccount.metadata.namespace, name: serviceAccount.metadata.name, body: { spec: { audiences: [], expirationSeconds: 3600 } },
-  })).status!.token;
+  })).status!.token!;
   controllerKc = kubeConfigWithToken(token, 'awi-controller');
 
   // The admission policy too, limited to this file's namespaces (the other suites' controller runs as admin).

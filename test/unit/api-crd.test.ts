@@ -65,6 +65,12 @@ describe('the CRD', () => {
     );
   });
 
+  it('shows the Ready reason in the default `kubectl get` view, not only with -o wide', () => {
+    const reason = version.additionalPrinterColumns.find((c: Node) => c.name === 'Reason');
+    expect(reason?.jsonPath).toBe('.status.conditions[?(@.type=="Ready")].reason');
+    expect(reason?.priority ?? 0).toBe(0);
+  });
+
   it('describes every field (kubectl explain teaches the API)', () => {
     const missing: string[] = [];
     walk(openApiSchema(), '', (node, path) => {

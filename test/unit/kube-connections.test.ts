@@ -1,7 +1,7 @@
 import http from 'node:http';
-import https from 'node:https';
-import { describe, expect, it } from '@jest/globals';
-import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { CoreV1Api, HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { shareConnections } from '../../src/kube/connections.js';
 
 function kubeConfig(server: string, opts: { ca?: string; proxyUrl?: string; skipTLSVerify?: boolean } = {}): KubeConfig {
@@ -19,26 +19,26 @@ function kubeConfig(server: string, opts: { ca?: string; proxyUrl?: string; skip
   return kc;
 }
 
-async function agentFor(kc: KubeConfig): Promise<{ agent: http.Agent | https.Agent | undefined; auth: string | undefined }> {
+async function dispatcherFor(kc: KubeConfig): Promise<{ dispatcher: object | undefined; auth: string | undefined }> {
   const ctx = new RequestContext('https://127.0.0.1:6443/api/v1/namespaces', HttpMethod.GET);
   await kc.applySecurityAuthentication(ctx);
-  return { agent: ctx.getAgent(), auth: ctx.getHeaders()['Authorization'] };
+  return { dispatcher: ctx.getDispatcher(), auth: ctx.getHeaders()['Authorization'] };
 }
 
 describe('shareConnections', () => {
-  it('client-node alone makes a new agent per request (the reason for this module)', async () => {
+  it('client-node alone makes a new dispatcher per request (the reason for this module)', async () => {
     const kc = kubeConfig('https://127.0.0.1:6443', { ca: 'CA-1' });
-    const [a, b] = [await agentFor(kc), await agentFor(kc)];
-    expect(a.agent).not.toBe(b.agent);
+    const [a, b] = [await dispatcherFor(kc), await dispatcherFor(kc)];
+    expect(a.dispatcher).toBeDefined();
+    expect(a.dispatcher).not.toBe(b.dispatcher);
   });
 
-  it('requests share one keep-alive agent with the same TLS options; headers are still applied per request', async () => {
+  it('requests share one dispatcher with the same TLS options; headers are still applied per request', async () => {
     const kc = shareConnections(kubeConfig('https://127.0.0.1:6443', { ca: 'CA-1' }));
-    const [a, b] = [await agentFor(kc), await agentFor(kc)];
-    expect(a.agent).toBe(b.agent);
-    expect(a.agent).toBeInstanceOf(https.Agent);
-    expect((a.agent as https.Agent & { keepAlive: boolean }).keepAlive).toBe(true);
-    expect(String((a.agent as https.Agent).options.ca)).toBe('CA-1');
+    const [a, b] = [await dispatcherFor(kc), await dispatcherFor(kc)];
+    expect(a.dispatcher).toBeDefined();
+    expect(a.dispatcher).toBe(b.dispatcher);
+    expect(a.dispatcher?.constructor.name).toBe('Agent');
     expect(a.auth).toBe('Bearer secret-token');
     expect(b.auth).toBe('Bearer secret-token');
   });
@@ -46,20 +46,49 @@ describe('shareConnections', () => {
   it('is idempotent and keeps configs with different TLS options apart', async () => {
     const one = shareConnections(shareConnections(kubeConfig('https://127.0.0.1:6443', { ca: 'CA-1' })));
     const two = shareConnections(kubeConfig('https://127.0.0.1:6443', { ca: 'CA-2' }));
-    const [a, b] = [await agentFor(one), await agentFor(two)];
-    expect(a.agent).not.toBe(b.agent);
-    expect(String((b.agent as https.Agent).options.ca)).toBe('CA-2');
-    expect((await agentFor(one)).agent).toBe(a.agent);
+    const [a, b] = [await dispatcherFor(one), await dispatcherFor(two)];
+    expect(a.dispatcher).not.toBe(b.dispatcher);
+    expect((await dispatcherFor(one)).dispatcher).toBe(a.dispatcher);
+    expect((await dispatcherFor(two)).dispatcher).toBe(b.dispatcher);
   });
 
-  it('leaves proxy and plain-http agents alone', async () => {
+  it('leaves proxied connections as client-node makes them', async () => {
     const proxied = shareConnections(kubeConfig('https://127.0.0.1:6443', { proxyUrl: 'http://proxy.example:3128' }));
-    const [a, b] = [await agentFor(proxied), await agentFor(proxied)];
-    expect(a.agent?.constructor).not.toBe(https.Agent);
-    expect(a.agent).not.toBe(b.agent);
-    const plain = shareConnections(kubeConfig('http://127.0.0.1:8080', { skipTLSVerify: true }));
-    const c = await agentFor(plain);
-    expect(c.agent).toBeInstanceOf(http.Agent);
-    expect(c.agent).not.toBeInstanceOf(https.Agent);
+    const [a, b] = [await dispatcherFor(proxied), await dispatcherFor(proxied)];
+    expect(a.dispatcher?.constructor.name).toBe('ProxyAgent');
+    expect(a.dispatcher).not.toBe(b.dispatcher);
+  });
+
+  describe('against a server', () => {
+    let server: http.Server;
+    let connections = 0;
+    let url = '';
+    beforeAll(async () => {
+      server = http.createServer((_req, res) => {
+        res.setHeader('Content-Type', 'application/json');
+        res.end(JSON.stringify({ kind: 'NamespaceList', apiVersion: 'v1', metadata: {}, items: [] }));
+      });
+      server.on('connection', () => { connections += 1; });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    afterAll(async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    });
+
+    async function connectionsFor(kc: KubeConfig, requests: number): Promise<number> {
+      const before = connections;
+      const core = kc.makeApiClient(CoreV1Api);
+      for (let i = 0; i < requests; i++) await core.listNamespace();
+      return connections - before;
+    }
+
+    it('sequential API calls reuse a few keep-alive connections instead of opening one each', async () => {
+      expect(await connectionsFor(kubeConfig(url, { skipTLSVerify: true }), 6)).toBe(6);
+      // undici may open a second connection while the first is being handed
+      // back to its pool; what matters is that the count does not grow.
+      expect(await connectionsFor(shareConnections(kubeConfig(url, { skipTLSVerify: true })), 6)).toBeLessThanOrEqual(2);
+    });
   });
 });

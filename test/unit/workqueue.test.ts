@@ -133,6 +133,46 @@ describe('WorkQueue: de-duplication and one in flight per key', () => {
   });
 });
 
+describe('WorkQueue: urgent keys first', () => {
+  it('starts urgent keys before the others, each lane in FIFO order', async () => {
+    const { q, keys, settle } = setup({ concurrency: 1 });
+    for (const k of ['converged1', 'converged2']) q.add(k);
+    q.add('new1', { urgent: true });
+    q.add('converged3');
+    q.add('new2', { urgent: true });
+    q.start();
+    await flush();
+    for (const k of ['new1', 'new2', 'converged1', 'converged2', 'converged3']) await settle(k, done);
+    expect(keys()).toEqual(['new1', 'new2', 'converged1', 'converged2', 'converged3']);
+  });
+
+  it('an urgent add of a key already waiting moves it ahead; the mark ends with its run', async () => {
+    const { q, keys, settle } = setup({ concurrency: 1 });
+    for (const k of ['a', 'b', 'c']) q.add(k);
+    q.add('c', { urgent: true });
+    q.start();
+    await flush();
+    await settle('c', done);
+    // c ran once and is no longer urgent: added again plainly, it waits its turn.
+    q.add('c');
+    for (const k of ['a', 'b', 'c']) await settle(k, done);
+    expect(keys()).toEqual(['c', 'a', 'b', 'c']);
+  });
+
+  it('a key made urgent while in flight runs once more after, ahead of the others', async () => {
+    const { q, keys, settle } = setup({ concurrency: 1 });
+    q.add('a');
+    q.start();
+    await flush();
+    q.add('b');
+    q.add('a', { urgent: true });
+    await settle('a', done);
+    await settle('a', done);
+    await settle('b', done);
+    expect(keys()).toEqual(['a', 'a', 'b']);
+  });
+});
+
 describe('WorkQueue: backoff', () => {
   it('doubles per consecutive failure up to the cap, and resets on done', async () => {
     const { q, clock, keys, settle } = setup({ baseBackoffMs: 1000, maxBackoffMs: 8000 });
