@@ -19,7 +19,7 @@ export interface SimulatedDecision {
 
 const RESULT: Record<string, Decision['decision']> = { Allowed: 'Allow', ExplicitlyDenied: 'ExplicitDeny', ImplicitlyDenied: 'ImplicitDeny' };
 
-/** The principal making every request: a role of the account the request's resource is in. */
+/** The principal making every request: the controller's role in `accountId`, the account of the resources it acts on. */
 const principalOf = (accountId: string) => `arn:aws:iam::${accountId}:role/awi-controller`;
 
 export async function simulate(policy: PolicyDocument, req: AuthzRequest, accountId: string): Promise<SimulatedDecision> {
