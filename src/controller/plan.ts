@@ -232,12 +232,13 @@ export function planReconcile(desired: DesiredState, observed: Observed): Plan {
     blockers.push(roleBlocker(role));
     return { steps, blockers };
   } else {
+    // The ceiling first: deploy/aws/controller-policy.json lets the controller rewrite trust only on roles that carry the boundary.
+    if ((role.permissionsBoundaryArn ?? '') !== (desired.role.permissionsBoundaryArn ?? '')) steps.push({ kind: 'SetPermissionsBoundary' });
     if (!policiesEqual(role.trustPolicy, desired.role.trustPolicy)) steps.push({ kind: 'UpdateTrustPolicy' });
     const tagSet = Object.fromEntries(Object.entries(desired.role.tags).filter(([k, v]) => role.tags[k] !== v));
     if (Object.keys(tagSet).length) steps.push({ kind: 'TagRole', tags: tagSet });
     const stale = Object.keys(role.tags).filter((k) => k.startsWith('awi.dev/') && !(k in desired.role.tags)).sort();
     if (stale.length) steps.push({ kind: 'UntagRole', keys: stale });
-    if ((role.permissionsBoundaryArn ?? '') !== (desired.role.permissionsBoundaryArn ?? '')) steps.push({ kind: 'SetPermissionsBoundary' });
     const why = [
       role.description !== desired.role.description ? 'description' : '',
       role.maxSessionDurationSeconds !== desired.role.maxSessionDurationSeconds ? 'max session duration' : '',

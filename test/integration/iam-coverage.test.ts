@@ -4,7 +4,9 @@
 // association, mechanism switches both ways, Delete and Retain) must be
 // allowed by the rendered policy, conditions included; and every action the
 // policy allows must have been used, or be in a short list of actions the
-// scenario cannot reach. The same for `awi inventory --aws` and
+// scenario cannot reach. Every request is decided twice: by the project's
+// matcher (test/harness/iam-policy-match.ts) and by @cloud-copilot/iam-simulate
+// (test/harness/iam-simulate.ts), which must agree. The same for `awi inventory --aws` and
 // deploy/aws/inventory-policy.json. A last part checks the trust policies of
 // the controller's own role against the fake's STS and EKS Auth.
 //
@@ -29,12 +31,14 @@ import { claimsApi, createClaim, getClaim, readyCondition, startControllerEnv, t
 import {
   allowedActions, authorizationRequests, AwsStateModel, evaluate, statements, type AuthzRequest, type AwsCall, type PolicyDocument,
 } from '../harness/iam-policy-match.js';
+import { simulate } from '../harness/iam-simulate.js';
 import { projectRoot } from '../harness/paths.js';
 import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../harness/testbed.js';
 import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
 import { mergePatch } from '../../src/kube/patch.js';
 import { runInventory } from '../../src/cli/inventory.js';
 import { CredentialVerifier } from '../../src/controller/verify.js';
+import { verifyClusterIdentity } from '../../src/controller/cluster-identity.js';
 
 /**
  * Allowed actions the scenario cannot reach, and why. Keep it short: each
@@ -203,6 +207,7 @@ beforeAll(async () => {
     ACCOUNT_ID: tb.accountId,
     REGION: tb.region,
     CLUSTER_NAME: tb.clusterName,
+    CLUSTER_ARN: config.cluster.arn,
     BOUNDARY_POLICY_ARN: config.roles.permissionsBoundaryArn!,
     ACCOUNT_ROLE_ARNS: ACCOUNT_ROLE,
   }) as PolicyDocument;
@@ -230,6 +235,9 @@ async function runScenario(): Promise<void> {
     PolicyName: MANAGED_POLICY_NAME,
     PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: '*' }] }),
   }))).Policy!.Arn!;
+
+  // The start-up check of run.ts (the controller env does not go through run.ts).
+  await verifyClusterIdentity(env.config, eks());
 
   const ns = await freshNamespace('iamcov');
   // 1. Create: a Pod Identity claim and an IRSA claim with a managed policy.
@@ -315,6 +323,20 @@ describe('the controller IAM policy (deploy/aws/controller-policy.json)', () => 
       .filter((c) => c.origin === 'controller')
       .flatMap((c) => c.requests.map((r) => ({ r, d: evaluate(policy, r) })).filter(({ d }) => d.decision !== 'Allow').map(({ r }) => `${c.call.operation}: ${describeRequest(r)}`));
     expect([...new Set(denied)]).toEqual([]);
+  });
+
+  it('an evaluator the project did not write agrees on every request the controller made', async () => {
+    const requests = recorder.calls.filter((c) => c.origin === 'controller').flatMap((c) => c.requests);
+    const unique = [...new Map(requests.map((r) => [JSON.stringify(r), r])).values()];
+    const disagreements: string[] = [];
+    for (const r of unique) {
+      const ours = evaluate(policy, r).decision;
+      const theirs = await simulate(policy, r, testbed().accountId);
+      if (ours !== theirs.decision) disagreements.push(`${describeRequest(r)}: matcher ${ours}, iam-simulate ${theirs.decision}`);
+      if (theirs.ignoredContextKeys.length) disagreements.push(`${describeRequest(r)}: iam-simulate ignored ${theirs.ignoredContextKeys.join(', ')}`);
+    }
+    expect(disagreements).toEqual([]);
+    expect(unique.length).toBeGreaterThan(10);
   });
 
   it('allows nothing the controller did not use, except the documented unreachable actions', () => {
