@@ -501,7 +501,7 @@ async function main(): Promise<number> {
     let restart: { calls: Record<string, number>; fromSpawnMs: number; fromSyncMs: number; reconciles: number; mem: { hwm: number; rss: number } } | undefined;
     let atN = afterCreate;
     if (measureSteady) {
-      say(`all Ready after ${fmtS(wall)}; waiting for one resync period (every claim reconciled once more by its resync timer)`);
+      say(`all Ready after ${fmtS(wall)}; waiting until every claim has been reconciled once more (its resync timer or any other trigger)`);
       await fake.resetCalls();
       const snap = ledger.snapshot();
       const total0 = ledger.total;
@@ -584,7 +584,7 @@ async function main(): Promise<number> {
     say(`|${'-'.repeat(width + 2)}|-------|`);
     for (const [k, v] of rows) say(`| ${k.padEnd(width)} | ${v} |`);
     const ops = [...new Set([...Object.keys(creationCalls), ...Object.keys(resync?.calls ?? {}), ...Object.keys(restart?.calls ?? {})])].sort();
-    const opWidth = Math.max(30, ...ops.map((x) => x.length));
+    const opWidth = Math.max(33, ...ops.map((x) => x.length + 8));
     say('');
     say(`| ${'AWS calls per claim, by operation'.padEnd(opWidth)} | creation | resync | restart pass |`);
     say(`|${'-'.repeat(opWidth + 2)}|---------:|-------:|-------------:|`);
