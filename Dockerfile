@@ -1,18 +1,28 @@
 # syntax=docker/dockerfile:1
 # The awi controller image.
 #
-#   docker build -t awi:0.1.0 .
+#   docker build -t awi:0.1.0 .            (or podman build)
 #   docker run --rm awi:0.1.0 --help
 #
+# test/bed/containers.sh builds it with podman on a Node base image it makes
+# locally (--build-arg NODE_IMAGE=...) and test/integration/image.test.ts runs
+# the controller from it against the test bed. The build reaches no network
+# but the npm registry (npm ci).
+#
 # Stages: build (npm ci + tsc), deps (production node_modules only), final
-# (runtime only: no npm, no sources, no dev dependencies). The final image
-# runs as a numeric non-root UID and writes nothing outside /tmp, so it works
-# with readOnlyRootFilesystem (deploy/deployment.yaml mounts an emptyDir there).
+# (the compiled code and production dependencies on the Node base; no
+# sources, no dev dependencies). The final image runs as a numeric non-root
+# UID and writes nothing outside /tmp, so it works with readOnlyRootFilesystem
+# (deploy/deployment.yaml mounts an emptyDir there).
 # test/unit/dockerfile.test.ts checks this file against the repository.
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
+# Only for npm ci behind a TLS-inspecting proxy: the path of a CA bundle that
+# the build mounts (test/bed/containers.sh passes the machine's). Build
+# stages only: the final image keeps Node's own CAs.
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
@@ -25,6 +35,7 @@ RUN printf '{"extends":"./tsconfig.json","include":["src/**/*.ts"],"compilerOpti
  && npx tsc -p tsconfig.image.json
 
 FROM ${NODE_IMAGE} AS deps
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund

@@ -393,6 +393,36 @@ export const claimConditionSchema: SchemaNode = obj(
   { required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'] },
 );
 
+/** The spec schema for data awi itself writes into status: same shape and types, no CEL (it compiled already). */
+function withoutCel(node: SchemaNode): SchemaNode {
+  const { 'x-kubernetes-validations': _cel, ...rest } = node;
+  // A deep copy: shared arrays would become YAML anchors in the rendered CRD.
+  const out: SchemaNode = structuredClone(rest);
+  if (node['x-awi']?.cel) {
+    const { cel: _ids, ...awi } = node['x-awi'];
+    if (Object.keys(awi).length) out['x-awi'] = awi;
+    else delete out['x-awi'];
+  }
+  if (node.properties) out.properties = Object.fromEntries(Object.entries(node.properties).map(([k, v]) => [k, withoutCel(v)]));
+  if (node.items) out.items = withoutCel(node.items);
+  if (node.additionalProperties) out.additionalProperties = withoutCel(node.additionalProperties);
+  return out;
+}
+
+export const appliedStateSchema: SchemaNode = obj(
+  'AppliedState',
+  'What awi last enforced: the last spec that compiled and what it compiled to. A claim edited into an invalid one keeps enforcing this; deletion cleans up from it.',
+  {
+    generation: int('The claim generation whose spec this is.', { format: 'int64', minimum: 0 }),
+    spec: withoutCel(claimSpecSchema),
+    mechanism: enumOf('The mechanism it binds with.', ['PodIdentity', 'IRSA']),
+    roleArn: str('ARN of the role it compiled to.', { maxLength: 2048 }),
+    policyDigest: str('sha256 of its canonical permission policy.', { maxLength: 80 }),
+    trustPolicyDigest: str('sha256 of its canonical trust policy.', { maxLength: 80 }),
+  },
+  { required: ['generation', 'spec', 'mechanism', 'roleArn'] },
+);
+
 export const claimStatusSchema: SchemaNode = obj(
   'ClaimStatus',
   'What awi observed and did, for auditors and for kubectl.',
@@ -405,6 +435,7 @@ export const claimStatusSchema: SchemaNode = obj(
     associationId: str('Id of the EKS Pod Identity association (PodIdentity only).', { maxLength: 256 }),
     lastSyncTime: timestamp('When awi last applied the desired state successfully.'),
     lastDriftCheckTime: timestamp('When awi last compared AWS with the desired state.'),
+    applied: appliedStateSchema,
     conditions: arrayOf('Current conditions, one per type.', claimConditionSchema, {
       maxItems: 16,
       'x-kubernetes-list-type': 'map',

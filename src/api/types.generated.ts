@@ -182,8 +182,26 @@ export interface ClaimStatus {
   lastSyncTime?: string;
   /** When awi last compared AWS with the desired state. */
   lastDriftCheckTime?: string;
+  /** What awi last enforced: the last spec that compiled and what it compiled to. A claim edited into an invalid one keeps enforcing this; deletion cleans up from it. */
+  applied?: AppliedState;
   /** Current conditions, one per type. */
   conditions?: ClaimCondition[];
+}
+
+/** What awi last enforced: the last spec that compiled and what it compiled to. A claim edited into an invalid one keeps enforcing this; deletion cleans up from it. */
+export interface AppliedState {
+  /** The claim generation whose spec this is. */
+  generation: number;
+  /** The workload identity the namespace asks for. */
+  spec: ClaimSpec;
+  /** The mechanism it binds with. */
+  mechanism: 'PodIdentity' | 'IRSA';
+  /** ARN of the role it compiled to. */
+  roleArn: string;
+  /** sha256 of its canonical permission policy. */
+  policyDigest?: string;
+  /** sha256 of its canonical trust policy. */
+  trustPolicyDigest?: string;
 }
 
 /** One aspect of the claim state, in the Kubernetes condition shape. */

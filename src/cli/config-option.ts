@@ -14,15 +14,12 @@ export function namespaceOption(): Option {
   return new Option('-n, --namespace <namespace>', 'namespace for claims that name none').default('default');
 }
 
-/** The configuration, or undefined after printing why it cannot be used. */
+/** The configuration, or undefined after printing why it cannot be used. Never throws (an alias bomb in the file included). */
 export function loadConfigOrReport(path: string, io: Io): PlatformConfig | undefined {
   try {
     return loadPlatformConfig(path);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      io.err(err.message);
-      return undefined;
-    }
-    throw err;
+    io.err(err instanceof ConfigError ? err.message : `invalid ${path}: ${(err as Error).message}`);
+    return undefined;
   }
 }

@@ -1,9 +1,6 @@
 // `awi controller`: runs the reconciler until SIGTERM/SIGINT.
 import { readFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
 import { Option, type Command } from 'commander';
-import { pino } from 'pino';
-import { runController } from '../controller/run.js';
 import { configOption, loadConfigOrReport } from './config-option.js';
 import { EXIT, type Io } from './io.js';
 
@@ -26,6 +23,12 @@ export function registerController(program: Command, io: Io): void {
         process.exitCode = EXIT.usage;
         return;
       }
+      // Loaded here, not at the top: the offline commands must not pay for the Kubernetes and AWS clients.
+      const [{ KubeConfig }, { pino }, { runController }] = await Promise.all([
+        import('@kubernetes/client-node'),
+        import('pino'),
+        import('../controller/run.js'),
+      ]);
       const log = pino({ level: opts.logLevel, base: { component: 'awi-controller' } });
       const kc = new KubeConfig();
       if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);

@@ -1,33 +1,55 @@
 // Reading claims from files, directories and standard input: multi-document
 // YAML (or JSON), Kubernetes List objects expanded, every document labelled
-// with where it came from.
+// with where it came from and able to say where a field is in it. Never
+// throws: a file or document that cannot be read becomes an entry that says
+// why, and the rest is still read.
 
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import YAML from 'yaml';
+import type { Document, LineCounter } from 'yaml';
 import { KIND } from '../api/schema.js';
 import type { Io } from './io.js';
+import { parseManifests, type ReadFailure, type TextPosition } from './kube-yaml.js';
+import { locateField, parseFieldPath, type PathSegment } from './locate.js';
 
-export interface SourceDocument {
-  /** "file#2" (documents counted from 1), "file#2.items[0]" inside a List. */
+interface EntryBase {
+  /** "file#2" (documents counted from 1), "file#2.items[0]" inside a List, "file" for the whole file. */
   source: string;
-  value: unknown;
+  /** The path as given ("<stdin>" for standard input). */
+  file: string;
+  /** 1-based document index; absent for a failure of the whole file. */
+  document?: number;
+  /** Index in a List's items. */
+  item?: number;
+  /** Where the document (or List item) starts. */
+  position?: TextPosition;
 }
 
-export interface ReadResult {
-  claims: SourceDocument[];
-  /** Documents that are not claims, with the reason they were skipped. */
-  skipped: { source: string; reason: string }[];
-  /** Files that could not be read or parsed. */
-  errors: { source: string; message: string }[];
+export interface ClaimEntry extends EntryBase {
+  kind: 'claim';
+  value: unknown;
+  /** Line and column of a field of this claim (`spec.aws.accountId`); its nearest present ancestor when absent. */
+  locate(field: string): TextPosition | undefined;
 }
+
+export interface SkippedEntry extends EntryBase {
+  kind: 'skipped';
+  reason: string;
+}
+
+export interface UnreadableEntry extends EntryBase {
+  kind: 'unreadable';
+  failure: ReadFailure;
+}
+
+export type DocumentEntry = ClaimEntry | SkippedEntry | UnreadableEntry;
 
 const YAML_FILE = /\.(ya?ml|json)$/i;
 
 /** Expands directories (recursively, sorted; hidden folders and node_modules skipped). */
-export function expandPaths(paths: string[]): { files: string[]; errors: ReadResult['errors'] } {
+export function expandPaths(paths: string[]): { files: string[]; errors: UnreadableEntry[] } {
   const files: string[] = [];
-  const errors: ReadResult['errors'] = [];
+  const errors: UnreadableEntry[] = [];
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const path = join(dir, entry.name);
@@ -44,50 +66,68 @@ export function expandPaths(paths: string[]): { files: string[]; errors: ReadRes
       if (statSync(path).isDirectory()) walk(path);
       else files.push(path);
     } catch (err) {
-      errors.push({ source: path, message: (err as Error).message });
+      errors.push(unreadable(path, { rule: 'readable', message: (err as Error).message }));
     }
   }
   return { files, errors };
 }
 
-export function readClaims(paths: string[], io: Io): ReadResult {
+/** Every document of every file, in order: claims, skipped documents and failures. */
+export function readDocuments(paths: string[], io: Io): DocumentEntry[] {
   const { files, errors } = expandPaths(paths);
-  const result: ReadResult = { claims: [], skipped: [], errors };
+  const entries: DocumentEntry[] = [...errors];
   for (const file of files) {
     const name = file === '-' ? '<stdin>' : file;
-    let text: string;
+    let content: string | Uint8Array;
     try {
-      text = file === '-' ? io.stdin() : readFileSync(file, 'utf8');
+      content = file === '-' ? io.stdin() : readFileSync(file);
     } catch (err) {
-      result.errors.push({ source: name, message: (err as Error).message });
+      entries.push(unreadable(name, { rule: 'readable', message: (err as Error).message }));
       continue;
     }
-    YAML.parseAllDocuments(text).forEach((doc, i) => {
-      const source = `${name}#${i + 1}`;
-      if (doc.errors.length) {
-        result.errors.push({ source, message: `YAML: ${doc.errors[0]!.message.split('\n')[0]}` });
-        return;
-      }
-      classify(source, doc.toJS(), result);
-    });
+    const parsed = parseManifests(content);
+    if (parsed.failure) entries.push(unreadable(name, parsed.failure));
+    for (const doc of parsed.documents) {
+      const base = { source: `${name}#${doc.index}`, file: name, document: doc.index };
+      const start = doc.document.contents?.range?.[0];
+      const position = start === undefined ? undefined : parsed.lineCounter.linePos(start);
+      const at = { ...base, ...(position ? { position: { line: position.line, column: position.col } } : {}) };
+      if (doc.failure) entries.push({ ...at, kind: 'unreadable', failure: doc.failure });
+      else classify(at, doc.value, [], doc.document, parsed.lineCounter, entries);
+    }
   }
-  return result;
+  return entries;
 }
 
-function classify(source: string, value: unknown, result: ReadResult): void {
+function unreadable(file: string, failure: ReadFailure): UnreadableEntry {
+  return { kind: 'unreadable', source: file, file, failure };
+}
+
+function classify(
+  at: EntryBase,
+  value: unknown,
+  prefix: PathSegment[],
+  document: Document.Parsed,
+  lineCounter: LineCounter,
+  entries: DocumentEntry[],
+): void {
   if (value === null || value === undefined) return; // an empty document, e.g. a trailing "---"
   if (typeof value !== 'object' || Array.isArray(value)) {
-    result.skipped.push({ source, reason: 'not a Kubernetes object' });
+    entries.push({ ...at, kind: 'skipped', reason: 'not a Kubernetes object' });
     return;
   }
   const kind = (value as { kind?: unknown }).kind;
   const items = (value as { items?: unknown }).items;
   if (typeof kind === 'string' && kind.endsWith('List') && Array.isArray(items)) {
-    items.forEach((item, i) => classify(`${source}.items[${i}]`, item, result));
+    items.forEach((item, i) => {
+      const itemPath = [...prefix, 'items', i];
+      const position = locateField(document, lineCounter, itemPath);
+      classify({ ...at, source: `${at.source}.items[${i}]`, item: i, ...(position ? { position } : {}) }, item, itemPath, document, lineCounter, entries);
+    });
   } else if (kind === KIND) {
-    result.claims.push({ source, value });
+    entries.push({ ...at, kind: 'claim', value, locate: (field) => locateField(document, lineCounter, [...prefix, ...parseFieldPath(field)]) });
   } else {
-    result.skipped.push({ source, reason: kind === undefined ? 'no kind (not a Kubernetes object)' : `kind ${String(kind)} is not ${KIND}` });
+    entries.push({ ...at, kind: 'skipped', reason: kind === undefined ? 'no kind (not a Kubernetes object)' : `kind ${String(kind)} is not ${KIND}` });
   }
 }
 
@@ -98,9 +138,29 @@ export function withNamespace(value: unknown, namespace: string): unknown {
   return { ...claim, metadata: { ...claim.metadata, namespace } };
 }
 
-/** "checkout-prod/checkout-api" when the document says so. */
+/** The API server appends 5 random characters to generateName, after cutting it to 58 (names.SimpleNameGenerator). */
+export const GENERATED_SUFFIX = 'xxxxx';
+const GENERATE_NAME_MAX = 58;
+
+/**
+ * A claim with `metadata.generateName` and no name gets the name the API
+ * server would give it (with a placeholder for the random part), so that it
+ * is checked like any other; `generated` says so.
+ */
+export function withGeneratedName(value: unknown): { claim: unknown; generated: boolean } {
+  const claim = value as { metadata?: Record<string, unknown> };
+  const metadata = claim.metadata;
+  if (typeof metadata !== 'object' || metadata === null || metadata.name !== undefined || typeof metadata.generateName !== 'string') {
+    return { claim: value, generated: false };
+  }
+  const { generateName, ...rest } = metadata;
+  return { claim: { ...claim, metadata: { ...rest, name: `${generateName.slice(0, GENERATE_NAME_MAX)}${GENERATED_SUFFIX}` } }, generated: true };
+}
+
+/** "checkout-prod/checkout-api" when the document says so; "ns/api-<generated>" for a generateName claim. */
 export function claimLabel(value: unknown): string {
-  const metadata = (value as { metadata?: { name?: unknown; namespace?: unknown } }).metadata;
-  const name = typeof metadata?.name === 'string' ? metadata.name : '<no name>';
+  const metadata = (value as { metadata?: { name?: unknown; namespace?: unknown; generateName?: unknown } }).metadata;
+  const name =
+    typeof metadata?.name === 'string' ? metadata.name : typeof metadata?.generateName === 'string' ? `${metadata.generateName}<generated>` : '<no name>';
   return typeof metadata?.namespace === 'string' ? `${metadata.namespace}/${name}` : name;
 }

@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 export interface Io {
   out(text: string): void;
   err(text: string): void;
-  /** Reads standard input (for the "-" file argument). */
-  stdin(): string;
+  /** Reads standard input (for the "-" file argument); bytes, so that invalid UTF-8 can be reported. */
+  stdin(): string | Uint8Array;
 }
 
 const line = (text: string) => (text.endsWith('\n') ? text : `${text}\n`);
@@ -14,7 +14,7 @@ const line = (text: string) => (text.endsWith('\n') ? text : `${text}\n`);
 export const processIo: Io = {
   out: (text) => process.stdout.write(line(text)),
   err: (text) => process.stderr.write(line(text)),
-  stdin: () => readFileSync(0, 'utf8'),
+  stdin: () => readFileSync(0),
 };
 
 /** Exit codes shared by the commands: 1 when a claim is refused, 2 when the command cannot run. */

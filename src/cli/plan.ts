@@ -1,53 +1,45 @@
-// awi plan <files or dirs> --config <file> [--output yaml|json]
+// awi plan <files or dirs> --config <file> [--output yaml|json|sarif]
 // Prints the complete desired state of every claim (role, policies, trust,
-// binding, ServiceAccount) without a cluster or AWS. Claims that cannot be
-// compiled are reported on standard error and make the exit status 1.
+// binding, ServiceAccount) without a cluster or AWS. YAML: one document per
+// claim, problems on standard error. JSON: validate's report, each valid
+// claim with its desired state. SARIF: the problems, for code scanning.
+// Claims that cannot be compiled (or conflict with another) make the exit status 1.
 
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import YAML from 'yaml';
-import { compileClaim } from '../compiler/compile.js';
-import { formatProblem } from '../compiler/problems.js';
-import type { DesiredState } from '../compiler/types.js';
 import { configOption, loadConfigOrReport, namespaceOption } from './config-option.js';
-import { claimLabel, readClaims, withNamespace } from './documents.js';
 import { EXIT, processIo, type Io } from './io.js';
+import { documentLines, renderJson, type RunInfo } from './render.js';
+import { checkClaims, failed } from './report.js';
+import { renderSarif } from './sarif.js';
+import { outputOption } from './validate.js';
+import { awiVersion } from './version.js';
 
 export interface PlanArgs {
   paths: string[];
   config: string;
-  output?: 'yaml' | 'json';
+  output?: 'yaml' | 'json' | 'sarif';
   namespace?: string;
 }
 
 export function runPlan(args: PlanArgs, io: Io = processIo): number {
   const config = loadConfigOrReport(args.config, io);
   if (!config) return EXIT.usage;
-  const { claims, skipped, errors } = readClaims(args.paths, io);
-  for (const error of errors) io.err(`${error.source}: ${error.message}`);
-  for (const skip of skipped) io.err(`${skip.source}: skipped: ${skip.reason}`);
+  const report = checkClaims(args.paths, config, { namespace: args.namespace ?? 'default' }, io);
+  const info: RunInfo = { command: 'plan', version: awiVersion(), config: args.config };
 
-  const planned: { source: string; desired: DesiredState }[] = [];
-  let refused = 0;
-  for (const { source, value } of claims) {
-    const claim = withNamespace(value, args.namespace ?? 'default');
-    const result = compileClaim(claim, config);
-    if (result.ok) planned.push({ source, desired: result.desired });
-    else {
-      refused++;
-      for (const problem of result.problems) io.err(`${source} ${claimLabel(claim)}: ${formatProblem(problem)}`);
+  if (args.output === 'json') io.out(JSON.stringify(renderJson(report, info, { withDesired: true }), null, 2));
+  else if (args.output === 'sarif') io.out(JSON.stringify(renderSarif(report, info), null, 2));
+  else {
+    for (const doc of report.documents) {
+      if (doc.status !== 'ok') for (const line of documentLines(doc)) io.err(line);
+      else for (const line of documentLines(doc, { quiet: true })) io.err(line); // warnings
+      // YAML 1.1 quoting, so that readers such as kubectl's keep "2012-10-17" a string.
+      if (doc.desired) io.out(`# ${doc.source}\n---\n${YAML.stringify(doc.desired, { lineWidth: 0, version: '1.1', aliasDuplicateObjects: false })}`);
     }
   }
-
-  // YAML 1.1 quoting, so that readers such as kubectl's keep "2012-10-17" a string.
-  if (args.output === 'json') {
-    io.out(JSON.stringify(planned.map((p) => p.desired), null, 2));
-  } else {
-    for (const { source, desired } of planned) {
-      io.out(`# ${source}\n---\n${YAML.stringify(desired, { lineWidth: 0, version: '1.1', aliasDuplicateObjects: false })}`);
-    }
-  }
-  if (claims.length === 0 && errors.length === 0) io.err('no AwsWorkloadIdentityClaim found');
-  return refused > 0 || errors.length > 0 ? EXIT.invalid : EXIT.ok;
+  if (report.counts.claims === 0 && report.counts.unreadable === 0) io.err('no AwsWorkloadIdentityClaim found');
+  return failed(report) ? EXIT.invalid : EXIT.ok;
 }
 
 export function registerPlan(program: Command, io: Io = processIo): void {
@@ -57,8 +49,8 @@ export function registerPlan(program: Command, io: Io = processIo): void {
     .argument('<paths...>', 'claim files or directories ("-" for standard input)')
     .addOption(configOption())
     .addOption(namespaceOption())
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
-    .action((paths: string[], options: { config: string; namespace: string; output: 'yaml' | 'json' }) => {
+    .addOption(outputOption(['yaml', 'json', 'sarif'], 'yaml'))
+    .action((paths: string[], options: { config: string; namespace: string; output: 'yaml' | 'json' | 'sarif' }) => {
       process.exitCode = runPlan({ paths, ...options }, io);
     });
 }

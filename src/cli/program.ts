@@ -1,5 +1,8 @@
 // The awi command line. Each subcommand registers itself from its own module;
-// add new ones to SUBCOMMANDS.
+// add new ones to SUBCOMMANDS. Registering must stay cheap: a module that
+// needs the AWS SDK or the Kubernetes client imports it in its action
+// (`await import(...)`), so that the offline commands start fast
+// (bench/cli-startup.mjs).
 
 import { Command } from 'commander';
 import { processIo, type Io } from './io.js';
@@ -7,6 +10,7 @@ import { registerController } from './controller.js';
 import { registerInventory } from './inventory.js';
 import { registerPlan } from './plan.js';
 import { registerValidate } from './validate.js';
+import { awiVersion } from './version.js';
 
 export type RegisterSubcommand = (program: Command, io: Io) => void;
 
@@ -15,6 +19,7 @@ export const SUBCOMMANDS: RegisterSubcommand[] = [registerPlan, registerValidate
 export function buildProgram(io: Io = processIo, subcommands: RegisterSubcommand[] = SUBCOMMANDS): Command {
   const program = new Command('awi')
     .description('AWS workload identity operator: claims in, least-privilege IAM roles and bindings out')
+    .version(awiVersion(), '-V, --version', 'print the version of awi')
     .showHelpAfterError()
     .exitOverride() // errors are thrown (CommanderError), not process.exit: main.ts decides the status
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });

@@ -57,7 +57,25 @@ function compileValid(
   // Permissions, checked against the guardrails of the namespace.
   const grants = compileIntents(spec.permissions, { partition, accountId, region });
   const guardrail = effectiveGuardrail(namespace, config);
-  problems.push(...checkGuardrails({ spec, grants, config, guardrail }));
+  if (guardrail.isDefault) {
+    // Reach comes only from the platform config: a namespace it does not govern gets no identity
+    // (not even an empty role, whose owner and environment tags would be the claim's word alone).
+    return {
+      ok: false,
+      problems: [
+        {
+          reason: 'GuardrailViolation',
+          field: 'metadata.namespace',
+          rule: 'namespace-governed',
+          message: `namespace ${namespace} matches no guardrail of the platform configuration, so it may not claim an AWS identity: ask the platform team to add it to a guardrail's namespaces`,
+        },
+      ],
+    };
+  }
+  const values = { namespace, cluster: config.cluster.name, account: accountId, region, partition };
+  problems.push(
+    ...checkGuardrails({ spec, grants, config, guardrail, values, ...(options.namespaceLabels ? { namespaceLabels: options.namespaceLabels } : {}) }),
+  );
   const permissionDocument = policyDocument(buildStatements(grants));
   const managedPolicyArns = [...(spec.permissions.managedPolicyArns ?? [])].sort();
 
@@ -92,7 +110,7 @@ function compileValid(
   }
   const trustDocument = trustPolicy(trusted, { config, accountId, partition, namespace, serviceAccount: spec.serviceAccountName });
   const tags = roleTags({
-    cluster: config.cluster.name,
+    cluster: config.cluster.arn,
     namespace,
     claim: metadata.name,
     ...(metadata.uid ? { claimUid: metadata.uid } : {}),

@@ -22,6 +22,7 @@ export const LABEL = {
 export const TAGS_PER_ROLE_MAX = 50;
 
 export interface TagInputs {
+  /** The cluster's ARN (config.cluster.arn): names alone collide across regions and accounts. */
   cluster: string;
   namespace: string;
   claim: string;

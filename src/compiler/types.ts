@@ -47,6 +47,12 @@ export interface PodIdentityBinding {
   serviceAccount: string;
   roleArn: string;
   tags: Record<string, string>;
+  /** Role chaining by EKS (cross-account): absent means pods get roleArn itself. */
+  targetRoleArn?: string;
+  /** Absent means false: EKS adds its session tags, which awi's trust policy requires. */
+  disableSessionTags?: boolean;
+  /** Session policy (JSON) that narrows what pods get; absent means none. */
+  policy?: string;
 }
 
 export interface IrsaBinding {
@@ -104,4 +110,10 @@ export interface CompileOptions {
    * mechanism until the new binding exists; the controller passes the old one here.
    */
   alsoTrust?: Mechanism;
+  /**
+   * Labels of the claim's namespace, for guardrails that pin owner or
+   * environment to a namespace label (fromNamespaceLabel). Without them such
+   * a claim is refused: the pin cannot be checked.
+   */
+  namespaceLabels?: Readonly<Record<string, string>>;
 }

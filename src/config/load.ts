@@ -6,6 +6,8 @@ import YAML from 'yaml';
 import type { ValidateFunction } from 'ajv';
 import { createAjv, dedupe, translateAjvErrors, type SchemaIssue } from '../api/ajv.js';
 import { eksClusterArn, issuerHostPath, partitionOf } from '../compiler/arn.js';
+import { policySize } from '../compiler/canonical.js';
+import { trustPolicy } from '../compiler/trust.js';
 import { platformConfigSchema } from './schema.js';
 import type { OidcIssuerConfig, PlatformConfig } from './types.js';
 
@@ -30,7 +32,10 @@ export function parsePlatformConfig(input: unknown, source?: string): PlatformCo
   }
   const issues = semanticIssues(raw);
   if (issues.length) throw new ConfigError(issues, source);
-  return complete(raw);
+  const config = complete(raw);
+  const trust = trustFitIssue(config);
+  if (trust) throw new ConfigError([trust], source);
+  return config;
 }
 
 /** Reads a YAML (or JSON) file. Throws ConfigError for unreadable, unparsable or invalid files. */
@@ -95,8 +100,109 @@ function semanticIssues(raw: RawConfig): SchemaIssue[] {
       issues.push({ field: `accounts[${i}].accountId`, rule: 'duplicate', message: `account ${account.accountId} is listed twice` });
     }
     seenAccounts.add(account.accountId);
+    // Without a role to assume, the controller's own credentials would create the
+    // role in the cluster's account while status names the other one.
+    if (account.accountId !== raw.cluster.accountId && !account.assumeRoleArn) {
+      issues.push({
+        field: `accounts[${i}].assumeRoleArn`,
+        rule: 'assume-role-required',
+        message: `account ${account.accountId} is not the cluster's account ${raw.cluster.accountId}: name the role the controller assumes there (see deploy/aws/README.md)`,
+      });
+    }
   });
+  raw.guardrails.forEach((guardrail, i) => issues.push(...guardrailIssues(guardrail, `guardrails[${i}]`)));
   return dedupe(issues);
+}
+
+// Characters a namespace name can contain: a wildcard next to {namespace}
+// with only these in between could reach into another namespace's names
+// ("{namespace}-*" for namespace "team" matches "team-admin-...").
+const NAMESPACE_CHAR = /[a-z0-9-]/;
+
+/** Why a pattern's {namespace} is not delimited from its wildcards, or undefined. */
+export function namespacePlaceholderAmbiguity(pattern: string): string | undefined {
+  const marker = '{namespace}';
+  for (let at = pattern.indexOf(marker); at >= 0; at = pattern.indexOf(marker, at + 1)) {
+    // The runs of namespace characters right after and right before the placeholder, and what ends them.
+    let end = at + marker.length;
+    while (end < pattern.length && NAMESPACE_CHAR.test(pattern[end]!)) end++;
+    let start = at;
+    while (start > 0 && NAMESPACE_CHAR.test(pattern[start - 1]!)) start--;
+    const runAfter = pattern.slice(at + marker.length, end);
+    const runBefore = pattern.slice(start, at);
+    if (pattern[end] === '*' || pattern[end] === '?') {
+      return `a wildcard follows {namespace}${runAfter ? ` after "${runAfter}"` : ''} with only characters a namespace name may contain in between, so namespace "team" would reach the names of namespace "team-x"; put a character no namespace name contains right after it (/ _ . : or an upper-case letter), e.g. {namespace}_* or {namespace}/*`;
+    }
+    if (pattern[start - 1] === '*' || pattern[start - 1] === '?') {
+      return `a wildcard precedes {namespace}${runBefore ? ` before "${runBefore}"` : ''} with only characters a namespace name may contain in between, so namespace "x" would reach the names of namespace "team-x"; put a character no namespace name contains right before it`;
+    }
+  }
+  return undefined;
+}
+
+function guardrailIssues(guardrail: RawConfig['guardrails'][number], at: string): SchemaIssue[] {
+  const issues: SchemaIssue[] = [];
+  const patternIssues = (patterns: string[] | undefined, field: string) =>
+    (patterns ?? []).forEach((pattern, j) => {
+      const why = namespacePlaceholderAmbiguity(pattern);
+      if (why) issues.push({ field: `${field}[${j}]`, rule: 'namespace-placeholder-delimited', message: why });
+    });
+  patternIssues(guardrail.allowedResourcePatterns, `${at}.allowedResourcePatterns`);
+  guardrail.sharedResources?.forEach((shared, k) => patternIssues(shared.resourcePatterns, `${at}.sharedResources[${k}].resourcePatterns`));
+  patternIssues(guardrail.allowedAssumeRoleArns, `${at}.allowedAssumeRoleArns`);
+  if (guardrail.allowManagedPolicies && !guardrail.allowedManagedPolicyArns?.length) {
+    issues.push({
+      field: `${at}.allowedManagedPolicyArns`,
+      rule: 'required-with-managed-policies',
+      message: 'allowManagedPolicies needs the list of managed policy ARNs (or ARN globs) a claim may attach: any policy would include AdministratorAccess',
+    });
+  }
+  guardrail.forbiddenActions.forEach((action, j) => {
+    if (action === '*') {
+      issues.push({
+        field: `${at}.forbiddenActions[${j}]`,
+        rule: 'forbids-everything',
+        message: '"*" forbids every action (an entry forbids every action it matches); wildcard grants are refused by allowWildcardActions: false, the default',
+      });
+    }
+  });
+  return issues;
+}
+
+/**
+ * The trust policy of a claim with a short namespace and ServiceAccount
+ * (one character each) trusting every configured issuer, alone and during a
+ * mechanism switch (Pod Identity as well): when even that does not fit
+ * limits.trustPolicyMaxChars, no IRSA claim (or no switch) could ever work.
+ * The message says how many issuers fit. Longer names are the compiler's
+ * per-claim trust-policy-size check.
+ */
+function trustFitIssue(config: PlatformConfig): SchemaIssue | undefined {
+  const issuers = config.cluster.oidcIssuers;
+  if (issuers.length === 0) return undefined;
+  const max = config.limits.trustPolicyMaxChars;
+  const sizeWith = (count: number, dual: boolean) => {
+    const trimmed = { ...config, cluster: { ...config.cluster, oidcIssuers: issuers.slice(0, count) } };
+    const input = { config: trimmed, accountId: config.cluster.accountId, partition: config.cluster.partition, namespace: 'n', serviceAccount: 's' };
+    return policySize(trustPolicy(dual ? ['IRSA', 'PodIdentity'] : ['IRSA'], input));
+  };
+  const fitting = (dual: boolean) => {
+    let count = 0;
+    while (count < issuers.length && sizeWith(count + 1, dual) <= max) count++;
+    return count;
+  };
+  const single = sizeWith(issuers.length, false);
+  const dual = sizeWith(issuers.length, true);
+  if (dual <= max) return undefined;
+  const n = (x: number) => x.toLocaleString('en-US');
+  return {
+    field: 'cluster.oidcIssuers',
+    rule: 'trust-policy-fits',
+    message:
+      single > max
+        ? `${issuers.length} issuers make a trust policy of at least ${n(single)} characters, over limits.trustPolicyMaxChars ${n(max)}: at most ${fitting(false)} issuers fit (${fitting(true)} during a mechanism switch, which trusts Pod Identity too); trust fewer issuers or raise the quota (at most 4,096)`
+        : `${issuers.length} issuers fit a trust policy (${n(single)} characters) but not the dual trust of a mechanism switch (${n(dual)} characters, over limits.trustPolicyMaxChars ${n(max)}): at most ${fitting(true)} issuers fit during a switch; trust fewer issuers or raise the quota (at most 4,096)`,
+  };
 }
 
 function complete(raw: RawConfig): PlatformConfig {

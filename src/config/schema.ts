@@ -26,6 +26,47 @@ const arn = (rule: string, pattern: string, what: string) => ({
 
 const stringList = (item: object, extra: object = {}) => ({ type: 'array', items: item, uniqueItems: true, ...extra });
 
+/** Placeholders of resource patterns, replaced per claim (compiler/guardrails.ts). */
+export const PATTERN_PLACEHOLDERS = ['namespace', 'cluster', 'account', 'region', 'partition'] as const;
+// Text with no braces except whole placeholders.
+const PLACEHOLDER_TEXT = `([^{}\\s]|\\{(${PATTERN_PLACEHOLDERS.join('|')})\\})*`;
+
+const resourcePattern = {
+  type: 'string',
+  maxLength: 2048,
+  pattern: `^arn:${PLACEHOLDER_TEXT}$`,
+  'x-awi': {
+    rule: 'resource-pattern',
+    message: `must be an ARN glob such as arn:{partition}:sqs:{region}:{account}:{namespace}_*; placeholders: ${PATTERN_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`,
+  },
+};
+
+const namespacePattern = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 63,
+  pattern: '^[a-z0-9*?-]+$',
+  'x-awi': { rule: 'namespace-pattern', message: 'must be a namespace name or a glob of one ("*" and "?")' },
+};
+
+const valuePin = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  maxProperties: 1,
+  properties: {
+    allowed: stringList({ type: 'string', minLength: 1, maxLength: 256 }, { minItems: 1 }),
+    fromNamespaceLabel: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 317,
+      pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+      'x-awi': { rule: 'label-key', message: 'must be a Kubernetes label key such as awi.dev/owner' },
+    },
+  },
+  'x-awi': { rule: 'value-pin', message: 'must set exactly one of allowed or fromNamespaceLabel' },
+};
+
 export const TEMPLATE_PLACEHOLDERS = ['cluster', 'namespace', 'serviceAccount', 'claim', 'account'] as const;
 
 export const platformConfigSchema = {
@@ -141,29 +182,38 @@ export const platformConfigSchema = {
       items: {
         type: 'object',
         additionalProperties: false,
-        required: ['namespaces', 'allowedAccounts'],
+        required: ['namespaces', 'allowedAccounts', 'allowedResourcePatterns'],
         properties: {
-          namespaces: stringList(
-            {
-              type: 'string',
-              minLength: 1,
-              maxLength: 63,
-              pattern: '^[a-z0-9*?-]+$',
-              'x-awi': { rule: 'namespace-pattern', message: 'must be a namespace name or a glob of one ("*" and "?")' },
-            },
-            { minItems: 1 },
-          ),
+          namespaces: stringList(namespacePattern, { minItems: 1 }),
           allowedAccounts: stringList(accountId),
           allowedServices: stringList({
             type: 'string',
             pattern: '^[a-z0-9-]+$',
             'x-awi': { rule: 'service-prefix', message: 'must be an IAM service prefix such as s3, sqs or secretsmanager' },
           }),
-          allowedResourcePatterns: stringList({
+          allowedRegions: stringList({
+            type: 'string',
+            pattern: PATTERNS.region,
+            'x-awi': { rule: 'region', message: 'must be an AWS region name such as ap-southeast-1' },
+          }),
+          allowedResourcePatterns: stringList(resourcePattern),
+          sharedResources: {
+            type: 'array',
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['namespaces', 'resourcePatterns'],
+              properties: {
+                namespaces: stringList(namespacePattern, { minItems: 1 }),
+                resourcePatterns: stringList(resourcePattern, { minItems: 1 }),
+              },
+            },
+          },
+          allowedAssumeRoleArns: stringList({
             type: 'string',
             maxLength: 2048,
-            pattern: '^arn:',
-            'x-awi': { rule: 'resource-pattern', message: 'must be an ARN glob such as arn:aws:s3:::company-prod-*' },
+            pattern: `^arn:${PLACEHOLDER_TEXT}:iam::${PLACEHOLDER_TEXT}:role/${PLACEHOLDER_TEXT}$`,
+            'x-awi': { rule: 'assume-role-pattern', message: 'must be a role ARN or an ARN glob such as arn:aws:iam::444455556666:role/reports-*' },
           }),
           allowManagedPolicies: { type: 'boolean', default: false },
           allowedManagedPolicyArns: stringList({
@@ -173,6 +223,7 @@ export const platformConfigSchema = {
             'x-awi': { rule: 'managed-policy-pattern', message: 'must be a managed policy ARN or an ARN glob' },
           }),
           allowRawStatements: { type: 'boolean', default: false },
+          allowWildcardActions: { type: 'boolean', default: false },
           forbiddenActions: stringList(
             {
               type: 'string',
@@ -182,6 +233,8 @@ export const platformConfigSchema = {
             },
             { default: [] },
           ),
+          owner: valuePin,
+          environment: valuePin,
         },
       },
     },
@@ -207,6 +260,18 @@ export const platformConfigSchema = {
         rateLimitPerSecond: { type: 'number', exclusiveMinimum: 0, maximum: 1000, default: 10 },
         rateLimitBurst: { type: 'integer', minimum: 1, maximum: 10000, default: 20 },
         watchIdleSeconds: { type: 'integer', minimum: 30, maximum: 86400, default: 600 },
+        // Exchanging a token per claim as a pod would (src/controller/verify.ts); enabled: false turns it off.
+        verification: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            enabled: { type: 'boolean', default: true },
+            intervalSeconds: { type: 'integer', minimum: 10, maximum: 86400, default: 600 },
+          },
+        },
+        // Longest a mechanism switch keeps the old trust for pods still using it (src/controller/switch.ts).
+        switchMaxSeconds: { type: 'integer', minimum: 0, maximum: 2592000, default: 86400 },
         awsBudget: {
           type: 'object',
           additionalProperties: false,

@@ -43,20 +43,53 @@ export interface AccountConfig {
   externalId?: string;
 }
 
+/** Resources a guardrail grants to some of its namespaces only (a queue another team owns, a KMS key). */
+export interface SharedResourcesConfig {
+  /** Namespace names or globs, within the guardrail's own namespaces. */
+  namespaces: string[];
+  /** ARN globs, with the same placeholders as allowedResourcePatterns. */
+  resourcePatterns: string[];
+}
+
+/**
+ * A claim field that becomes a role tag (owner, environment), pinned by the
+ * platform: either one of `allowed` (placeholders allowed, e.g.
+ * "{namespace}"), or the value of a label of the claim's namespace.
+ */
+export interface ValuePinConfig {
+  allowed?: string[];
+  fromNamespaceLabel?: string;
+}
+
 export interface GuardrailConfig {
   /** Namespace names or globs ("*" and "?"), e.g. "*-prod". */
   namespaces: string[];
   allowedAccounts: string[];
+  /** Regions a claim (and every ARN it names) may use; absent: every region of the cluster's partition. */
+  allowedRegions?: string[];
   /** IAM service prefixes a claim may use (s3, sqs, sns, dynamodb, kms, secretsmanager, ssm, sts, ...); absent: all. */
   allowedServices?: string[];
-  /** ARN globs every granted resource must match; absent: no restriction beyond the claim's own names. */
-  allowedResourcePatterns?: string[];
+  /**
+   * ARN globs every granted resource must match, for every namespace of the
+   * guardrail. Placeholders {namespace}, {cluster}, {account}, {region},
+   * {partition} are replaced per claim, so one guardrail isolates every team.
+   * Required: the platform config is the only source of a namespace's reach.
+   */
+  allowedResourcePatterns: string[];
+  /** More patterns for some namespaces of the guardrail only. */
+  sharedResources?: SharedResourcesConfig[];
+  /** Role ARN globs spec.permissions.assumeRoles may name (same placeholders); absent: none. */
+  allowedAssumeRoleArns?: string[];
   allowManagedPolicies: boolean;
-  /** ARN globs of the managed policies that may be attached; absent: any (when allowManagedPolicies). */
+  /** ARN globs of the managed policies that may be attached; required when allowManagedPolicies. */
   allowedManagedPolicyArns?: string[];
   allowRawStatements: boolean;
-  /** Actions that may never be granted. A wildcard entry forbids wildcard grants it covers; see compiler/actions.ts. */
+  /** Whether raw statements may grant action patterns (s3:Get*, *); default false. */
+  allowWildcardActions: boolean;
+  /** Actions that may never be granted: an entry forbids every action it matches (see compiler/actions.ts). */
   forbiddenActions: string[];
+  owner?: ValuePinConfig;
+  environment?: ValuePinConfig;
 }
 
 export interface LimitsConfig {
@@ -75,6 +108,10 @@ export interface ControllerConfig {
   rateLimitPerSecond: number;
   rateLimitBurst: number;
   watchIdleSeconds: number;
+  /** Credential verification: a token exchanged per claim after each change and every intervalSeconds. */
+  verification: { enabled: boolean; intervalSeconds: number };
+  /** A mechanism switch keeps the old trust at most this long for pods still using it. */
+  switchMaxSeconds: number;
   /** awi's share of each account's AWS API quotas (see src/aws/budget.ts). */
   awsBudget: AwsBudgetConfig;
 }

@@ -4,6 +4,7 @@ import type { AwsWorkloadIdentityClaim } from '../api/types.js';
 import { compileClaim } from '../compiler/compile.js';
 import type { DeletionPolicy } from '../compiler/types.js';
 import type { PlatformConfig } from '../config/types.js';
+import { lastValid } from './applied.js';
 import type { ClaimOwner } from './plan.js';
 
 export interface CleanupTarget {
@@ -18,21 +19,26 @@ export interface CleanupTarget {
 
 /**
  * From the compiled claim; or, when the claim no longer compiles (edited into
- * an invalid one after its resources were made), from the role its status
- * recorded. Undefined: the claim never got a role, so there is nothing to do.
+ * an invalid one after its resources were made), from its last valid spec
+ * recorded in status.applied, or at least the role its status recorded.
+ * Undefined: the claim never got a role, so there is nothing to do.
  */
 export function cleanupTarget(claim: AwsWorkloadIdentityClaim, config: PlatformConfig): CleanupTarget | undefined {
   const namespace = claim.metadata.namespace ?? '';
-  const owner: ClaimOwner = { cluster: config.cluster.name, namespace, claim: claim.metadata.name };
-  const serviceAccount = { namespace, name: claim.spec?.serviceAccountName ?? '' };
+  const owner: ClaimOwner = { cluster: config.cluster.arn, namespace, claim: claim.metadata.name };
   const compiled = compileClaim(claim, config);
-  if (compiled.ok) {
-    const d = compiled.desired;
-    return { accountId: d.accountId, roleName: d.role.name, roleArn: d.role.arn, deletionPolicy: d.deletionPolicy, owner, serviceAccount };
+  const d = compiled.ok ? compiled.desired : lastValid(claim, config)?.desired;
+  // The deletion policy the author asks for now, if it is one; the last valid one otherwise.
+  const asked = claim.spec?.deletionPolicy === 'Retain' || claim.spec?.deletionPolicy === 'Delete' ? claim.spec.deletionPolicy : undefined;
+  if (d) {
+    return {
+      accountId: d.accountId, roleName: d.role.name, roleArn: d.role.arn, deletionPolicy: asked ?? d.deletionPolicy, owner,
+      serviceAccount: { namespace, name: d.serviceAccount.name },
+    };
   }
-  const roleArn = claim.status?.roleArn;
+  const roleArn = claim.status?.applied?.roleArn ?? claim.status?.roleArn;
   const m = roleArn ? /^arn:[^:]+:iam::(\d{12}):role\/(?:[^/]*\/)*([^/]+)$/.exec(roleArn) : null;
   if (!roleArn || !m) return undefined;
-  const deletionPolicy = claim.spec?.deletionPolicy === 'Retain' || claim.spec?.deletionPolicy === 'Delete' ? claim.spec.deletionPolicy : config.defaults.deletionPolicy;
-  return { accountId: m[1]!, roleName: m[2]!, roleArn, deletionPolicy, owner, serviceAccount };
+  const serviceAccount = { namespace, name: claim.status?.applied?.spec.serviceAccountName ?? claim.spec?.serviceAccountName ?? '' };
+  return { accountId: m[1]!, roleName: m[2]!, roleArn, deletionPolicy: asked ?? config.defaults.deletionPolicy, owner, serviceAccount };
 }

@@ -40,3 +40,32 @@ export function changedConditions(previous: Condition[] | undefined, next: Condi
     return !old || old.status !== c.status || old.reason !== c.reason || old.message !== c.message;
   });
 }
+
+/** Events follow the condition: only a True condition is Normal news. */
+export const eventTypeFor = (c: Pick<Condition, 'status'>): 'Normal' | 'Warning' => (c.status === 'True' ? 'Normal' : 'Warning');
+
+/** Ends a message with a full stop, so that sentences appended to it never run together. */
+export function sentence(text: string): string {
+  const t = text.trim();
+  return t === '' || /[.!?]$/.test(t) ? t : `${t}.`;
+}
+
+/**
+ * The message of a Kubernetes API error: the Status object's `message`, not
+ * the client's dump of status line, body and headers.
+ */
+export function kubeErrorMessage(err: unknown, code: number): string {
+  const body = (err as { body?: unknown } | undefined)?.body;
+  let status: unknown = body;
+  if (typeof body === 'string') {
+    try {
+      status = JSON.parse(body);
+    } catch {
+      status = undefined;
+    }
+  }
+  const message = (status as { message?: unknown } | undefined)?.message;
+  if (typeof message === 'string' && message.trim() !== '') return `The Kubernetes API answered ${code}: ${sentence(message)}`;
+  const reason = (status as { reason?: unknown } | undefined)?.reason;
+  return `The Kubernetes API answered ${code}${typeof reason === 'string' && reason ? ` (${reason})` : ''}.`;
+}

@@ -11,7 +11,11 @@ import { ClaimClient, claimKey, GROUP, PLURAL, VERSION } from '../kube/claims.js
 import { EventRecorder } from '../kube/events.js';
 import { ResilientWatch } from '../kube/watch.js';
 import { shareConnections } from '../kube/connections.js';
+import { ClaimChecks } from './checks.js';
 import { ServiceAccountManager } from './managers/service-account.js';
+import { PodLister } from './pods.js';
+import { PrerequisiteChecker } from './prerequisites.js';
+import { CredentialVerifier } from './verify.js';
 import { awsCallCounter, budgetMetrics, ControllerMetrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
 import { WorkQueue } from './workqueue.js';
@@ -23,6 +27,8 @@ export interface ControllerOptions {
   /** Overrides for tests; production uses the platform config. */
   propagationRequeueMs?: number;
   resyncMs?: number;
+  /** How long a present prerequisite (OIDC provider, Pod Identity agent) is trusted before asking again; default 5 min. */
+  prerequisiteTtlMs?: number;
   metrics?: ControllerMetrics;
 }
 
@@ -43,13 +49,38 @@ export class Controller {
     const kc = shareConnections(o.kubeConfig);
     const metrics = (this.metrics = o.metrics ?? new ControllerMetrics());
     const c = config.controller;
+    const budget = new CallBudget(budgetSettings(c.awsBudget), budgetMetrics(metrics));
     this.aws = new AwsClientFactory({
       region: config.cluster.region,
       accounts: config.accounts,
       middleware: awsCallCounter(metrics),
-      budget: new CallBudget(budgetSettings(c.awsBudget), budgetMetrics(metrics)),
+      budget,
+    });
+    const clusterAws = this.aws.forAccount(config.cluster.accountId);
+    const checks = new ClaimChecks({
+      controller: c,
+      now: () => new Date(),
+      pods: new PodLister(kc),
+      prerequisites: new PrerequisiteChecker({
+        iamFor: (account) => this.aws.forAccount(account).iam,
+        eks: clusterAws.eks,
+        clusterName: config.cluster.name,
+        kubeConfig: kc,
+        ttlMs: o.prerequisiteTtlMs ?? 5 * 60_000,
+        missingTtlMs: Math.min(5_000, o.prerequisiteTtlMs ?? 5_000),
+      }),
+      verifier: new CredentialVerifier({
+        kubeConfig: kc,
+        sts: this.aws.sts,
+        region: config.cluster.region,
+        clusterName: config.cluster.name,
+        credentials: () => clusterAws.eks.config.credentials(),
+        // EKS Auth shares the EKS budget of the cluster's account.
+        budget: (call) => budget.run(config.cluster.accountId, 'eks', call),
+      }),
     });
     this.reconciler = new Reconciler({
+      checks,
       config,
       claims: new ClaimClient(kc),
       serviceAccounts: new ServiceAccountManager(kc),
@@ -115,6 +146,22 @@ export class Controller {
           // E.g. a conflicting claim waiting for this ServiceAccount to be released.
           const waiting = this.claimsByServiceAccount.get(`${obj.metadata?.namespace}/${obj.metadata?.name}`) ?? [];
           for (const key of waiting) this.queue.add(key);
+        },
+      }),
+    );
+    // Pods are only read, never changed. A pod of a ServiceAccount whose claim
+    // is switching mechanism that changes or goes re-checks the claim at once.
+    this.watches.push(
+      new ResilientWatch<KubernetesObject>(kc, {
+        path: '/api/v1/pods',
+        silenceTimeoutMs,
+        logger: log,
+        onRestart: (reason) => this.metrics.watchRestarts.inc({ resource: 'pods', reason }),
+        onObject: (obj) => {
+          const sa = (obj as { spec?: { serviceAccountName?: string } }).spec?.serviceAccountName;
+          for (const key of this.claimsByServiceAccount.get(`${obj.metadata?.namespace}/${sa}`) ?? []) {
+            if (this.reconciler.checks.switching.has(key)) this.queue.add(key);
+          }
         },
       }),
     );

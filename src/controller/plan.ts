@@ -3,8 +3,8 @@
 // no clock. The reconciler executes the steps in order.
 import { policiesEqual } from '../compiler/canonical.js';
 import { LABEL, MANAGED_BY, TAG } from '../compiler/tags.js';
-import type { DesiredState, PolicyDocument } from '../compiler/types.js';
-import type { ObservedAssociation } from './managers/association.js';
+import type { DesiredState, PodIdentityBinding, PolicyDocument } from '../compiler/types.js';
+import type { AssociationSettings, ObservedAssociation } from './managers/association.js';
 import type { ObservedRole } from './managers/role.js';
 import type { ObservedServiceAccount } from './managers/service-account.js';
 
@@ -22,12 +22,24 @@ export interface Observed {
   attachedPolicyArns: string[];
   /** Pod Identity associations for the claim's namespace and ServiceAccount on this cluster. */
   associations: ObservedAssociation[];
+  /** The claim the ServiceAccount's labels name no longer exists (e.g. removed without its finalizer). */
+  serviceAccountHolderGone?: boolean;
 }
 
 export type Resource = 'ServiceAccount' | 'Role' | 'Policy' | 'Binding';
 
+/** Association fields that change what a pod gets (tags only decide ownership). */
+export type AssociationField = 'roleArn' | 'targetRoleArn' | 'disableSessionTags' | 'policy';
+export interface AssociationDrift {
+  field: AssociationField;
+  /** Observed value; undefined means unset. */
+  was: string | boolean | undefined;
+  want: string | boolean | undefined;
+}
+
 export type Step =
-  | { kind: 'CreateServiceAccount' }
+  /** Created with its labels and its binding annotations in one write, so no pod ever sees it unbound. */
+  | { kind: 'CreateServiceAccount'; annotations: Record<string, string> }
   | { kind: 'PatchServiceAccount'; resource: 'ServiceAccount' | 'Binding'; labels: Record<string, string | null>; annotations: Record<string, string | null>; why: string }
   | { kind: 'CreateRole' }
   | { kind: 'UpdateTrustPolicy' }
@@ -40,7 +52,7 @@ export type Step =
   | { kind: 'AttachPolicy'; arn: string }
   | { kind: 'DetachPolicy'; arn: string }
   | { kind: 'CreateAssociation' }
-  | { kind: 'UpdateAssociation'; associationId: string; from: string }
+  | { kind: 'UpdateAssociation'; associationId: string; drift: AssociationDrift[] }
   | { kind: 'DeleteAssociation'; associationId: string; why: string };
 
 export interface Blocker {
@@ -84,10 +96,31 @@ export function ownedBy(tags: Record<string, string>, owner: ClaimOwner): boolea
 }
 
 export function serviceAccountClaim(sa: ObservedServiceAccount): { namespace: string; claim: string } | undefined {
-  const claim = sa.labels[LABEL.claim];
-  if (sa.labels[LABEL.managedBy] !== MANAGED_BY || !claim) return undefined;
-  return { namespace: sa.labels[LABEL.claimNamespace] ?? sa.namespace, claim };
+  const o = serviceAccountOwnership(sa);
+  return o.kind === 'claim' ? { namespace: o.namespace, claim: o.claim } : undefined;
 }
+
+/**
+ * Who holds a ServiceAccount: a claim (both awi labels), nobody but awi
+ * ("released": awi's managed-by label without a claim label, e.g. after a
+ * Retain deletion; any claim for it in its namespace may take it), or
+ * somebody else (no managed-by=awi label: awi never touches it).
+ */
+export type ServiceAccountOwnership =
+  | { kind: 'claim'; namespace: string; claim: string }
+  | { kind: 'released' }
+  | { kind: 'foreign'; managedBy?: string };
+
+export function serviceAccountOwnership(sa: ObservedServiceAccount): ServiceAccountOwnership {
+  const managedBy = sa.labels[LABEL.managedBy];
+  if (managedBy !== MANAGED_BY) return managedBy === undefined ? { kind: 'foreign' } : { kind: 'foreign', managedBy };
+  const claim = sa.labels[LABEL.claim];
+  if (!claim) return { kind: 'released' };
+  return { kind: 'claim', namespace: sa.labels[LABEL.claimNamespace] ?? sa.namespace, claim };
+}
+
+/** Labels to remove when a claim lets go of its ServiceAccount (Retain): the managed-by label stays, so another claim may take it. */
+export const RELEASE_LABELS: Record<string, null> = { [LABEL.claim]: null, [LABEL.claimNamespace]: null };
 
 /** Is the other mechanism's binding still in place (a switch in progress)? */
 export function previousBindingPresent(desired: DesiredState, observed: Observed): boolean {
@@ -97,9 +130,56 @@ export function previousBindingPresent(desired: DesiredState, observed: Observed
 }
 
 const isOurs = (sa: ObservedServiceAccount, d: DesiredState): boolean => {
-  const c = serviceAccountClaim(sa);
-  return !!c && c.namespace === d.claim.namespace && c.claim === d.claim.name;
+  const c = serviceAccountOwnership(sa);
+  return c.kind === 'claim' && c.namespace === d.claim.namespace && c.claim === d.claim.name;
 };
+
+// --- the association: every field that changes what a pod gets ---------------
+
+/** The association the binding asks for, with AWS's defaults for what it leaves out. */
+function wantedAssociation(b: PodIdentityBinding): Record<AssociationField, string | boolean | undefined> {
+  return {
+    roleArn: b.roleArn,
+    targetRoleArn: b.targetRoleArn || undefined,
+    disableSessionTags: b.disableSessionTags ?? false,
+    policy: b.policy || undefined,
+  };
+}
+
+const ASSOCIATION_FIELDS: AssociationField[] = ['roleArn', 'targetRoleArn', 'disableSessionTags', 'policy'];
+
+/** The fields of an observed association that differ from the binding, in a fixed order. */
+export function associationDrift(a: ObservedAssociation, b: PodIdentityBinding): AssociationDrift[] {
+  const want = wantedAssociation(b);
+  const have: Record<AssociationField, string | boolean | undefined> = {
+    roleArn: a.roleArn,
+    targetRoleArn: a.targetRoleArn || undefined,
+    disableSessionTags: a.disableSessionTags,
+    policy: a.policy || undefined,
+  };
+  return ASSOCIATION_FIELDS.filter((f) => !(f === 'policy' ? sessionPoliciesEqual(have.policy, want.policy) : have[f] === want[f]))
+    .map((field) => ({ field, was: have[field], want: want[field] }));
+}
+
+/** Session policies compare by meaning (EKS may reformat the JSON). */
+function sessionPoliciesEqual(a: string | boolean | undefined, b: string | boolean | undefined): boolean {
+  if (typeof a !== 'string' || typeof b !== 'string') return a === b;
+  try {
+    return policiesEqual(a, b);
+  } catch {
+    return a === b;
+  }
+}
+
+/** The UpdatePodIdentityAssociation fields that restore the drifted ones; an empty string clears a field. */
+export function associationUpdate(drift: AssociationDrift[]): AssociationSettings {
+  const out: AssociationSettings = {};
+  for (const d of drift) {
+    if (d.field === 'disableSessionTags') out.disableSessionTags = d.want === true;
+    else out[d.field] = typeof d.want === 'string' ? d.want : '';
+  }
+  return out;
+}
 
 // --- the plan ---------------------------------------------------------------
 
@@ -112,40 +192,53 @@ export function planReconcile(desired: DesiredState, observed: Observed): Plan {
   // 1. The ServiceAccount first: creating it (atomic in the API server) is what
   //    settles which claim binds it, before anything is created in AWS.
   if (!sa) {
-    steps.push({ kind: 'CreateServiceAccount' });
-  } else if (!isOurs(sa, desired)) {
-    const other = serviceAccountClaim(sa);
-    blockers.push(
-      other
-        ? { resource: 'ServiceAccount', reason: 'ServiceAccountConflict', message: `ServiceAccount ${saName} is already bound by claim ${other.namespace}/${other.claim}; one ServiceAccount can have only one claim. Use another serviceAccountName or merge the permissions into that claim.` }
-        : { resource: 'ServiceAccount', reason: 'ServiceAccountNotOwned', message: `ServiceAccount ${saName} exists and was not created by awi (no ${LABEL.managedBy}=awi label); awi will not modify it. Delete it or choose another serviceAccountName.` },
-    );
-    return { steps, blockers };
+    steps.push({ kind: 'CreateServiceAccount', annotations: { ...desired.serviceAccount.annotations } });
   } else {
+    const owner = serviceAccountOwnership(sa);
+    const ours = owner.kind === 'claim' && owner.namespace === desired.claim.namespace && owner.claim === desired.claim.name;
+    // Bound by a claim that no longer exists: as good as released.
+    const orphaned = owner.kind === 'claim' && !ours && observed.serviceAccountHolderGone === true;
+    if (owner.kind === 'foreign' || (owner.kind === 'claim' && !ours && !orphaned)) {
+      blockers.push(serviceAccountBlocker(saName, owner));
+      return { steps, blockers };
+    }
     const labels = diffMap(sa.labels, desired.serviceAccount.labels);
-    if (Object.keys(labels).length) steps.push({ kind: 'PatchServiceAccount', resource: 'ServiceAccount', labels, annotations: {}, why: 'restore labels' });
+    if (Object.keys(labels).length) {
+      const keys = Object.keys(labels).join(', ');
+      const why = owner.kind === 'released' ? `take over the ServiceAccount awi released: set ${keys}`
+        : orphaned ? `take over the ServiceAccount of deleted claim ${owner.namespace}/${owner.claim}: set ${keys}`
+        : `restore labels ${keys}`;
+      steps.push({ kind: 'PatchServiceAccount', resource: 'ServiceAccount', labels, annotations: {}, why });
+    }
   }
 
-  // 2. The role: trust, tags, boundary, settings.
+  // 2. A Pod Identity association made by someone else blocks the claim before
+  //    any AWS write: a role and policy made now would serve no pod.
+  const ours = observed.associations.filter((a) => ownedByClaim(a.tags, desired));
+  const foreign = observed.associations.filter((a) => !ownedByClaim(a.tags, desired));
+  if (desired.binding.kind === 'PodIdentityAssociation' && foreign.length) {
+    blockers.push({
+      resource: 'Binding',
+      reason: 'AssociationConflict',
+      message: `Pod Identity association ${foreign.map((a) => a.associationId).join(', ')} for ${saName} on cluster ${desired.binding.clusterName} was not created by this claim (it points at ${foreign[0]?.roleArn}); awi will not change it and makes no AWS change for this claim. Delete it, or bind another ServiceAccount.`,
+    });
+    return { steps, blockers };
+  }
+
+  // 3. The role: trust, tags, boundary, settings.
   if (!role) {
     steps.push({ kind: 'CreateRole' });
   } else if (!ownedByClaim(role.tags, desired)) {
-    const o = roleOwner(role.tags);
-    blockers.push({
-      resource: 'Role',
-      reason: 'RoleNotOwned',
-      message: o
-        ? `IAM role ${role.name} belongs to awi claim ${o.namespace}/${o.claim} on cluster ${o.cluster}; awi will not modify it. Change the role name template or the ServiceAccount.`
-        : `IAM role ${role.name} exists without awi's ownership tags (${TAG.managedBy}=awi); awi will not modify it. Delete or rename that role, or change the role name template.`,
-    });
+    blockers.push(roleBlocker(role));
     return { steps, blockers };
   } else {
+    // The ceiling first: deploy/aws/controller-policy.json lets the controller rewrite trust only on roles that carry the boundary.
+    if ((role.permissionsBoundaryArn ?? '') !== (desired.role.permissionsBoundaryArn ?? '')) steps.push({ kind: 'SetPermissionsBoundary' });
     if (!policiesEqual(role.trustPolicy, desired.role.trustPolicy)) steps.push({ kind: 'UpdateTrustPolicy' });
     const tagSet = Object.fromEntries(Object.entries(desired.role.tags).filter(([k, v]) => role.tags[k] !== v));
     if (Object.keys(tagSet).length) steps.push({ kind: 'TagRole', tags: tagSet });
     const stale = Object.keys(role.tags).filter((k) => k.startsWith('awi.dev/') && !(k in desired.role.tags)).sort();
     if (stale.length) steps.push({ kind: 'UntagRole', keys: stale });
-    if ((role.permissionsBoundaryArn ?? '') !== (desired.role.permissionsBoundaryArn ?? '')) steps.push({ kind: 'SetPermissionsBoundary' });
     const why = [
       role.description !== desired.role.description ? 'description' : '',
       role.maxSessionDurationSeconds !== desired.role.maxSessionDurationSeconds ? 'max session duration' : '',
@@ -153,7 +246,7 @@ export function planReconcile(desired: DesiredState, observed: Observed): Plan {
     if (why.length) steps.push({ kind: 'UpdateRoleSettings', why: why.join(', ') });
   }
 
-  // 3. Permissions: exactly our inline policy and the claimed managed policies.
+  // 4. Permissions: exactly our inline policy and the claimed managed policies.
   // A claim of managed policies only has no statements: IAM refuses an empty
   // inline policy, so ours must then be absent.
   const wantInline = desired.permissionPolicy.document.Statement.length > 0;
@@ -167,34 +260,55 @@ export function planReconcile(desired: DesiredState, observed: Observed): Plan {
   for (const arn of desired.managedPolicyArns) if (!attached.has(arn)) steps.push({ kind: 'AttachPolicy', arn });
   for (const arn of [...attached].sort()) if (!desired.managedPolicyArns.includes(arn)) steps.push({ kind: 'DetachPolicy', arn });
 
-  // 4. The binding, then retire the other mechanism's binding once nothing
+  // 5. The binding, then retire the other mechanism's binding once nothing
   //    else is pending (so there is never a moment without a way in).
-  const ours = observed.associations.filter((a) => ownedByClaim(a.tags, desired));
-  const foreign = observed.associations.filter((a) => !ownedByClaim(a.tags, desired));
   const retire: Step[] = [];
+  // A ServiceAccount created in this plan carries the desired annotations already.
+  const annotations = sa ? sa.annotations : desired.serviceAccount.annotations;
   if (desired.binding.kind === 'PodIdentityAssociation') {
     const b = desired.binding;
-    if (foreign.length) {
-      blockers.push({
-        resource: 'Binding',
-        reason: 'AssociationConflict',
-        message: `Pod Identity association ${foreign.map((a) => a.associationId).join(', ')} for ${saName} on cluster ${b.clusterName} was not created by this claim (it points at ${foreign[0]?.roleArn}); awi will not change it. Delete it, or bind another ServiceAccount.`,
-      });
-    } else if (!ours.length) {
+    if (!ours.length) {
       steps.push({ kind: 'CreateAssociation' });
     } else {
-      for (const a of ours) if (a.roleArn !== b.roleArn) steps.push({ kind: 'UpdateAssociation', associationId: a.associationId, from: a.roleArn });
+      for (const a of ours) {
+        const drift = associationDrift(a, b);
+        if (drift.length) steps.push({ kind: 'UpdateAssociation', associationId: a.associationId, drift });
+      }
     }
-    if (sa?.annotations[ROLE_ARN_ANNOTATION] !== undefined) {
+    if (annotations[ROLE_ARN_ANNOTATION] !== undefined) {
       retire.push({ kind: 'PatchServiceAccount', resource: 'Binding', labels: {}, annotations: { [ROLE_ARN_ANNOTATION]: null }, why: 'retire the IRSA binding after the switch to Pod Identity' });
     }
   } else {
-    const annotations = diffMap(sa?.annotations ?? {}, desired.binding.annotations);
-    if (Object.keys(annotations).length) steps.push({ kind: 'PatchServiceAccount', resource: 'Binding', labels: {}, annotations, why: 'set the IRSA annotation' });
+    const patch = diffMap(annotations, desired.binding.annotations);
+    if (Object.keys(patch).length) steps.push({ kind: 'PatchServiceAccount', resource: 'Binding', labels: {}, annotations: patch, why: 'set the IRSA annotation' });
     for (const a of ours) retire.push({ kind: 'DeleteAssociation', associationId: a.associationId, why: 'retire the Pod Identity binding after the switch to IRSA' });
   }
   if (steps.length === 0 && blockers.length === 0) steps.push(...retire);
   return { steps, blockers };
+}
+
+function serviceAccountBlocker(saName: string, owner: ServiceAccountOwnership): Blocker {
+  if (owner.kind === 'claim') {
+    return { resource: 'ServiceAccount', reason: 'ServiceAccountConflict', message: `ServiceAccount ${saName} is already bound by claim ${owner.namespace}/${owner.claim}; one ServiceAccount can have only one claim. Use another serviceAccountName or merge the permissions into that claim.` };
+  }
+  const why = owner.kind === 'foreign' && owner.managedBy !== undefined
+    ? `is managed by ${owner.managedBy} (label ${LABEL.managedBy}=${owner.managedBy}), not awi`
+    : `exists without the label ${LABEL.managedBy}=${MANAGED_BY}, so awi did not create it`;
+  return { resource: 'ServiceAccount', reason: 'ServiceAccountNotOwned', message: `ServiceAccount ${saName} ${why}; awi will not modify it. Delete it or choose another serviceAccountName.` };
+}
+
+function roleBlocker(role: ObservedRole): Blocker {
+  const o = roleOwner(role.tags);
+  const retained = role.tags[RELEASED_TAG] === 'true';
+  return {
+    resource: 'Role',
+    reason: 'RoleNotOwned',
+    message: o
+      ? retained
+        ? `IAM role ${role.name} was retained when awi claim ${o.namespace}/${o.claim} on cluster ${o.cluster} was deleted (deletionPolicy Retain); awi will not modify it. Delete that role to let this claim create its own, or change the role name template or the ServiceAccount.`
+        : `IAM role ${role.name} belongs to awi claim ${o.namespace}/${o.claim} on cluster ${o.cluster}; awi will not modify it. Change the role name template or the ServiceAccount.`
+      : `IAM role ${role.name} exists without awi's ownership tags (${TAG.managedBy}=awi); awi will not modify it. Delete or rename that role, or change the role name template.`,
+  };
 }
 
 /** Keys whose value must change to reach `want` (extra keys in `have` are left alone). */

@@ -8,20 +8,24 @@ import type { AwsWorkloadIdentityClaim } from '../api/types.js';
 import type { AwsClientFactory } from '../aws/clients.js';
 import { awsErrorCode, awsErrorMessage, isAlreadyExists, isRetryableAws, isThrottled } from '../aws/errors.js';
 import { compileClaim } from '../compiler/compile.js';
-import type { DesiredState, Mechanism, Problem } from '../compiler/types.js';
+import type { DesiredState, Problem } from '../compiler/types.js';
 import type { PlatformConfig } from '../config/types.js';
 import { claimKey, FINALIZER, parseClaimKey, type ClaimClient } from '../kube/claims.js';
 import { isKubeConflict, kubeStatus } from '../kube/errors.js';
 import type { EventRecorder } from '../kube/events.js';
-import { changedConditions, mergeConditions, type Condition, type ConditionInput, type ConditionType } from './conditions.js';
+import { appliedRecord, lastValid } from './applied.js';
+import {
+  changedConditions, eventTypeFor, kubeErrorMessage, mergeConditions, sentence, type Condition, type ConditionInput, type ConditionType,
+} from './conditions.js';
 import { AssociationManager } from './managers/association.js';
 import { PermissionPolicyManager } from './managers/permission-policy.js';
 import { RoleManager } from './managers/role.js';
 import type { ObservedServiceAccount, ServiceAccountManager } from './managers/service-account.js';
+import { ClaimChecks, foldChecks, isRetireStep, SWITCH_CONDITION, withVerification } from './checks.js';
 import { cleanupTarget, type CleanupTarget } from './cleanup.js';
 import {
-  ownedBy, ownedByClaim, planReconcile, serviceAccountClaim, previousBindingPresent, RELEASED_TAG, ROLE_ARN_ANNOTATION, stepResource,
-  type Blocker, type Observed, type Resource, type Step,
+  associationUpdate, ownedBy, ownedByClaim, planReconcile, serviceAccountClaim, RELEASE_LABELS, RELEASED_TAG,
+  ROLE_ARN_ANNOTATION, stepResource, type AssociationDrift, type Blocker, type Observed, type Resource, type Step,
 } from './plan.js';
 import type { ReconcileOutcome } from './workqueue.js';
 
@@ -41,6 +45,8 @@ export interface ReconcilerOptions {
   random?: () => number;
   /** Told the Ready status after each status write (undefined: the claim is gone), for metrics. */
   onReadyStatus?(key: string, ready: 'True' | 'False' | 'Unknown' | undefined): void;
+  /** Prerequisites, credential verification and mechanism switches (checks.ts); default: none of the I/O. */
+  checks?: ClaimChecks;
 }
 
 const conditionFor: Record<Resource, ConditionType> = {
@@ -53,10 +59,12 @@ const conditionFor: Record<Resource, ConditionType> = {
 export class Reconciler {
   private readonly now: () => Date;
   private readonly random: () => number;
+  readonly checks: ClaimChecks;
 
   constructor(private readonly o: ReconcilerOptions) {
     this.now = o.now ?? (() => new Date());
     this.random = o.random ?? Math.random;
+    this.checks = o.checks ?? new ClaimChecks({ controller: { ...o.config.controller, verification: { enabled: false, intervalSeconds: 600 } }, now: this.now });
   }
 
   async reconcile(key: string): Promise<ReconcileOutcome> {
@@ -64,6 +72,7 @@ export class Reconciler {
     const log = this.o.log.child({ claim: key, reconcileId: randomUUID().slice(0, 8) });
     const claim = await this.o.claims.get(namespace, name);
     if (!claim) {
+      this.checks.forget(key);
       this.o.onReadyStatus?.(key, undefined);
       return { kind: 'done' };
     }
@@ -75,10 +84,10 @@ export class Reconciler {
         return { kind: 'conflict' };
       }
       const kube = kubeStatus(err);
-      const throttled = isThrottled(err);
-      const reason = kube !== undefined ? 'KubernetesAPIError' : throttled ? 'Throttled' : isRetryableAws(err) ? 'AWSUnavailable' : 'AWSError';
-      log.warn({ err: awsErrorMessage(err), code: kube ?? awsErrorCode(err) }, 'reconcile failed');
-      await this.writeFailure(claim, reason, kube !== undefined ? `The Kubernetes API answered ${kube}: ${awsErrorMessage(err)}` : awsErrorMessage(err), log);
+      const reason = kube !== undefined ? 'KubernetesAPIError' : isThrottled(err) ? 'Throttled' : isRetryableAws(err) ? 'AWSUnavailable' : 'AWSError';
+      const message = kube !== undefined ? kubeErrorMessage(err, kube) : awsErrorMessage(err);
+      log.warn({ err: message, code: kube ?? awsErrorCode(err) }, 'reconcile failed');
+      await this.writeFailure(claim, reason, message, log);
       return { kind: 'retry', error: err };
     }
   }
@@ -87,46 +96,80 @@ export class Reconciler {
 
   private async apply(claim: AwsWorkloadIdentityClaim, log: Logger): Promise<ReconcileOutcome> {
     const compiled = compileClaim(claim, this.o.config);
-    if (!compiled.ok) {
-      // Invalid or forbidden: no AWS call at all, a terminal condition naming field and rule.
+    if (compiled.ok) return this.enforce(claim, claim, compiled.desired, log);
+    // Refused. A claim that compiled before keeps enforcing its last valid
+    // state (a bad edit must not leave hand edits in place); one that never
+    // did gets a terminal condition naming field and rule, and no AWS call.
+    const last = lastValid(claim, this.o.config);
+    if (!last) {
       await this.writeProblems(claim, compiled.problems, log);
       return { kind: 'terminal' };
     }
-    let desired = compiled.desired;
+    return this.enforce(claim, last.source, last.desired, log, { problems: compiled.problems, generation: last.generation });
+  }
 
+  /**
+   * Observe, plan, apply and write status for one desired state: the claim's
+   * own (source = claim) or, for a refused claim, its last valid one (source
+   * = the claim with its recorded spec, `refusal` says why).
+   */
+  private async enforce(
+    claim: AwsWorkloadIdentityClaim,
+    source: AwsWorkloadIdentityClaim,
+    compiled: DesiredState,
+    log: Logger,
+    refusal?: Refusal,
+  ): Promise<ReconcileOutcome> {
+    let desired = compiled;
     const finalizers = (claim.metadata.finalizers as string[] | undefined) ?? [];
     if (!finalizers.includes(FINALIZER)) claim = await this.o.claims.setFinalizers(claim, [...finalizers, FINALIZER]);
 
-    const aws = this.o.aws.forAccount(desired.accountId);
-    const managers = {
-      role: new RoleManager(aws.iam),
-      policy: new PermissionPolicyManager(aws.iam),
-      // Associations live in the cluster's account, whatever account the role is in.
-      association: new AssociationManager(this.o.aws.forAccount(this.o.config.cluster.accountId).eks),
-    };
+    const managers = this.managersFor(desired.accountId);
     let observed = await this.observe(desired, managers);
+    const key = claimKey(claim.metadata.namespace ?? '', claim.metadata.name);
+    const previous = claim.status?.conditions as Condition[] | undefined;
 
-    // A mechanism switch keeps both trusts until the old binding is retired.
-    if (previousBindingPresent(desired, observed)) {
-      const other: Mechanism = desired.mechanism === 'IRSA' ? 'PodIdentity' : 'IRSA';
-      const again = compileClaim(claim, this.o.config, { alsoTrust: other });
-      if (again.ok) desired = again.desired;
-    }
-
-    const plan = planReconcile(desired, observed);
-    const applied: Step[] = [];
-    let propagating = false;
-    let sa = observed.serviceAccount;
-    for (const step of plan.steps) {
-      const outcome = await this.execute(step, desired, sa, managers, log);
-      if (outcome.sa) sa = outcome.sa;
-      if (outcome.propagating) {
-        propagating = true;
-        break;
+    // A mechanism switch keeps the old trust while running pods use it (switch.ts).
+    // Both trusts must fit: if they do not, refuse before anything changes.
+    const switchStarted = previous?.find((c) => c.type === SWITCH_CONDITION && c.status === 'True')?.lastTransitionTime;
+    let sw = await this.checks.mechanismSwitch(key, desired, observed, switchStarted ? new Date(switchStarted) : undefined, false);
+    if (sw.keepOldTrust) {
+      const again = compileClaim(source, this.o.config, { alsoTrust: sw.from });
+      if (!again.ok) {
+        await this.writeProblems(claim, again.problems.map((p) => ({
+          ...p, field: p.reason === 'LimitExceeded' ? 'spec.mechanism' : p.field,
+          message: `switching from ${sw.from} to ${desired.mechanism} keeps both trusts until no running pod uses ${sw.from}, and they do not fit together: ${p.message}; nothing was changed (revert spec.mechanism, or raise the limit)`,
+        })), log);
+        return { kind: 'terminal' };
       }
-      applied.push(step);
+      desired = again.desired;
     }
-    if (applied.length) log.info({ steps: applied.map(describeStep) }, 'applied');
+
+    // Missing prerequisites: an IRSA trust naming an OIDC provider that does not
+    // exist is refused by IAM and useless to pods, so nothing is written until
+    // the provider is there; a missing Pod Identity agent does not block writes
+    // (the association is correct and works the moment the agent is installed).
+    const prerequisite = await this.checks.prerequisite(desired);
+    if (prerequisite?.reason === 'OIDCProviderMissing') {
+      const blocked = (type: ConditionType): ConditionInput => ({ type, status: 'Unknown', reason: prerequisite.reason, message: `Not evaluated: ${prerequisite.message}` });
+      await this.writeStatus(claim, [{ type: 'Ready', status: 'False', reason: prerequisite.reason, message: prerequisite.message }, blocked('PolicyReady'), blocked('RoleReady'), blocked('BindingReady'), blocked('ServiceAccountReady')], log, { lastDriftCheckTime: this.now().toISOString() });
+      return { kind: 'retry', error: new Error(prerequisite.message) };
+    }
+
+    let plan = planReconcile(desired, observed);
+    // Verified before the steps run: what a pod gets right now.
+    const credentials = plan.blockers.length ? undefined : await this.checks.credentials(key, desired, observed, plan.steps.some((s) => !isRetireStep(s)), log);
+    sw = withVerification(sw, !credentials || credentials.status === 'True');
+    if (!sw.mayRetireBinding) plan = { ...plan, steps: plan.steps.filter((s) => !isRetireStep(s)) };
+    const { applied, propagating } = await this.executeAll(plan.steps, desired, observed.serviceAccount, managers, log);
+    if (applied.length) this.checks.wrote(key);
+    const retired = applied.filter(isRetireStep);
+    if (retired.length) {
+      await this.o.events.record(claim, 'Normal', 'OldBindingRetired', `Switch from ${sw.from} to ${desired.mechanism}: retired the ${sw.from} binding (${retired.map(describeStep).join('; ')}); ${sw.podsOnOld.length ? `${sw.podsOnOld.length} running pods still on ${sw.from} (switchMaxSeconds passed)` : `no running pod uses ${sw.from}`}.`);
+    }
+    if (sw.inProgress && !sw.keepOldTrust && applied.some((s) => s.kind === 'UpdateTrustPolicy')) {
+      await this.o.events.record(claim, 'Normal', 'OldTrustRetired', `Switch from ${sw.from} to ${desired.mechanism} complete: the role no longer trusts ${sw.from}.`);
+    }
 
     // Re-read the association id after creating one, for status.
     if (desired.binding.kind === 'PodIdentityAssociation' && applied.some((s) => s.kind === 'CreateAssociation')) {
@@ -134,11 +177,14 @@ export class Reconciler {
     }
     const association = observed.associations.find((a) => ownedByClaim(a.tags, desired));
 
-    const conditions = this.conditions(desired, plan.blockers, applied, propagating);
-    const previous = claim.status?.conditions as Condition[] | undefined;
-    const wasReady = previous?.find((c) => c.type === 'Ready')?.status === 'True';
-    const sameGeneration = claim.status?.observedGeneration === claim.metadata.generation;
-    if (wasReady && sameGeneration && applied.length) {
+    let conditions = foldChecks(this.conditions(desired, plan.blockers, applied, propagating), {
+      blocked: plan.blockers.length > 0,
+      ...(prerequisite ? { prerequisite } : {}),
+      ...(credentials ? { credentials } : {}),
+      ...(sw.inProgress && sw.condition ? { mechanismSwitch: sw.condition } : {}),
+    });
+    if (refusal) conditions = withRefusal(conditions, refusal);
+    if (applied.length && this.isDriftCorrection(claim, refusal)) {
       await this.o.events.record(claim, 'Warning', 'DriftCorrected', `Restored the claimed state: ${applied.map(describeStep).join('; ')}.`);
     }
     const now = this.now().toISOString();
@@ -154,17 +200,63 @@ export class Reconciler {
       ...(desired.binding.kind === 'PodIdentityAssociation' && association ? { associationId: association.associationId } : { associationId: null }),
       lastDriftCheckTime: now,
       ...(ready ? { lastSyncTime: now } : {}),
+      // The spec that compiled is the one to fall back on after a bad edit.
+      ...(refusal ? {} : { applied: appliedRecord(claim, compiled) }),
     });
 
-    if (plan.blockers.length) return { kind: 'terminal', requeueAfterMs: this.resyncDelay() };
-    if (propagating || applied.length) return { kind: 'done', requeueAfterMs: this.o.propagationRequeueMs };
-    return { kind: 'done', requeueAfterMs: this.resyncDelay() };
+    if (refusal || plan.blockers.length) return { kind: 'terminal', requeueAfterMs: propagating || applied.length ? this.o.propagationRequeueMs : this.resyncDelay() };
+    if (prerequisite) return { kind: 'retry', error: new Error(prerequisite.message) };
+    if (propagating || applied.length || credentials?.reason === 'IAMPropagating' || credentials?.reason === 'NotVerified') return { kind: 'done', requeueAfterMs: this.o.propagationRequeueMs };
+    // Pods do not get the claimed role: look again with backoff (an exchange per attempt).
+    if (credentials && credentials.status !== 'True') return { kind: 'retry', error: new Error(credentials.message) };
+    // A switch waiting for pods is woken by pod events; this is the backstop (and the switchMaxSeconds deadline).
+    if (sw.inProgress) return { kind: 'done', requeueAfterMs: Math.min(this.resyncDelay(), 30_000) };
+    return { kind: 'done', requeueAfterMs: this.checks.verificationEnabled ? Math.min(this.resyncDelay(), this.checks.verificationIntervalMs) : this.resyncDelay() };
   }
 
-  private async observe(
+  /**
+   * Steps taken while the desired state stayed the same are corrections of
+   * drift: after Ready at this generation, or at any time while refused (the
+   * last valid state does not change).
+   */
+  private isDriftCorrection(claim: AwsWorkloadIdentityClaim, refusal: Refusal | undefined): boolean {
+    if (refusal) return true;
+    const previous = claim.status?.conditions as Condition[] | undefined;
+    const wasReady = previous?.find((c) => c.type === 'Ready')?.status === 'True';
+    return wasReady && claim.status?.observedGeneration === claim.metadata.generation;
+  }
+
+  private managersFor(accountId: string): Managers {
+    const aws = this.o.aws.forAccount(accountId);
+    return {
+      role: new RoleManager(aws.iam),
+      policy: new PermissionPolicyManager(aws.iam),
+      // Associations live in the cluster's account, whatever account the role is in.
+      association: new AssociationManager(this.o.aws.forAccount(this.o.config.cluster.accountId).eks),
+    };
+  }
+
+  /** Runs the steps in order; stops at the first that finds AWS still propagating an earlier write. */
+  private async executeAll(
+    steps: Step[],
     desired: DesiredState,
-    m: { role: RoleManager; policy: PermissionPolicyManager; association: AssociationManager },
-  ): Promise<Observed> {
+    serviceAccount: ObservedServiceAccount | undefined,
+    managers: Managers,
+    log: Logger,
+  ): Promise<{ applied: Step[]; propagating: boolean }> {
+    const applied: Step[] = [];
+    let sa = serviceAccount;
+    for (const step of steps) {
+      const outcome = await this.execute(step, desired, sa, managers, log);
+      if (outcome.sa) sa = outcome.sa;
+      if (outcome.propagating) return { applied, propagating: true };
+      applied.push(step);
+    }
+    if (applied.length) log.info({ steps: applied.map(describeStep) }, 'applied');
+    return { applied, propagating: false };
+  }
+
+  private async observe(desired: DesiredState, m: Managers): Promise<Observed> {
     const [serviceAccount, role] = await Promise.all([
       this.o.serviceAccounts.get(desired.serviceAccount.namespace, desired.serviceAccount.name),
       m.role.get(desired.role.name),
@@ -180,6 +272,7 @@ export class Reconciler {
     const associations = await m.association.find(this.o.config.cluster.name, desired.serviceAccount.namespace, desired.serviceAccount.name);
     return {
       ...(serviceAccount ? { serviceAccount } : {}),
+      ...(serviceAccount && (await this.holderGone(serviceAccount, desired)) ? { serviceAccountHolderGone: true } : {}),
       ...(role ? { role } : {}),
       ...(inlinePolicy ? { inlinePolicy } : {}),
       inlinePolicyNames,
@@ -188,18 +281,26 @@ export class Reconciler {
     };
   }
 
+  /** Does the ServiceAccount name another claim that no longer exists? (One read, only when it names another claim.) */
+  private async holderGone(sa: ObservedServiceAccount, desired: DesiredState): Promise<boolean> {
+    const holder = serviceAccountClaim(sa);
+    if (!holder || (holder.namespace === desired.claim.namespace && holder.claim === desired.claim.name)) return false;
+    return (await this.o.claims.get(holder.namespace, holder.claim)) === undefined;
+  }
+
   /** Runs one step. `propagating` means AWS has not caught up with an earlier write yet. */
   private async execute(
     step: Step,
     d: DesiredState,
     sa: ObservedServiceAccount | undefined,
-    m: { role: RoleManager; policy: PermissionPolicyManager; association: AssociationManager },
+    m: Managers,
     log: Logger,
   ): Promise<{ sa?: ObservedServiceAccount; propagating?: boolean }> {
     const role = d.role.name;
     switch (step.kind) {
       case 'CreateServiceAccount':
-        return { sa: await this.o.serviceAccounts.create({ ...d.serviceAccount, annotations: {} }) };
+        // Labels and binding annotations in the same write: no pod ever sees it unbound.
+        return { sa: await this.o.serviceAccounts.create({ ...d.serviceAccount, annotations: step.annotations }) };
       case 'PatchServiceAccount': {
         if (!sa) throw new Error('internal: ServiceAccount patch before it exists');
         await this.o.serviceAccounts.patchMetadata(sa, step.labels, step.annotations);
@@ -255,7 +356,7 @@ export class Reconciler {
           throw err;
         }
       case 'UpdateAssociation':
-        await m.association.updateRole(this.o.config.cluster.name, step.associationId, d.role.arn);
+        await m.association.update(this.o.config.cluster.name, step.associationId, associationUpdate(step.drift));
         return {};
       case 'DeleteAssociation':
         await m.association.delete(this.o.config.cluster.name, step.associationId);
@@ -334,18 +435,37 @@ export class Reconciler {
     const role = new RoleManager(this.o.aws.forAccount(t.accountId).iam);
     const observedRole = await role.get(t.roleName);
     if (observedRole && ownedBy(observedRole.tags, t.owner)) await role.tag(t.roleName, { [RELEASED_TAG]: 'true' });
-    log.info({ role: t.roleArn }, 'claim deleted with deletionPolicy Retain: AWS resources left in place');
+    const released = await this.releaseServiceAccount(t);
+    log.info({ role: t.roleArn, serviceAccountReleased: released }, 'claim deleted with deletionPolicy Retain: AWS resources left in place');
     await this.o.events.record(
       claim, 'Normal', 'Retained',
-      `deletionPolicy is Retain: role ${t.roleArn}, its policy and binding were left in place and tagged ${RELEASED_TAG}=true.`,
+      `deletionPolicy is Retain: role ${t.roleArn}, its policy and binding were left in place and tagged ${RELEASED_TAG}=true.` +
+        (released ? ` ServiceAccount ${t.serviceAccount.namespace}/${t.serviceAccount.name} was released: a new claim may take it over.` : ''),
     );
+  }
+
+  /**
+   * Lets go of the claim's ServiceAccount: awi's claim labels go, so a new
+   * claim may take it over; the managed-by label stays (it is still awi's to
+   * hand over) and so does the binding annotation (Retain keeps pods working).
+   */
+  private async releaseServiceAccount(t: CleanupTarget): Promise<boolean> {
+    const sa = await this.o.serviceAccounts.get(t.serviceAccount.namespace, t.serviceAccount.name);
+    const saClaim = sa && serviceAccountClaim(sa);
+    if (!sa || saClaim?.claim !== t.owner.claim || saClaim.namespace !== t.owner.namespace) return false;
+    await this.o.serviceAccounts.patchMetadata(sa, RELEASE_LABELS, {});
+    return true;
   }
 
   // --- status -----------------------------------------------------------------
 
   private async writeProblems(claim: AwsWorkloadIdentityClaim, problems: Problem[], log: Logger): Promise<void> {
     const first = problems[0]!;
-    const message = problems.map((p) => `${p.field}: ${p.message} (rule ${p.rule})`).join('; ');
+    // Say so when what was made for an earlier spec is left unenforced (its spec no longer compiles either).
+    const applied = claim.status?.applied;
+    const message = applied
+      ? `${sentence(problemsMessage(problems))} The last valid spec (generation ${applied.generation}) no longer compiles either: role ${applied.roleArn} and its binding are left as they are, not enforced, until the claim is fixed or deleted.`
+      : problemsMessage(problems);
     log.info({ problems }, 'claim refused');
     const blocked = (type: ConditionType): ConditionInput => ({ type, status: 'Unknown', reason: first.reason, message: 'Not evaluated: the claim was refused.' });
     await this.writeStatus(claim, [
@@ -359,7 +479,7 @@ export class Reconciler {
     const previous = (claim.status?.conditions as Condition[] | undefined) ?? [];
     const keep = previous.filter((c) => c.type !== 'Ready').map(({ type, status, reason: r, message: m }) => ({ type, status, reason: r, message: m }));
     try {
-      await this.writeStatus(claim, [{ type: 'Ready', status: 'False', reason, message: `${message} Retrying with backoff.` }, ...keep], log, {});
+      await this.writeStatus(claim, [{ type: 'Ready', status: 'False', reason, message: `${sentence(message)} Retrying with backoff.` }, ...keep], log, {});
     } catch (err) {
       log.warn({ err: String(err) }, 'could not write failure status');
     }
@@ -373,7 +493,7 @@ export class Reconciler {
     this.o.onReadyStatus?.(claimKey(claim.metadata.namespace ?? '', claim.metadata.name), conditions.find((c) => c.type === 'Ready')?.status);
     for (const c of changedConditions(previous, conditions)) {
       log.info({ condition: c.type, status: c.status, reason: c.reason }, 'condition changed');
-      await this.o.events.record(claim, c.status === 'False' ? 'Warning' : 'Normal', c.reason, `${c.type}=${c.status}: ${c.message}`);
+      await this.o.events.record(claim, eventTypeFor(c), c.reason, `${c.type}=${c.status}: ${c.message}`);
     }
   }
 
@@ -401,9 +521,33 @@ export function describeStep(s: Step): string {
     case 'UntagRole': return `UntagRole ${s.keys.join(',')}`;
     case 'DeleteInlinePolicy': return `DeleteInlinePolicy ${s.name}`;
     case 'AttachPolicy': case 'DetachPolicy': return `${s.kind} ${s.arn}`;
-    case 'UpdateAssociation': return `UpdateAssociation ${s.associationId} (was ${s.from})`;
+    case 'UpdateAssociation': return `association ${s.associationId}: ${s.drift.map(describeDrift).join(', ')}`;
     case 'DeleteAssociation': return `DeleteAssociation ${s.associationId} (${s.why})`;
     default: return s.kind;
   }
 }
 
+
+function describeDrift(d: AssociationDrift): string {
+  const was = d.was === undefined ? 'unset' : d.field === 'policy' ? `a session policy of ${String(d.was).length} characters` : String(d.was);
+  return `${d.field} (was ${was})`;
+}
+
+type Managers = { role: RoleManager; policy: PermissionPolicyManager; association: AssociationManager };
+
+/** Why the claim's current spec was refused, and which generation's spec awi enforces instead. */
+interface Refusal {
+  problems: Problem[];
+  generation: number;
+}
+
+function problemsMessage(problems: Problem[]): string {
+  return problems.map((p) => `${p.field}: ${p.message} (rule ${p.rule})`).join('; ');
+}
+
+/** Ready says the spec was refused; the other conditions describe the last valid state awi keeps enforcing. */
+function withRefusal(conditions: ConditionInput[], r: Refusal): ConditionInput[] {
+  const reason = r.problems[0]!.reason;
+  const message = `${sentence(problemsMessage(r.problems))} awi keeps enforcing the last valid spec (generation ${r.generation}) until the claim is fixed.`;
+  return conditions.map((c) => (c.type === 'Ready' ? { type: 'Ready', status: 'False', reason, message } : c));
+}

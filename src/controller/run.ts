@@ -4,9 +4,12 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { EKSClient } from '@aws-sdk/client-eks';
 import type { PlatformConfig } from '../config/types.js';
+import { platformConfigWarnings } from '../config/warnings.js';
 import { LeaderElector } from '../kube/leader-election.js';
 import { Controller } from './controller.js';
+import { verifyClusterIdentity } from './cluster-identity.js';
 import { startProbeServer } from './http.js';
 import { ControllerMetrics } from './metrics.js';
 
@@ -22,6 +25,8 @@ export interface RunOptions {
   onLostLeadership?(): void;
   propagationRequeueMs?: number;
   resyncMs?: number;
+  /** EKS client of the cluster's account, for the start-up identity check (default: the ambient credentials). */
+  eks?: EKSClient;
 }
 
 export interface RunningController {
@@ -32,6 +37,9 @@ export interface RunningController {
 }
 
 export async function runController(o: RunOptions): Promise<RunningController> {
+  for (const warning of platformConfigWarnings(o.config)) o.log.warn({ field: warning.field, rule: warning.rule }, warning.message);
+  // Ownership tags carry the configured cluster's ARN: refuse to start against another cluster.
+  await verifyClusterIdentity(o.config, o.eks ?? new EKSClient({ region: o.config.cluster.region }));
   const metrics = new ControllerMetrics({ defaultMetrics: o.probePort !== undefined });
   const controller = new Controller({
     config: o.config, kubeConfig: o.kubeConfig, log: o.log, metrics,

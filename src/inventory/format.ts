@@ -1,7 +1,7 @@
 // The inventory as text: a kubectl-style table (the style of cli/table.ts),
 // JSON, or CSV. Deterministic: the same cluster state prints the same bytes
 // (no ages, no "now"), so the output can be diffed and pasted.
-import type { Inventory, InventoryRow, OrphanRole } from './join.js';
+import type { BindingFinding, Inventory, InventoryRow, OrphanRole } from './join.js';
 
 export type InventoryFormat = 'table' | 'json' | 'csv';
 
@@ -21,7 +21,20 @@ const CLAIM_COLUMNS: [string, (r: InventoryRow) => string][] = [
 const AWS_COLUMNS: [string, (r: InventoryRow) => string][] = [
   ['AWS-ROLE', (r) => r.aws?.role ?? ''],
   ['AWS-TAGS', (r) => r.aws?.tags ?? ''],
+  ['AWS-POLICY', (r) => r.aws?.policy ?? ''],
+  ['AWS-TRUST', (r) => r.aws?.trust ?? ''],
   ['AWS-BINDING', (r) => r.aws?.binding ?? ''],
+  ['AWS-PROVIDER', (r) => r.aws?.provider ?? ''],
+  ['VERIFIED', (r) => r.aws?.verified ?? ''],
+];
+const BINDING_COLUMNS: [string, (b: BindingFinding) => string][] = [
+  ['KIND', (b) => b.kind],
+  ['NAMESPACE', (b) => b.namespace],
+  ['SERVICEACCOUNT', (b) => b.serviceAccount],
+  ['ROLE', (b) => b.roleArn || '<none>'],
+  ['ASSOCIATION', (b) => b.associationId ?? '-'],
+  ['CLAIM', (b) => b.claim ?? '-'],
+  ['DETAIL', (b) => b.detail],
 ];
 const ORPHAN_COLUMNS: [string, (o: OrphanRole) => string][] = [
   ['ACCOUNT', (o) => o.accountId],
@@ -53,6 +66,15 @@ export function formatTable(inv: Inventory): string[] {
       lines.push(`No orphaned roles: every role tagged awi.dev/managed-by=awi for cluster ${inv.cluster} belongs to a claim.`);
     }
   }
+  if (inv.bindings) {
+    lines.push('');
+    if (inv.bindings.length) {
+      lines.push(`Bindings in cluster ${inv.cluster} that no claim accounts for (made outside awi, or awi's without their claim):`);
+      lines.push(...table(BINDING_COLUMNS.map(([h]) => h), inv.bindings.map((b) => BINDING_COLUMNS.map(([, get]) => get(b)))));
+    } else {
+      lines.push(`No bindings outside awi: no ServiceAccount annotated with a role and no Pod Identity association in cluster ${inv.cluster} is outside a claim.`);
+    }
+  }
   return lines;
 }
 
@@ -66,19 +88,26 @@ export function csvField(value: string): string {
 }
 
 /**
- * One CSV table: a `record` column says whether a line is a claim or an
- * orphaned role (with --aws); orphan lines fill the claim columns their tags
- * give and carry their status in awsRole (the JSON output has their creation time).
+ * One CSV table: a `record` column says whether a line is a claim, an
+ * orphaned role or a binding outside awi (with --aws). Orphan lines fill the
+ * claim columns their tags give and carry their status in awsRole (the JSON
+ * output has their creation time); binding lines carry their kind in reason
+ * and what was found in awsBinding.
  */
 export function formatCsv(inv: Inventory): string[] {
   const header = ['record', 'cluster', 'namespace', 'name', 'serviceAccount', 'mechanism', 'roleArn', 'owner', 'environment', 'ready', 'reason', 'lastChange'];
-  if (inv.orphans) header.push('awsRole', 'awsTags', 'awsBinding');
+  const audit = inv.orphans !== undefined;
+  if (audit) header.push('awsRole', 'awsTags', 'awsPolicy', 'awsTrust', 'awsBinding', 'awsProvider', 'verified');
   const rows = inv.claims.map((r) => [
     'claim', r.cluster, r.namespace, r.name, r.serviceAccount, r.mechanism, r.roleArn, r.owner, r.environment, r.ready, r.reason, r.lastChange,
-    ...(inv.orphans ? [r.aws?.role ?? '', r.aws?.tags ?? '', r.aws?.binding ?? ''] : []),
+    ...(audit ? [r.aws?.role ?? '', r.aws?.tags ?? '', r.aws?.policy ?? '', r.aws?.trust ?? '', r.aws?.binding ?? '', r.aws?.provider ?? '', r.aws?.verified ?? ''] : []),
   ]);
   for (const o of inv.orphans ?? []) {
-    rows.push(['orphan-role', inv.cluster, o.namespace, o.claim, '', '', o.roleArn, o.owner, o.environment, '', '', '', o.status, '', '']);
+    rows.push(['orphan-role', inv.cluster, o.namespace, o.claim, '', '', o.roleArn, o.owner, o.environment, '', '', '', o.status, '', '', '', '', '', '']);
+  }
+  for (const b of inv.bindings ?? []) {
+    const detail = b.associationId ? `${b.associationId}: ${b.detail}` : b.detail;
+    rows.push(['binding', inv.cluster, b.namespace, b.claim ?? '', b.serviceAccount, '', b.roleArn, '', '', '', b.kind, '', '', '', '', '', detail, '', '']);
   }
   return [header, ...rows].map((r) => r.map(csvField).join(','));
 }

@@ -1,14 +1,18 @@
-// The inventory's decisions, pure: one row per claim, the checks of a claim
-// against what AWS and the cluster show, and the roles awi tagged that no
-// claim accounts for. No clients, no clock.
-import type { AwsWorkloadIdentityClaim } from '../api/types.js';
+// The inventory's decisions, pure: one row per claim, the audit of a claim
+// against what AWS and the cluster show (content, not existence: policy and
+// trust digests, every association field, the IRSA OIDC provider, the last
+// credential verification), the bindings made outside awi or left without a
+// claim, and the roles awi tagged that no claim accounts for. No clients, no clock.
+import type { AwsWorkloadIdentityClaim, ClaimSpec } from '../api/types.js';
 import { parseArn } from '../compiler/arn.js';
+import { policiesEqual, policyDigest } from '../compiler/canonical.js';
 import { compileClaim } from '../compiler/compile.js';
-import { MANAGED_BY, TAG } from '../compiler/tags.js';
+import { LABEL, MANAGED_BY, TAG } from '../compiler/tags.js';
+import type { DesiredState, Mechanism, PodIdentityBinding } from '../compiler/types.js';
 import type { PlatformConfig } from '../config/types.js';
-import { RELEASED_TAG } from '../controller/plan.js';
+import { RELEASED_TAG, ROLE_ARN_ANNOTATION } from '../controller/plan.js';
 
-/** A role as listed in AWS, with its tags. */
+/** A role as listed in AWS, with its tags and (URL-encoded, as IAM returns it) trust policy. */
 export interface AwsRole {
   arn: string;
   name: string;
@@ -17,22 +21,88 @@ export interface AwsRole {
   tags: Record<string, string>;
   /** ISO time, when known. */
   created?: string;
+  trustPolicy?: string;
 }
 
-/** What a claim's binding looks like from outside: associations for its ServiceAccount, or the ServiceAccount's annotation. */
+/** The permission policies on a role: inline ones by name (documents as IAM returns them) and attached managed ARNs. */
+export interface RolePolicies {
+  inline: Record<string, string>;
+  attached: string[];
+}
+
+/** A Pod Identity association with every field that changes what a pod gets. */
+export interface LiveAssociation {
+  associationId: string;
+  namespace: string;
+  serviceAccount: string;
+  roleArn: string;
+  targetRoleArn?: string;
+  externalId?: string;
+  disableSessionTags: boolean;
+  policy?: string;
+  tags: Record<string, string>;
+}
+
+export interface LiveServiceAccount {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+/** An IAM OIDC provider as GetOpenIDConnectProvider shows it. */
+export interface OidcProviderState {
+  arn: string;
+  clientIds: string[];
+}
+
+/** A value read from AWS or the cluster, or why it could not be read. */
+export type Observed<T> = T | { error: string };
+
+const failed = (v: unknown): v is { error: string } => typeof v === 'object' && v !== null && 'error' in v;
+
+/** What a claim's binding looks like from outside: the associations of its ServiceAccount, or the ServiceAccount. */
 export type ObservedBinding =
-  | { mechanism: 'PodIdentity'; associations: { associationId: string; roleArn: string }[] }
-  | { mechanism: 'IRSA'; serviceAccount?: { roleArnAnnotation?: string } };
+  | { mechanism: 'PodIdentity'; associations: LiveAssociation[] }
+  | { mechanism: 'IRSA'; serviceAccount?: LiveServiceAccount };
+
+/** Everything read about one claim. */
+export interface ClaimObservation {
+  role: Observed<AwsRole | undefined>;
+  /** Read when the role exists. */
+  policies?: Observed<RolePolicies>;
+  binding: Observed<ObservedBinding>;
+  /** IRSA: each IAM OIDC provider the trust names, by ARN; undefined = it does not exist. */
+  providers?: Observed<Record<string, OidcProviderState | undefined>>;
+}
+
+/** What the claim should have in AWS: compiled from its spec, or from the last valid spec awi recorded (status.applied). */
+export interface Expected {
+  desired: DesiredState;
+  source: 'spec' | 'applied';
+  /** Trust digest of the same claim trusting both mechanisms (what a mechanism switch leaves for a while). */
+  dualTrustDigest?: string;
+}
 
 export interface AwsCheck {
   /** ok | missing | not owned | unknown: <why> */
   role: string;
   /** ok | differs: <tag keys> | - (no role to compare) */
   tags: string;
-  /** ok | missing | elsewhere: <role ARN> | no ServiceAccount | unknown: <why> */
+  /** ok | differs | missing inline <name> | extra inline: <names> | missing managed: <arns> | extra managed: <arns> (joined by "; ") | - | unknown: <why> */
+  policy: string;
+  /** ok | differs | dual: trusts both mechanisms | - | unknown: <why> */
+  trust: string;
+  /** ok | missing | not owned: <association> | differs: <field>=<live value>, ... | no ServiceAccount | unknown: <why> */
   binding: string;
+  /** IRSA: ok | missing: <provider ARN> | no sts.amazonaws.com client ID: <provider ARN> | unknown: <why>; Pod Identity: - */
+  provider: string;
+  /** The claim's CredentialsVerified condition: True | False: <reason> | Unknown: <reason> | - (none) */
+  verified: string;
   /** True when nothing above needs attention. */
   ok: boolean;
+  /** Canonical digests, desired and live, for auditors (JSON output). */
+  digests?: { policy?: { desired: string; live?: string }; trust?: { desired: string; live?: string } };
 }
 
 export interface InventoryRow {
@@ -66,11 +136,28 @@ export interface OrphanRole {
   status: OrphanStatus;
 }
 
+export type BindingFindingKind = 'foreign ServiceAccount' | 'foreign association' | 'orphaned ServiceAccount' | 'orphaned association';
+
+/** A binding that gives pods a role outside awi's claims: made by someone else, or awi's without a claim. */
+export interface BindingFinding {
+  kind: BindingFindingKind;
+  namespace: string;
+  serviceAccount: string;
+  /** The role pods of that ServiceAccount get (association: its target role when set). */
+  roleArn: string;
+  associationId?: string;
+  /** The claim named by awi's tags or labels, when there are any. */
+  claim?: string;
+  detail: string;
+}
+
 export interface Inventory {
   cluster: string;
   claims: InventoryRow[];
   /** Only when AWS was consulted. */
   orphans?: OrphanRole[];
+  /** Only when AWS was consulted. */
+  bindings?: BindingFinding[];
 }
 
 /** RFC 3339 to the second, as Kubernetes prints times: 2026-11-23T10:00:00Z. */
@@ -108,53 +195,242 @@ export function claimRow(claim: AwsWorkloadIdentityClaim, config: PlatformConfig
   };
 }
 
-/** The ownership tags the controller writes on the claim's role (tags.ts), as the inventory checks them. */
-export function expectedOwnershipTags(claim: AwsWorkloadIdentityClaim, cluster: string): Record<string, string> {
-  return {
-    [TAG.managedBy]: MANAGED_BY,
-    [TAG.cluster]: cluster,
-    [TAG.namespace]: claim.metadata.namespace ?? '',
-    [TAG.claim]: claim.metadata.name,
-    ...(claim.metadata.uid ? { [TAG.claimUid]: claim.metadata.uid } : {}),
-    [TAG.owner]: claim.spec?.owner ?? '',
-    [TAG.environment]: claim.spec?.environment ?? '',
-  };
+// --- what a claim should have --------------------------------------------------
+
+const otherMechanism = (m: Mechanism): Mechanism => (m === 'IRSA' ? 'PodIdentity' : 'IRSA');
+
+/**
+ * The claim's desired state: compiled from its spec; a claim edited into an
+ * invalid one is held to the last valid spec awi recorded (status.applied),
+ * which awi keeps enforcing. Undefined when neither compiles.
+ */
+export function expectedState(claim: AwsWorkloadIdentityClaim, config: PlatformConfig): Expected | undefined {
+  const applied = (claim.status as { applied?: { spec?: ClaimSpec } } | undefined)?.applied;
+  const candidates: Array<[AwsWorkloadIdentityClaim, Expected['source']]> = [[claim, 'spec']];
+  if (applied?.spec) candidates.push([{ ...claim, spec: applied.spec }, 'applied']);
+  for (const [source, kind] of candidates) {
+    const compiled = compileClaim(source, config);
+    if (!compiled.ok) continue;
+    const dual = compileClaim(source, config, { alsoTrust: otherMechanism(compiled.desired.mechanism) });
+    return { desired: compiled.desired, source: kind, ...(dual.ok ? { dualTrustDigest: dual.desired.digests.trust } : {}) };
+  }
+  return undefined;
 }
 
-/** The tags that say which claim a role belongs to; a role differing in one of them is not this claim's. */
+/** The ownership ledger on the claim's role: the awi.dev/* tags the compiler writes. */
+export function expectedOwnershipTags(desired: DesiredState): Record<string, string> {
+  return Object.fromEntries(Object.entries(desired.role.tags).filter(([k]) => k.startsWith('awi.dev/')));
+}
+
+/** The tags that say which claim a resource belongs to; a role differing in one of them is not this claim's. */
 const IDENTITY_TAGS: string[] = [TAG.managedBy, TAG.cluster, TAG.namespace, TAG.claim];
 
-export function checkClaim(
-  claim: AwsWorkloadIdentityClaim,
-  row: InventoryRow,
-  role: AwsRole | undefined | { error: string },
-  binding: ObservedBinding | { error: string },
-): AwsCheck {
+const claimOwns = (tags: Record<string, string>, namespace: string, claim: string): boolean =>
+  tags[TAG.managedBy] === MANAGED_BY && tags[TAG.namespace] === namespace && tags[TAG.claim] === claim;
+
+/** The IAM OIDC providers a trust policy names (Principal.Federated). */
+export function federatedProviders(desired: DesiredState): string[] {
+  const arns = desired.role.trustPolicy.Statement.flatMap((s) => [s.Principal?.Federated ?? []].flat());
+  return [...new Set(arns)].sort();
+}
+
+// --- the audit of one claim ----------------------------------------------------
+
+export function checkClaim(claim: AwsWorkloadIdentityClaim, row: InventoryRow, expected: Expected | undefined, obs: ClaimObservation): AwsCheck {
+  const desired = expected?.desired;
+  const namespace = claim.metadata.namespace ?? '';
+  const role = obs.role;
+  const digests: NonNullable<AwsCheck['digests']> = {};
+
   let roleState: string;
   let tags = '-';
   if (!row.roleArn) roleState = 'unknown: the claim does not compile';
-  else if (role && 'error' in role) roleState = `unknown: ${role.error}`;
+  else if (failed(role)) roleState = `unknown: ${role.error}`;
   else if (!role) roleState = 'missing';
-  else {
-    const expected = expectedOwnershipTags(claim, row.cluster);
-    const differing = Object.keys(expected).filter((k) => role.tags[k] !== expected[k]).sort();
+  else if (!desired) {
+    roleState = claimOwns(role.tags, namespace, claim.metadata.name) ? 'ok' : 'not owned';
+    tags = 'unknown: the claim does not compile';
+  } else {
+    const want = expectedOwnershipTags(desired);
+    const differing = Object.keys(want).filter((k) => role.tags[k] !== want[k]).sort();
     roleState = differing.some((k) => IDENTITY_TAGS.includes(k)) ? 'not owned' : 'ok';
     tags = differing.length ? `differs: ${differing.join(',')}` : 'ok';
   }
+  const liveRole = roleState === 'ok' && role && !failed(role) ? role : undefined;
 
-  let bindingState: string;
-  if ('error' in binding) bindingState = `unknown: ${binding.error}`;
-  else if (binding.mechanism === 'PodIdentity') {
-    const ours = binding.associations.filter((a) => a.roleArn === row.roleArn);
-    const other = binding.associations.find((a) => a.roleArn !== row.roleArn);
-    bindingState = ours.length && !other ? 'ok' : other ? `elsewhere: ${other.roleArn}` : 'missing';
-  } else if (!binding.serviceAccount) bindingState = 'no ServiceAccount';
-  else {
-    const annotation = binding.serviceAccount.roleArnAnnotation;
-    bindingState = annotation === undefined ? 'missing' : annotation === row.roleArn ? 'ok' : `elsewhere: ${annotation}`;
+  let policy = '-';
+  let trust = '-';
+  if (liveRole && desired) {
+    policy = checkPolicies(desired, obs.policies, digests);
+    trust = checkTrust(expected, liveRole, digests);
+  } else if (liveRole) {
+    policy = trust = 'unknown: the claim does not compile';
   }
-  return { role: roleState, tags, binding: bindingState, ok: roleState === 'ok' && tags === 'ok' && bindingState === 'ok' };
+
+  const binding = checkBinding(claim, row, desired, obs.binding);
+  const provider = checkProviders(desired, row.mechanism, obs.providers);
+  const verified = verification(claim);
+  const ok =
+    roleState === 'ok' && tags === 'ok' && policy === 'ok' && trust === 'ok' && binding === 'ok' && (provider === 'ok' || provider === '-') && !verified.startsWith('False');
+  return { role: roleState, tags, policy, trust, binding, provider, verified, ok, ...(Object.keys(digests).length ? { digests } : {}) };
 }
+
+function safeDigest(doc: string): string | undefined {
+  try {
+    return policyDigest(doc);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The inline policy by canonical digest, and no permission awi did not grant: no other inline policy, exactly the claimed managed policies. */
+function checkPolicies(desired: DesiredState, policies: Observed<RolePolicies> | undefined, digests: NonNullable<AwsCheck['digests']>): string {
+  if (!policies) return 'unknown: not read';
+  if (failed(policies)) return `unknown: ${policies.error}`;
+  const findings: string[] = [];
+  const name = desired.permissionPolicy.name;
+  const live = policies.inline[name];
+  const liveDigest = live === undefined ? undefined : safeDigest(live);
+  digests.policy = { desired: desired.digests.policy, ...(liveDigest ? { live: liveDigest } : {}) };
+  if (live === undefined) findings.push(`missing inline ${name}`);
+  else if (liveDigest !== desired.digests.policy) findings.push('differs');
+  const extraInline = Object.keys(policies.inline).filter((n) => n !== name).sort();
+  if (extraInline.length) findings.push(`extra inline: ${extraInline.join(',')}`);
+  const missingManaged = desired.managedPolicyArns.filter((a) => !policies.attached.includes(a)).sort();
+  if (missingManaged.length) findings.push(`missing managed: ${missingManaged.join(',')}`);
+  const extraManaged = policies.attached.filter((a) => !desired.managedPolicyArns.includes(a)).sort();
+  if (extraManaged.length) findings.push(`extra managed: ${extraManaged.join(',')}`);
+  return findings.length ? findings.join('; ') : 'ok';
+}
+
+function checkTrust(expected: Expected | undefined, role: AwsRole, digests: NonNullable<AwsCheck['digests']>): string {
+  if (!expected) return 'unknown: the claim does not compile';
+  if (role.trustPolicy === undefined) return 'unknown: not read';
+  const live = safeDigest(role.trustPolicy);
+  digests.trust = { desired: expected.desired.digests.trust, ...(live ? { live } : {}) };
+  if (live === expected.desired.digests.trust) return 'ok';
+  if (live !== undefined && live === expected.dualTrustDigest) return 'dual: trusts both mechanisms';
+  return 'differs';
+}
+
+/** Association fields the compiler may set (absent: AWS's defaults, no target role, session tags on, no session policy). */
+type BindingSettings = PodIdentityBinding & { targetRoleArn?: string; disableSessionTags?: boolean; policy?: string };
+
+function checkBinding(claim: AwsWorkloadIdentityClaim, row: InventoryRow, desired: DesiredState | undefined, binding: Observed<ObservedBinding>): string {
+  if (failed(binding)) return `unknown: ${binding.error}`;
+  const namespace = claim.metadata.namespace ?? '';
+  const name = claim.metadata.name;
+  const roleArn = row.roleArn || desired?.role.arn;
+  if (binding.mechanism === 'PodIdentity') {
+    if (!binding.associations.length) return 'missing';
+    const foreign = binding.associations.find((a) => !claimOwns(a.tags, namespace, name));
+    if (foreign) return `not owned: ${foreign.associationId} (${foreign.targetRoleArn ?? foreign.roleArn})`;
+    const a = binding.associations[0]!;
+    const want = desired?.binding.kind === 'PodIdentityAssociation' ? (desired.binding as BindingSettings) : undefined;
+    const diffs: string[] = [];
+    if (a.roleArn !== roleArn) diffs.push(`roleArn=${a.roleArn}`);
+    if ((a.targetRoleArn || undefined) !== (want?.targetRoleArn || undefined)) diffs.push(`targetRoleArn=${a.targetRoleArn ?? '<none>'}`);
+    if (a.disableSessionTags !== (want?.disableSessionTags ?? false)) diffs.push(`disableSessionTags=${a.disableSessionTags}`);
+    if (!sessionPoliciesEqual(a.policy, want?.policy)) diffs.push(`policy=${a.policy ? (safeDigest(a.policy) ?? 'unparseable') : '<none>'}`);
+    if (want) {
+      const wantTags = Object.entries(want.tags).filter(([k]) => k.startsWith('awi.dev/'));
+      const differing = wantTags.filter(([k, v]) => a.tags[k] !== v).map(([k]) => k).sort();
+      if (differing.length) diffs.push(`tags=${differing.join(',')}`);
+    }
+    if (binding.associations.length > 1) diffs.push(`${binding.associations.length} associations`);
+    return diffs.length ? `differs: ${diffs.join(', ')}` : 'ok';
+  }
+  const sa = binding.serviceAccount;
+  if (!sa) return 'no ServiceAccount';
+  if (sa.labels[LABEL.managedBy] !== MANAGED_BY || sa.labels[LABEL.claim] !== name || (sa.labels[LABEL.claimNamespace] ?? sa.namespace) !== namespace) return 'not owned';
+  const annotation = sa.annotations[ROLE_ARN_ANNOTATION];
+  if (annotation === undefined) return 'missing';
+  return annotation === roleArn ? 'ok' : `differs: ${ROLE_ARN_ANNOTATION}=${annotation}`;
+}
+
+function sessionPoliciesEqual(live: string | undefined, want: string | undefined): boolean {
+  if (!live || !want) return !live && !want;
+  try {
+    return policiesEqual(live, want);
+  } catch {
+    return live === want;
+  }
+}
+
+function checkProviders(desired: DesiredState | undefined, mechanism: string, providers: ClaimObservation['providers']): string {
+  if ((desired?.mechanism ?? mechanism) !== 'IRSA') return '-';
+  if (!desired) return 'unknown: the claim does not compile';
+  if (!providers) return 'unknown: not read';
+  if (failed(providers)) return `unknown: ${providers.error}`;
+  const findings: string[] = [];
+  for (const arn of federatedProviders(desired)) {
+    const p = providers[arn];
+    if (!p) findings.push(`missing: ${arn}`);
+    else if (!p.clientIds.includes('sts.amazonaws.com')) findings.push(`no sts.amazonaws.com client ID: ${arn}`);
+  }
+  return findings.length ? findings.join('; ') : 'ok';
+}
+
+/** The last credential verification the controller recorded (the CredentialsVerified condition), if any. */
+function verification(claim: AwsWorkloadIdentityClaim): string {
+  const c = claim.status?.conditions?.find((x) => x.type === 'CredentialsVerified');
+  if (!c) return '-';
+  return c.status === 'True' ? 'True' : `${c.status}: ${c.reason ?? ''}`.replace(/: $/, '');
+}
+
+// --- bindings outside awi ------------------------------------------------------
+
+/**
+ * Bindings that hand pods a role outside awi's claims: ServiceAccounts
+ * annotated with a role that awi did not label, associations without awi's
+ * tags, and awi's own ServiceAccounts and associations whose claim is gone or
+ * binds another ServiceAccount (or, for an association, uses IRSA now).
+ */
+export function findBindings(claims: AwsWorkloadIdentityClaim[], serviceAccounts: LiveServiceAccount[], associations: LiveAssociation[]): BindingFinding[] {
+  const byKey = new Map(claims.map((c) => [`${c.metadata.namespace ?? ''}/${c.metadata.name}`, c]));
+  const out: BindingFinding[] = [];
+  for (const sa of serviceAccounts) {
+    const annotation = sa.annotations[ROLE_ARN_ANNOTATION];
+    const ours = sa.labels[LABEL.managedBy] === MANAGED_BY && sa.labels[LABEL.claim] !== undefined;
+    if (!ours) {
+      if (annotation !== undefined) {
+        out.push({ kind: 'foreign ServiceAccount', namespace: sa.namespace, serviceAccount: sa.name, roleArn: annotation, detail: `annotated with ${ROLE_ARN_ANNOTATION}, not created by awi` });
+      }
+      continue;
+    }
+    const claimName = sa.labels[LABEL.claim]!;
+    const claimNs = sa.labels[LABEL.claimNamespace] ?? sa.namespace;
+    const claim = byKey.get(`${claimNs}/${claimName}`);
+    const why = !claim ? `claim ${claimNs}/${claimName} does not exist` : claim.spec?.serviceAccountName !== sa.name || claimNs !== sa.namespace ? `claim ${claimNs}/${claimName} binds ServiceAccount ${claim.spec?.serviceAccountName}` : undefined;
+    if (why) out.push({ kind: 'orphaned ServiceAccount', namespace: sa.namespace, serviceAccount: sa.name, roleArn: annotation ?? '', claim: claimName, detail: why });
+  }
+  for (const a of associations) {
+    const gives = a.targetRoleArn ?? a.roleArn;
+    if (a.tags[TAG.managedBy] !== MANAGED_BY) {
+      out.push({ kind: 'foreign association', namespace: a.namespace, serviceAccount: a.serviceAccount, roleArn: gives, associationId: a.associationId, detail: 'no awi.dev/managed-by=awi tag' });
+      continue;
+    }
+    const claimNs = a.tags[TAG.namespace] ?? '';
+    const claimName = a.tags[TAG.claim] ?? '';
+    const claim = byKey.get(`${claimNs}/${claimName}`);
+    const mechanism = claim?.status?.mechanism ?? claim?.spec?.mechanism;
+    const why = !claim
+      ? `claim ${claimNs}/${claimName} does not exist`
+      : claim.spec?.serviceAccountName !== a.serviceAccount || claimNs !== a.namespace
+        ? `claim ${claimNs}/${claimName} binds ServiceAccount ${claim.spec?.serviceAccountName}`
+        : mechanism === 'IRSA'
+          ? `claim ${claimNs}/${claimName} uses IRSA`
+          : undefined;
+    if (why) out.push({ kind: 'orphaned association', namespace: a.namespace, serviceAccount: a.serviceAccount, roleArn: gives, associationId: a.associationId, claim: claimName, detail: why });
+  }
+  return out.sort(byFindingKey);
+}
+
+const byFindingKey = (a: BindingFinding, b: BindingFinding): number => {
+  const ka = `${a.namespace}/${a.serviceAccount}/${a.kind}/${a.associationId ?? ''}`;
+  const kb = `${b.namespace}/${b.serviceAccount}/${b.kind}/${b.associationId ?? ''}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+};
 
 /**
  * Roles tagged as awi's for this cluster that no claim accounts for: no claim
@@ -162,12 +438,14 @@ export function checkClaim(
  * ServiceAccount or the name template changed). Released roles (deletionPolicy
  * Retain) are listed as such.
  */
-export function findOrphans(roles: AwsRole[], rows: InventoryRow[], cluster: string, namespace?: string): OrphanRole[] {
+export function findOrphans(roles: AwsRole[], rows: InventoryRow[], cluster: string | string[], namespace?: string): OrphanRole[] {
+  // The cluster tag: the cluster's ARN (or, written by earlier versions, its name).
+  const clusterValues = [cluster].flat();
   const claimRoles = new Map(rows.map((r) => [`${r.namespace}/${r.name}`, r.roleArn]));
   const orphans: OrphanRole[] = [];
   for (const role of roles) {
     const t = role.tags;
-    if (t[TAG.managedBy] !== MANAGED_BY || t[TAG.cluster] !== cluster) continue;
+    if (t[TAG.managedBy] !== MANAGED_BY || !clusterValues.includes(t[TAG.cluster] ?? '')) continue;
     const ns = t[TAG.namespace] ?? '';
     if (namespace !== undefined && ns !== namespace) continue;
     const key = `${ns}/${t[TAG.claim] ?? ''}`;

@@ -14,14 +14,17 @@
 //   GET    /_fake/associations     every Pod Identity association, all clusters
 //   GET    /_fake/clusters
 //   PUT    /_fake/clusters         JSON array of clusters (replaces)
+//   GET    /_fake/addons           every installed EKS add-on, all clusters
+//   PUT    /_fake/addons/<cluster>/<addon>   installs it: {"addonVersion"?, "status"?} (default ACTIVE)
+//   DELETE /_fake/addons/<cluster>/<addon>   removes it (404 when it was not installed)
 import type { CallRecorder } from './counters.js';
-import type { EksService } from './eks.js';
+import { ADDON_STATUSES, type AddonStatus, type EksService } from './eks.js';
 import { validateRules, type FaultEngine } from './faults.js';
 import type { TokenVerifier } from './jwks.js';
 import type { MotoIam } from './moto-iam.js';
 import type { MotoServer } from './moto.js';
 import type { PropagationTracker } from './propagation.js';
-import { jsonResponse, type FakeResponse } from './protocol.js';
+import { AwsError, jsonResponse, type FakeResponse } from './protocol.js';
 import type { ClusterConfig } from './types.js';
 
 export interface AdminDeps {
@@ -60,6 +63,8 @@ export function validateClusters(input: unknown): ClusterConfig[] {
 export async function handleAdmin(deps: AdminDeps, method: string, url: URL, body: Buffer): Promise<FakeResponse> {
   const route = `${method} ${url.pathname.replace(/\/+$/, '')}`;
   try {
+    const addon = /^(PUT|DELETE) \/_fake\/addons\/([^/]+)\/([^/]+)$/.exec(route);
+    if (addon) return addonRoute(deps, addon[1]!, decodeURIComponent(addon[2]!), decodeURIComponent(addon[3]!), body);
     switch (route) {
       case 'GET /_fake/health':
         return jsonResponse({ ok: true, moto: deps.moto.url });
@@ -114,6 +119,8 @@ export async function handleAdmin(deps: AdminDeps, method: string, url: URL, bod
         return jsonResponse(deps.eks.all().map((a) => deps.eks.view(a)));
       case 'GET /_fake/clusters':
         return jsonResponse(deps.getClusters());
+      case 'GET /_fake/addons':
+        return jsonResponse(deps.eks.allAddons());
       case 'PUT /_fake/clusters':
         deps.setClusters(validateClusters(parseJson(body)));
         deps.verifier.invalidate();
@@ -123,6 +130,27 @@ export async function handleAdmin(deps: AdminDeps, method: string, url: URL, bod
     }
   } catch (err) {
     if (err instanceof BadRequest) return jsonResponse({ error: err.message }, 400);
+    throw err;
+  }
+}
+
+function addonRoute(deps: AdminDeps, method: string, cluster: string, name: string, body: Buffer): FakeResponse {
+  if (method === 'DELETE') {
+    return deps.eks.removeAddon(cluster, name) ? jsonResponse({ ok: true }) : jsonResponse({ error: `add-on ${name} is not installed in cluster ${cluster}` }, 404);
+  }
+  const v = (parseJson(body) ?? {}) as { addonVersion?: unknown; status?: unknown };
+  if (typeof v !== 'object' || Array.isArray(v)) throw new BadRequest('body must be {"addonVersion"?: string, "status"?: string}');
+  if (v.addonVersion !== undefined && typeof v.addonVersion !== 'string') throw new BadRequest('addonVersion must be a string');
+  if (v.status !== undefined && !ADDON_STATUSES.includes(v.status as AddonStatus)) throw new BadRequest(`status must be one of ${ADDON_STATUSES.join(', ')}`);
+  try {
+    return jsonResponse(
+      deps.eks.installAddon(cluster, name, {
+        ...(v.addonVersion !== undefined ? { addonVersion: v.addonVersion } : {}),
+        ...(v.status !== undefined ? { status: v.status as AddonStatus } : {}),
+      }),
+    );
+  } catch (err) {
+    if (err instanceof AwsError) throw new BadRequest(err.message);
     throw err;
   }
 }

@@ -3,12 +3,12 @@
 // (there is no eks-auth SDK client on npm).
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { AssociationView } from './eks.js';
+import type { Addon, AddonInstall, AssociationView } from './eks.js';
 import type { CallLogEntry, ClusterConfig, FaultRule } from './types.js';
 
 export type { CallLogEntry, ClusterConfig, FaultKind, FaultRule } from './types.js';
 
-export type { AssociationView } from './eks.js';
+export type { Addon, AddonInstall, AddonStatus, AssociationView } from './eks.js';
 
 export type FaultRuleStatus = FaultRule & { seen: number; injected: number };
 
@@ -66,6 +66,21 @@ export class AwsFakeClient {
   /** Every Pod Identity association, across clusters, in creation order. */
   associations(): Promise<AssociationView[]> {
     return this.call('GET', '/_fake/associations');
+  }
+
+  /** Installs an EKS add-on (e.g. `eks-pod-identity-agent`) in a cluster: DescribeAddon / ListAddons then show it. */
+  installAddon(clusterName: string, addonName: string, opts: AddonInstall = {}): Promise<Addon> {
+    return this.call('PUT', `/_fake/addons/${encodeURIComponent(clusterName)}/${encodeURIComponent(addonName)}`, opts);
+  }
+
+  /** Removes an installed add-on (rejects when it is not installed). */
+  async removeAddon(clusterName: string, addonName: string): Promise<void> {
+    await this.call('DELETE', `/_fake/addons/${encodeURIComponent(clusterName)}/${encodeURIComponent(addonName)}`);
+  }
+
+  /** Every installed add-on, all clusters. */
+  addons(): Promise<Addon[]> {
+    return this.call('GET', '/_fake/addons');
   }
 
   clusters(): Promise<ClusterConfig[]> {

@@ -1,6 +1,9 @@
-// EKS, in memory, REST-JSON like the real API: ListClusters, DescribeCluster
-// and the Pod Identity association API (create, describe, list with filters and
-// pagination, update, delete) with AWS's error codes.
+// EKS, in memory, REST-JSON like the real API: ListClusters, DescribeCluster,
+// the Pod Identity association API (create, describe, list with filters and
+// pagination, update, delete; role, target role with its external ID, session
+// tags setting, session policy, tags) and the add-on reads (DescribeAddon,
+// ListAddons; add-ons are installed and removed through the admin API), with
+// AWS's error codes.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { kubeconfigEndpoint } from './jwks.js';
 import { parseRoleArn } from './moto-iam.js';
@@ -16,7 +19,9 @@ export type EksOperation =
   | 'ListPodIdentityAssociations'
   | 'DescribePodIdentityAssociation'
   | 'UpdatePodIdentityAssociation'
-  | 'DeletePodIdentityAssociation';
+  | 'DeletePodIdentityAssociation'
+  | 'ListAddons'
+  | 'DescribeAddon';
 
 export const EKS_ROUTES: ReadonlyArray<RestRoute<EksOperation>> = [
   { method: 'GET', path: '/clusters', operation: 'ListClusters' },
@@ -26,7 +31,33 @@ export const EKS_ROUTES: ReadonlyArray<RestRoute<EksOperation>> = [
   { method: 'GET', path: '/clusters/{name}/pod-identity-associations/{id}', operation: 'DescribePodIdentityAssociation' },
   { method: 'POST', path: '/clusters/{name}/pod-identity-associations/{id}', operation: 'UpdatePodIdentityAssociation' },
   { method: 'DELETE', path: '/clusters/{name}/pod-identity-associations/{id}', operation: 'DeletePodIdentityAssociation' },
+  { method: 'GET', path: '/clusters/{name}/addons', operation: 'ListAddons' },
+  { method: 'GET', path: '/clusters/{name}/addons/{id}', operation: 'DescribeAddon' },
 ];
+
+/** Add-on states of the EKS API (AddonStatus). */
+export const ADDON_STATUSES = ['CREATING', 'ACTIVE', 'CREATE_FAILED', 'UPDATING', 'DELETING', 'DELETE_FAILED', 'DEGRADED', 'UPDATE_FAILED'] as const;
+export type AddonStatus = (typeof ADDON_STATUSES)[number];
+
+/** An installed EKS add-on, as DescribeAddon shows it. */
+export interface Addon {
+  addonName: string;
+  clusterName: string;
+  status: AddonStatus;
+  addonVersion: string;
+  health: { issues: Array<{ code: string; message: string; resourceIds?: string[] }> };
+  addonArn: string;
+  createdAt: number;
+  modifiedAt: number;
+  tags: Record<string, string>;
+  podIdentityAssociations: string[];
+}
+
+/** What the admin API may set when installing an add-on. */
+export interface AddonInstall {
+  addonVersion?: string;
+  status?: AddonStatus;
+}
 
 /** The operation name for counters and fault rules ("Unknown" when no route matches). */
 export function eksOperation(method: string, path: string): string {
@@ -78,6 +109,8 @@ export interface EksRequest {
 export class EksService {
   /** cluster name -> association id -> association */
   private store = new Map<string, Map<string, Association>>();
+  /** cluster name -> add-on name -> add-on */
+  private addons = new Map<string, Map<string, Addon>>();
   private seq = 0;
   private readonly createdAt = Date.now() / 1000;
 
@@ -87,8 +120,10 @@ export class EksService {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Removes every association and add-on. */
   reset(): void {
     this.store.clear();
+    this.addons.clear();
   }
 
   /** Every association in every cluster, in creation order. */
@@ -136,7 +171,73 @@ export class EksService {
         this.store.get(cluster.name)!.delete(a.associationId);
         return jsonResponse({ association: this.view(a) });
       }
+      case 'ListAddons':
+        return jsonResponse(this.listAddons(cluster, req.query));
+      case 'DescribeAddon':
+        return jsonResponse({ addon: this.getAddon(cluster, id!) });
     }
+  }
+
+  // ---- add-ons ----------------------------------------------------------------
+
+  /** Installs (or replaces) an add-on in a cluster; for the admin API. */
+  installAddon(clusterName: string, addonName: string, opts: AddonInstall = {}): Addon {
+    const cluster = this.cluster(clusterName);
+    if (!cluster) throw new AwsError('ResourceNotFoundException', 404, `No cluster found for name: ${clusterName}.`);
+    if (!/^[0-9A-Za-z][A-Za-z0-9-_]*$/.test(addonName) || addonName.length > 100) throw invalid(`Invalid add-on name: ${addonName}`);
+    if (opts.status !== undefined && !ADDON_STATUSES.includes(opts.status)) throw invalid(`status must be one of ${ADDON_STATUSES.join(', ')}.`);
+    const t = this.now() / 1000;
+    let m = this.addons.get(cluster.name);
+    if (!m) this.addons.set(cluster.name, (m = new Map()));
+    const previous = m.get(addonName);
+    const addon: Addon = {
+      addonName,
+      clusterName: cluster.name,
+      status: opts.status ?? 'ACTIVE',
+      addonVersion: opts.addonVersion ?? 'v1.3.10-eksbuild.2',
+      health: { issues: [] },
+      addonArn: previous?.addonArn ?? `arn:aws:eks:${cluster.region ?? this.defaults.region}:${cluster.accountId ?? this.defaults.accountId}:addon/${cluster.name}/${addonName}/${randomUUID()}`,
+      createdAt: previous?.createdAt ?? t,
+      modifiedAt: t,
+      tags: {},
+      podIdentityAssociations: [],
+    };
+    m.set(addonName, addon);
+    return addon;
+  }
+
+  /** Removes an add-on; false when it was not installed. */
+  removeAddon(clusterName: string, addonName: string): boolean {
+    return this.addons.get(clusterName)?.delete(addonName) ?? false;
+  }
+
+  /** Every installed add-on, all clusters. */
+  allAddons(): Addon[] {
+    return [...this.addons.values()].flatMap((m) => [...m.values()]);
+  }
+
+  private getAddon(cluster: ClusterConfig, addonName: string): Addon {
+    const addon = this.addons.get(cluster.name)?.get(addonName);
+    if (!addon) {
+      throw new AwsError('ResourceNotFoundException', 404, `No addon: ${addonName} found in cluster: ${cluster.name}`, 'Sender', {
+        clusterName: cluster.name,
+        addonName,
+      });
+    }
+    return addon;
+  }
+
+  private listAddons(cluster: ClusterConfig, q: URLSearchParams): Record<string, unknown> {
+    const max = maxResults(q);
+    const names = [...(this.addons.get(cluster.name)?.keys() ?? [])];
+    let page;
+    try {
+      page = paginate(names, (n) => n, max, q.get('nextToken') ?? undefined);
+    } catch (err) {
+      if (err instanceof InvalidTokenError) throw invalid(err.message);
+      throw err;
+    }
+    return { addons: page.items, ...(page.nextToken ? { nextToken: page.nextToken } : {}) };
   }
 
   private describeCluster(c: ClusterConfig): Record<string, unknown> {
@@ -169,8 +270,10 @@ export class EksService {
     if (targetRoleArn !== undefined) this.checkRoleArn(undefined, targetRoleArn, 'targetRoleArn');
     const tags = checkTags(body.tags);
     const token = optionalString(body, 'clientRequestToken');
-    const policy = optionalString(body, 'policy');
+    // An empty policy is no policy.
+    const policy = optionalString(body, 'policy') || undefined;
     const disableSessionTags = optionalBool(body, 'disableSessionTags') ?? false;
+    if (policy !== undefined) checkSessionPolicy(policy, disableSessionTags);
 
     const existing = this.find(cluster.name, namespace, serviceAccount);
     if (existing) {
@@ -214,8 +317,15 @@ export class EksService {
     const targetRoleArn = optionalString(body, 'targetRoleArn');
     const policy = optionalString(body, 'policy');
     const disableSessionTags = optionalBool(body, 'disableSessionTags');
+    // "In an update, you can change the IAM role, the target IAM role, or disableSessionTags. You must change at least one of these."
+    if (roleArn === undefined && targetRoleArn === undefined && policy === undefined && disableSessionTags === undefined) {
+      throw invalid('At least one of roleArn, targetRoleArn, disableSessionTags or policy must be given in an update.');
+    }
     if (roleArn !== undefined) this.checkRoleArn(cluster, roleArn, 'roleArn');
     if (targetRoleArn !== undefined && targetRoleArn !== '') this.checkRoleArn(undefined, targetRoleArn, 'targetRoleArn');
+    // The association after the update must be valid as a whole: a session policy needs session tags disabled.
+    const nextPolicy = policy === undefined ? a.policy : policy || undefined;
+    if (nextPolicy !== undefined) checkSessionPolicy(nextPolicy, disableSessionTags ?? a.disableSessionTags);
     if (roleArn !== undefined) a.roleArn = roleArn;
     if (targetRoleArn !== undefined) {
       // An empty targetRoleArn removes the target role.
@@ -227,7 +337,9 @@ export class EksService {
         a.targetRoleArn = targetRoleArn;
       }
     }
-    if (policy !== undefined) a.policy = policy;
+    // An empty policy removes the session policy.
+    if (nextPolicy === undefined) delete a.policy;
+    else a.policy = nextPolicy;
     if (disableSessionTags !== undefined) a.disableSessionTags = disableSessionTags;
     a.modifiedAt = this.now() / 1000;
     return a;
@@ -236,12 +348,7 @@ export class EksService {
   private list(cluster: ClusterConfig, q: URLSearchParams): Record<string, unknown> {
     const namespace = q.get('namespace') ?? undefined;
     const serviceAccount = q.get('serviceAccount') ?? undefined;
-    const rawMax = q.get('maxResults');
-    let max = 100;
-    if (rawMax !== null) {
-      max = Number(rawMax);
-      if (!Number.isInteger(max) || max < 1 || max > 100) throw invalid('maxResults must be between 1 and 100.');
-    }
+    const max = maxResults(q);
     const items = [...(this.store.get(cluster.name)?.values() ?? [])].filter(
       (a) => (namespace === undefined || a.namespace === namespace) && (serviceAccount === undefined || a.serviceAccount === serviceAccount),
     );
@@ -252,6 +359,8 @@ export class EksService {
       if (err instanceof InvalidTokenError) throw invalid(err.message);
       throw err;
     }
+    // A summary leaves out roleArn, createdAt, modifiedAt and tags (and so the
+    // target role, session tags setting and policy): see PodIdentityAssociationSummary.
     return {
       associations: page.items.map((a) => ({
         clusterName: a.clusterName,
@@ -294,6 +403,32 @@ export class EksService {
 
 function invalid(message: string): AwsError {
   return new AwsError('InvalidParameterException', 400, message);
+}
+
+/** `maxResults` of a list request: 1 to 100, default 100. */
+function maxResults(q: URLSearchParams): number {
+  const raw = q.get('maxResults');
+  if (raw === null) return 100;
+  const max = Number(raw);
+  if (!Number.isInteger(max) || max < 1 || max > 100) throw invalid('maxResults must be between 1 and 100.');
+  return max;
+}
+
+/**
+ * A session policy is "an IAM policy in JSON format" and, when used,
+ * "disableSessionTags must be set to true" (EKS API reference).
+ */
+function checkSessionPolicy(policy: string, disableSessionTags: boolean): void {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(policy);
+  } catch {
+    throw invalid('policy must be an IAM policy in JSON format.');
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc) || (doc as { Statement?: unknown }).Statement === undefined) {
+    throw invalid('policy must be an IAM policy document (a JSON object with a Statement).');
+  }
+  if (!disableSessionTags) throw invalid('disableSessionTags must be true when the association has a session policy.');
 }
 
 function parseBody(body: Buffer): Record<string, unknown> {

@@ -1,12 +1,18 @@
 // EKS Auth AssumeRoleForPodIdentity (what the Pod Identity agent calls):
 // verifies the pod's service-account token, finds the association of its
 // namespace/ServiceAccount, checks that the role trusts pods.eks.amazonaws.com
-// (sts:AssumeRole and, unless session tags are disabled, sts:TagSession) and
-// answers credentials minted by moto, in the real response shape.
+// (sts:AssumeRole and, unless the association disables session tags,
+// sts:TagSession, with the six session tags EKS sets in the condition
+// context), and answers credentials minted by moto, in the real response shape.
+// With a target role the association's role then assumes the target role (role
+// chaining): the target's trust must allow the association's role
+// sts:AssumeRole (and sts:TagSession when tags are passed), with sts:ExternalId
+// = the association's externalId; the pod gets the target role. The session
+// policy goes with the final assume (into moto) and into the call log.
 import { randomUUID } from 'node:crypto';
 import type { EksService } from './eks.js';
 import { audiences, serviceAccountOf, TokenError, type TokenVerifier } from './jwks.js';
-import type { MotoIam, RoleInfo } from './moto-iam.js';
+import type { IamBackend, RoleInfo } from './moto-iam.js';
 import type { PropagationTracker } from './propagation.js';
 import { AwsError, jsonResponse, type FakeResponse } from './protocol.js';
 import { EKS_AUTH_PATH } from './router.js';
@@ -21,7 +27,7 @@ const CREDENTIAL_SECONDS = 6 * 3600;
 export interface EksAuthDeps {
   eks: EksService;
   verifier: TokenVerifier;
-  iam: MotoIam;
+  iam: IamBackend;
   propagation: PropagationTracker;
   logger?: FakeLogger;
 }
@@ -82,36 +88,38 @@ export async function assumeRoleForPodIdentity(deps: EksAuthDeps, method: string
     ...(podName ? { 'kubernetes-pod-name': podName } : {}),
     ...(k8s.pod?.uid ? { 'kubernetes-pod-uid': k8s.pod.uid } : {}),
   };
-  const context: TrustRequest['context'] = {
-    'aws:SourceAccount': cluster.accountId ?? clusterArn.split(':')[4],
-    'aws:SourceArn': clusterArn,
-  };
-  if (!assoc.disableSessionTags) {
-    for (const [k, v] of Object.entries(sessionTags)) context[`aws:RequestTag/${k}`] = v;
-    context['aws:TagKeys'] = Object.keys(sessionTags);
-  }
-
   const denied = (why: string): AwsError => {
     deps.logger?.debug({ cluster: cluster.name, ...subject, why }, 'AssumeRoleForPodIdentity denied');
     return new AwsError('AccessDeniedException', 400, `Not authorized to assume the role of the Pod Identity association ${assoc.associationId}: ${why}`);
   };
+  const tagsPassed = !assoc.disableSessionTags;
+  const tagContext: TrustRequest['context'] = tagsPassed
+    ? { ...Object.fromEntries(Object.entries(sessionTags).map(([k, v]) => [`aws:RequestTag/${k}`, v])), 'aws:TagKeys': Object.keys(sessionTags) }
+    : {};
+  // First hop: the EKS Auth service principal assumes the association's role.
   const role = await deps.iam.getRole(assoc.roleArn);
   if (!role) throw denied(`role ${assoc.roleArn} does not exist`);
-  checkTrust(role, { type: 'Service', id: PODS_PRINCIPAL }, context, assoc.disableSessionTags, deps.propagation, denied);
+  const serviceContext: TrustRequest['context'] = {
+    'aws:SourceAccount': cluster.accountId ?? clusterArn.split(':')[4],
+    'aws:SourceArn': clusterArn,
+    ...tagContext,
+  };
+  checkTrust(role, { type: 'Service', id: PODS_PRINCIPAL }, serviceContext, tagsPassed, deps.propagation, denied);
 
-  // Cross-account: the association's role then assumes the target role.
+  // Second hop (target role): the association's role session assumes the
+  // target role, with the association's external ID and the same session tags.
   let finalRole: RoleInfo = role;
   if (assoc.targetRoleArn) {
     const target = await deps.iam.getRole(assoc.targetRoleArn);
     if (!target) throw denied(`target role ${assoc.targetRoleArn} does not exist`);
-    const targetContext = { ...context, ...(assoc.externalId ? { 'sts:ExternalId': assoc.externalId } : {}) };
-    checkTrust(target, { type: 'AWS', id: role.arn }, targetContext, assoc.disableSessionTags, deps.propagation, denied);
+    const chainContext: TrustRequest['context'] = { ...(assoc.externalId ? { 'sts:ExternalId': assoc.externalId } : {}), ...tagContext };
+    checkTrust(target, { type: 'AWS', id: role.arn }, chainContext, tagsPassed, deps.propagation, denied);
     finalRole = target;
   }
 
   const session = `eks-${cluster.name}-${podName ?? subject.serviceAccount}-${randomUUID()}`.slice(0, 64).replace(/[^\w+=,.@-]/g, '-');
-  const creds = await deps.iam.mintCredentials(finalRole.arn, session, CREDENTIAL_SECONDS);
-  return jsonResponse({
+  const creds = await deps.iam.mintCredentials(finalRole.arn, session, CREDENTIAL_SECONDS, assoc.policy);
+  const response = jsonResponse({
     subject,
     audience: PODS_PRINCIPAL,
     podIdentityAssociation: { associationArn: assoc.associationArn, associationId: assoc.associationId },
@@ -126,18 +134,29 @@ export async function assumeRoleForPodIdentity(deps: EksAuthDeps, method: string
       expiration: Math.floor(creds.expiration.getTime() / 1000),
     },
   });
+  return {
+    ...response,
+    detail: {
+      associationId: assoc.associationId,
+      roleArn: role.arn,
+      ...(assoc.targetRoleArn ? { targetRoleArn: assoc.targetRoleArn } : {}),
+      assumedRoleArn: finalRole.arn,
+      sessionTags: tagsPassed ? sessionTags : null,
+      ...(assoc.policy !== undefined ? { sessionPolicy: assoc.policy } : {}),
+    },
+  };
 }
 
 function checkTrust(
   role: RoleInfo,
   principal: TrustRequest['principal'],
   context: TrustRequest['context'],
-  disableSessionTags: boolean,
+  tagsPassed: boolean,
   propagation: PropagationTracker,
   denied: (why: string) => AwsError,
 ): void {
   if (!role.trustPolicy) throw denied(`the trust policy of ${role.arn} cannot be parsed`);
-  const actions = disableSessionTags ? ['sts:AssumeRole'] : ['sts:AssumeRole', 'sts:TagSession'];
+  const actions = tagsPassed ? ['sts:AssumeRole', 'sts:TagSession'] : ['sts:AssumeRole'];
   for (const action of actions) {
     const d = evaluateTrust(role.trustPolicy, { action, principal, context });
     if (!d.allowed) throw denied(`the trust policy of ${role.arn} does not allow ${principal.id} to ${action}: ${d.reason}`);

@@ -38,7 +38,14 @@ export function parseRoleArn(arn: string): { partition: string; accountId: strin
 
 type Creds = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 
-export class MotoIam {
+/** The IAM reads and the credential minting the STS and EKS Auth handlers need (MotoIam; an in-memory one in unit tests). */
+export interface IamBackend {
+  getRole(roleArn: string): Promise<RoleInfo | undefined>;
+  oidcProvider(accountId: string, hostPath: string, partition?: string): Promise<OidcProviderInfo | undefined>;
+  mintCredentials(roleArn: string, sessionName: string, durationSeconds: number, sessionPolicy?: string): Promise<MintedCredentials>;
+}
+
+export class MotoIam implements IamBackend {
   private iam = new Map<string, Promise<IAMClient>>();
   private sts = new Map<string, Promise<STSClient>>();
   private accountCreds = new Map<string, Promise<Creds>>();
@@ -92,11 +99,13 @@ export class MotoIam {
     }
   }
 
-  /** Credentials for `roleArn` minted by moto. */
-  async mintCredentials(roleArn: string, sessionName: string, durationSeconds: number): Promise<MintedCredentials> {
+  /** Credentials for `roleArn` minted by moto (which records, but does not enforce, a session policy). */
+  async mintCredentials(roleArn: string, sessionName: string, durationSeconds: number, sessionPolicy?: string): Promise<MintedCredentials> {
     const accountId = parseRoleArn(roleArn)?.accountId ?? this.defaultAccount;
     const sts = await this.stsFor(accountId);
-    const out = await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName, DurationSeconds: durationSeconds }));
+    const out = await sts.send(
+      new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName, DurationSeconds: durationSeconds, ...(sessionPolicy ? { Policy: sessionPolicy } : {}) }),
+    );
     const c = out.Credentials;
     if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) throw new Error('moto returned no credentials');
     return {

@@ -9,6 +9,8 @@ export interface FakeResponse {
   body: Buffer | string;
   /** Error code for the call log ("ok" when absent and status < 400). */
   errorCode?: string;
+  /** What the fake decided, for the call log (e.g. EKS Auth: session tags, session policy, roles). */
+  detail?: Record<string, unknown>;
 }
 
 /** An AWS error raised by a handler; rendered per protocol by `renderError`. */
@@ -18,6 +20,8 @@ export class AwsError extends Error {
     readonly status: number,
     message: string,
     readonly type: 'Sender' | 'Receiver' = status >= 500 ? 'Receiver' : 'Sender',
+    /** Extra members of a REST-JSON error body (e.g. EKS ResourceNotFoundException's clusterName, addonName). */
+    readonly fields: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = code;
@@ -49,7 +53,7 @@ export function jsonError(err: AwsError, reqId = requestId()): FakeResponse {
   return {
     status: err.status,
     headers: { 'content-type': 'application/json', 'x-amzn-errortype': err.code, 'x-amzn-requestid': reqId },
-    body: JSON.stringify({ message: err.message }),
+    body: JSON.stringify({ ...err.fields, message: err.message }),
     errorCode: err.code,
   };
 }

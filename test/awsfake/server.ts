@@ -146,6 +146,7 @@ export async function startAwsFake(opts: AwsFakeOptions, internals: StartInterna
       ...(decision.logged ? { fault: decision.logged } : {}),
       ...(decision.latencyMs > 0 ? { latencyMs: decision.latencyMs } : {}),
       durationMs: Date.now() - arrived,
+      ...(out.detail ? { detail: out.detail } : {}),
     });
   }
 

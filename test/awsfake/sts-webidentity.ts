@@ -5,7 +5,7 @@
 // that provider to sts:AssumeRoleWithWebIdentity with its conditions on
 // `<issuer-host-path>:sub` / `:aud` satisfied. Credentials are minted by moto.
 import { audiences, issuerHostPath, peekClaims, TokenError, type TokenVerifier } from './jwks.js';
-import { parseRoleArn, type MotoIam } from './moto-iam.js';
+import { parseRoleArn, type IamBackend } from './moto-iam.js';
 import type { PropagationTracker } from './propagation.js';
 import { AwsError, queryResponse, toXml, type FakeResponse } from './protocol.js';
 import { evaluateTrust } from './trust-evaluation.js';
@@ -13,7 +13,7 @@ import type { FakeLogger } from './types.js';
 
 export interface WebIdentityDeps {
   verifier: TokenVerifier;
-  iam: MotoIam;
+  iam: IamBackend;
   propagation: PropagationTracker;
   logger?: FakeLogger;
 }

@@ -88,4 +88,10 @@ export interface CallLogEntry {
   fault?: FaultKind;
   latencyMs?: number;
   durationMs: number;
+  /**
+   * What the fake decided for this call, where that is not visible in the
+   * response (EKS Auth AssumeRoleForPodIdentity: the roles assumed, the session
+   * tags passed or null when disabled, the session policy).
+   */
+  detail?: Record<string, unknown>;
 }

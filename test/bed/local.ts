@@ -66,10 +66,10 @@ async function main(): Promise<void> {
     };
     Object.assign(process.env, awsEnv);
 
-    say('▶ platform prerequisites in AWS: IAM OIDC provider for the issuer, permissions boundary policy');
-    await platformPrerequisites(new IAMClient(awsClientConfig(fake.endpoint, config.cluster.region)), cp.state.issuer);
-
     const kc = loadKubeConfig(cp.state.kubeconfig);
+    say('▶ platform prerequisites: IAM OIDC provider for the issuer, permissions boundary policy, Pod Identity agent DaemonSet');
+    await platformPrerequisites(new IAMClient(awsClientConfig(fake.endpoint, config.cluster.region)), cp.state.issuer, kc);
+
     say('▶ installing the CRD from crds/');
     await installCrd(kc);
 
@@ -140,6 +140,9 @@ async function main(): Promise<void> {
     say('');
     const ok = items.filter((c) => c.status?.conditions?.find((x) => x.type === 'Ready')?.status === 'True').length;
     say(`${ok} of ${items.length} claims Ready, ${items.length - ok} refused by awi, ${refusedByApi} refused by the API server.`);
+    // Ready includes CredentialsVerified: awi exchanged a token itself, as a pod would.
+    const verified = items.filter((c) => c.status?.conditions?.find((x) => x.type === 'Ready')?.status === 'True' && c.status?.conditions?.find((x) => x.type === 'CredentialsVerified')?.status === 'True').length;
+    say(`CredentialsVerified=True on ${verified} of ${ok} Ready claims.`);
     say('');
     say(keepRunning
       ? '▶ poke at it (in another shell; the control plane, the AWS fake and the controller run until Ctrl-C):'

@@ -1,8 +1,17 @@
-// Exit 0 when a container runtime answers (k3s can run); otherwise print why
-// not and exit 1. Used by test/bed/test.sh to decide on the k3s backend.
-import { containerRuntimeProblem } from './k3s.js';
+// Exit 0 when the container backend can run here (test/bed/containers.sh
+// made its images and podman runs them); otherwise print why not and exit 1.
+// Used by test/bed/test.sh to decide on the container backend's pass.
+import { containerSettings, podman } from './podman.js';
 
-const problem = await containerRuntimeProblem();
+const settings = containerSettings();
+let problem = 'problem' in settings ? settings.problem : undefined;
+if (!('problem' in settings)) {
+  try {
+    await podman(settings, ['image', 'exists', settings.controlPlaneImage]);
+  } catch (err) {
+    problem = `${settings.controlPlaneImage} is missing: ${(err as Error).message.split('\n')[0]}`;
+  }
+}
 if (problem) {
   console.log(problem.split('\n')[0]);
   process.exit(1);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 // loadYaml (not YAML.parse): the typed client keeps x-kubernetes-* schema keys only
 // when the object was deserialized through its own model.
-import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, AppsV1Api, CustomObjectsApi, KubeConfig, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { CreateOpenIDConnectProviderCommand, CreatePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
 import { pino } from 'pino';
 import YAML from 'yaml';
@@ -64,18 +64,56 @@ export function testPlatformConfigDocument(overrides: (raw: Record<string, any>)
   const tb = testbed();
   const raw = YAML.parse(readFileSync(path.join(projectRoot, 'deploy', 'examples', 'platform-config.yaml'), 'utf8')) as Record<string, any>;
   raw.cluster = { ...raw.cluster, name: tb.clusterName, accountId: tb.accountId, region: tb.region, oidcIssuer: tb.issuer };
-  raw.guardrails = [...raw.guardrails, { ...raw.guardrails[0], namespaces: ['it-*'] }];
+  // Test namespaces (it-*) reach any resource: the tests name buckets and queues freely. First in
+  // the list, so that suites copying guardrails[0] for their own namespaces get the open one.
+  raw.guardrails = [{ ...raw.guardrails[0], namespaces: ['it-*'], allowedResourcePatterns: ['arn:*'], sharedResources: [] }, ...raw.guardrails];
   overrides(raw);
   return raw;
 }
 
-/** What the platform team sets up once per account: the IRSA OIDC provider and the permissions boundary. */
-export async function platformPrerequisites(iam: IAMClient = new IAMClient(awsClientConfig()), issuer: string = testbed().issuer): Promise<void> {
+/**
+ * What the platform team sets up once: the IRSA OIDC provider and the
+ * permissions boundary per account, and the Pod Identity agent (its DaemonSet
+ * in kube-system) per cluster.
+ */
+export async function platformPrerequisites(iam: IAMClient = new IAMClient(awsClientConfig()), issuer: string = testbed().issuer, kc: KubeConfig = kubeConfig()): Promise<void> {
+  await installPodIdentityAgent(kc);
   await iam.send(new CreateOpenIDConnectProviderCommand({ Url: issuer, ClientIDList: ['sts.amazonaws.com'], ThumbprintList: ['0'.repeat(40)] }));
   await iam.send(new CreatePolicyCommand({
     PolicyName: 'awi-workload-boundary',
     PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:*', 'sqs:*', 'sns:*', 'kms:*', 'dynamodb:*', 'secretsmanager:*', 'ssm:*'], Resource: '*' }] }),
   }));
+}
+
+export const AGENT = { namespace: 'kube-system', name: 'eks-pod-identity-agent' };
+
+/** The Pod Identity agent's DaemonSet as the EKS add-on installs it (the API object only: nothing runs it here). */
+export async function installPodIdentityAgent(kc: KubeConfig = kubeConfig()): Promise<void> {
+  const apps = kc.makeApiClient(AppsV1Api);
+  const labels = { 'app.kubernetes.io/name': AGENT.name };
+  try {
+    await apps.createNamespacedDaemonSet({
+      namespace: AGENT.namespace,
+      body: {
+        metadata: { name: AGENT.name, namespace: AGENT.namespace, labels },
+        spec: {
+          selector: { matchLabels: labels },
+          template: { metadata: { labels }, spec: { hostNetwork: true, containers: [{ name: AGENT.name, image: 'public.ecr.aws/eks/eks-pod-identity-agent:latest' }] } },
+        },
+      },
+    });
+  } catch (err) {
+    if (!isKubeConflict(err)) throw err;
+  }
+}
+
+/** Removes the agent's DaemonSet (tests of PodIdentityAgentMissing). */
+export async function removePodIdentityAgent(kc: KubeConfig = kubeConfig()): Promise<void> {
+  try {
+    await kc.makeApiClient(AppsV1Api).deleteNamespacedDaemonSet({ namespace: AGENT.namespace, name: AGENT.name });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 404) throw err;
+  }
 }
 
 export interface ControllerEnv {
@@ -90,7 +128,7 @@ export interface ControllerEnv {
  * no reset, and the prerequisites are assumed to exist already.
  */
 export async function startControllerEnv(
-  opts: { propagationRequeueMs?: number; resyncMs?: number; config?: PlatformConfig; reset?: boolean } = {},
+  opts: { propagationRequeueMs?: number; resyncMs?: number; prerequisiteTtlMs?: number; config?: PlatformConfig; reset?: boolean } = {},
 ): Promise<ControllerEnv> {
   const reset = opts.reset ?? true;
   if (reset) await awsFake().reset();
@@ -107,6 +145,7 @@ export async function startControllerEnv(
     log,
     propagationRequeueMs: opts.propagationRequeueMs ?? 300,
     resyncMs: opts.resyncMs ?? 3_600_000,
+    ...(opts.prerequisiteTtlMs !== undefined ? { prerequisiteTtlMs: opts.prerequisiteTtlMs } : {}),
   });
   await controller.start();
   return { controller, config, stop: () => controller.stop() };

@@ -59,6 +59,23 @@ export function resourceMatches(pattern: string, resource: string): boolean {
   return globRegExp(pattern, '').test(resource);
 }
 
+/**
+ * ArnEquals and ArnLike (the same operator in IAM): each of the six
+ * colon-delimited parts of the ARN is matched on its own, case-sensitively,
+ * with * and ? wildcards that do not cross a part; a value that is not an
+ * ARN matches nothing.
+ */
+export function arnLike(pattern: string, value: string): boolean {
+  const parts = (arn: string) => {
+    const p = arn.split(':');
+    return p.length < 6 ? undefined : [...p.slice(0, 5), p.slice(5).join(':')];
+  };
+  const want = parts(pattern);
+  const got = parts(value);
+  if (!want || !got) return false;
+  return want.every((w, i) => globRegExp(w, '').test(got[i]!));
+}
+
 type Matcher = (policyValue: string, contextValue: string) => boolean;
 const BASE_OPERATORS: Record<string, { match: Matcher; negated: boolean }> = {
   StringEquals: { match: (p, c) => p === c, negated: false },
@@ -67,10 +84,10 @@ const BASE_OPERATORS: Record<string, { match: Matcher; negated: boolean }> = {
   StringNotEqualsIgnoreCase: { match: (p, c) => p.toLowerCase() === c.toLowerCase(), negated: true },
   StringLike: { match: (p, c) => globRegExp(p, '').test(c), negated: false },
   StringNotLike: { match: (p, c) => globRegExp(p, '').test(c), negated: true },
-  ArnEquals: { match: (p, c) => p === c, negated: false },
-  ArnNotEquals: { match: (p, c) => p === c, negated: true },
-  ArnLike: { match: (p, c) => globRegExp(p, '').test(c), negated: false },
-  ArnNotLike: { match: (p, c) => globRegExp(p, '').test(c), negated: true },
+  ArnEquals: { match: arnLike, negated: false },
+  ArnNotEquals: { match: arnLike, negated: true },
+  ArnLike: { match: arnLike, negated: false },
+  ArnNotLike: { match: arnLike, negated: true },
   Bool: { match: (p, c) => p.toLowerCase() === c.toLowerCase(), negated: false },
 };
 
@@ -142,7 +159,7 @@ export function allowedActions(policy: PolicyDocument): string[] {
 // --- from API calls to authorization requests -------------------------------
 
 export interface AwsCall {
-  service: 'iam' | 'eks' | 'sts';
+  service: 'iam' | 'eks' | 'sts' | 'eks-auth';
   /** API operation, e.g. CreateRole. */
   operation: string;
   input: Record<string, any>;
@@ -244,6 +261,11 @@ const prefixed = (prefix: string, tags: Record<string, string>): RequestContext 
 
 const requestTags = (tags: Record<string, string>): RequestContext => ({ ...prefixed('aws:RequestTag/', tags), 'aws:TagKeys': Object.keys(tags) });
 
+const ACTIONS_WITH_BOUNDARY_KEY = new Set([
+  'GetRole', 'AttachRolePolicy', 'DetachRolePolicy', 'PutRolePolicy', 'DeleteRolePolicy', 'UpdateAssumeRolePolicy', 'UpdateRole',
+  'PutRolePermissionsBoundary', 'DeleteRolePermissionsBoundary', 'DeleteRole',
+]);
+
 /**
  * The authorization requests AWS evaluates for one call (the action itself
  * and the actions it depends on), with the state as it was when the call was
@@ -255,13 +277,19 @@ export function authorizationRequests(call: AwsCall, env: AwsEnv, state: AwsStat
   const req = (action: string, resource: string, context: RequestContext = {}): AuthzRequest => ({ action, resource, context });
 
   if (api === 'iam:ListRoles') return [req(api, '*')]; // no resource-level permissions
+  if (api === 'iam:GetOpenIDConnectProvider') return [req(api, call.input.OpenIDConnectProviderArn as string)];
+  // Credential verification's EKS Auth call (the controller's own credentials sign it), on the cluster.
+  if (api === 'eks-auth:AssumeRoleForPodIdentity') return [req(api, `arn:${partition}:eks:${region}:${accountId}:cluster/${call.input.clusterName}`)];
   if (call.service === 'iam') {
     const name = call.input.RoleName as string | undefined;
     if (!name) throw new Error(`${api}: no RoleName in the input`);
     const role = state.roles.get(name);
     // A role AWS does not know has no path to put in its ARN.
     const arn = (path: string | undefined) => `arn:${partition}:iam::${accountId}:role${path ?? '/'}${name}`;
-    const existing: RequestContext = role ? { ...prefixed('aws:ResourceTag/', role.tags), ...(role.boundary ? { 'iam:PermissionsBoundary': role.boundary } : {}) } : {};
+    // iam:PermissionsBoundary is in the context only of the actions the Service
+    // Authorization Reference lists it for (not TagRole, UntagRole or the reads of policies).
+    const boundaryKnown = role?.boundary !== undefined && ACTIONS_WITH_BOUNDARY_KEY.has(call.operation);
+    const existing: RequestContext = role ? { ...prefixed('aws:ResourceTag/', role.tags), ...(boundaryKnown ? { 'iam:PermissionsBoundary': role.boundary! } : {}) } : {};
     switch (call.operation) {
       case 'GetRole':
         return [req(api, call.output?.Role?.Arn ?? arn(role?.path), existing)];
@@ -298,14 +326,24 @@ export function authorizationRequests(call: AwsCall, env: AwsEnv, state: AwsStat
   }
 
   if (call.service === 'eks') {
-    const cluster = call.input.clusterName as string;
+    // DescribeCluster names the cluster "name"; the association APIs "clusterName".
+    const cluster = (call.operation === 'DescribeCluster' ? call.input.name : call.input.clusterName) as string;
     const clusterArn = `arn:${partition}:eks:${region}:${accountId}:cluster/${cluster}`;
     const associationArn = (id: string) => `arn:${partition}:eks:${region}:${accountId}:podidentityassociation/${cluster}/${id}`;
-    const passRole = (roleArn: string) => req('iam:PassRole', roleArn, { 'iam:PassedToService': 'pods.eks.amazonaws.com' });
+    // PassRole is authorized on the role passed, so its tags are in the context.
+    const passedRoleTags = (roleArn: string): RequestContext => {
+      const name = roleArn.split('/').pop() ?? '';
+      const role = state.roles.get(name);
+      return role && roleArn === `arn:${partition}:iam::${accountId}:role${role.path}${name}` ? prefixed('aws:ResourceTag/', role.tags) : {};
+    };
+    const passRole = (roleArn: string) => req('iam:PassRole', roleArn, { 'iam:PassedToService': 'pods.eks.amazonaws.com', ...passedRoleTags(roleArn) });
     const existing = (id: string) => prefixed('aws:ResourceTag/', state.associations.get(id) ?? {});
     switch (call.operation) {
+      case 'DescribeCluster':
       case 'ListPodIdentityAssociations':
         return [req(api, clusterArn)];
+      case 'DescribeAddon':
+        return [req(api, call.output?.addon?.addonArn ?? `arn:${partition}:eks:${region}:${accountId}:addon/${cluster}/${call.input.addonName}/00000000-0000-0000-0000-000000000000`)];
       case 'CreatePodIdentityAssociation': {
         const tags = (call.input.tags ?? {}) as Record<string, string>;
         const id = call.output?.association?.associationId ?? 'a-not-created';
@@ -330,6 +368,9 @@ export function authorizationRequests(call: AwsCall, env: AwsEnv, state: AwsStat
       return [req(api, '*')];
     case 'AssumeRole':
       return [req(api, call.input.RoleArn)];
+    // Not signed: the web identity token is the credential, the role's trust decides. No identity policy applies.
+    case 'AssumeRoleWithWebIdentity':
+      return [];
     default:
       throw new Error(`${api}: no authorization mapping; add one to test/harness/iam-policy-match.ts`);
   }

@@ -1,6 +1,6 @@
 // What the global setup tells every test file about the running test bed.
 export interface TestBedInfo {
-  backend: 'local' | 'k3s';
+  backend: 'local' | 'container';
   kubeconfig: string;
   server: string;
   /** The service-account token issuer (iss of TokenRequest JWTs). */

@@ -12,7 +12,7 @@ import { testAccountId, testBedEnv, testClusterName, testRegion, type TestBedInf
 type Stoppable = { stop(): Promise<void> };
 
 export async function startTestBed(): Promise<void> {
-  const backend = process.env.AWI_BACKEND === 'k3s' ? 'k3s' : 'local';
+  const backend = process.env.AWI_BACKEND === 'container' ? 'container' : 'local';
   const runDir = path.join(runRoot, `${backend}-${process.pid}`);
   rmSync(runDir, { recursive: true, force: true });
   mkdirSync(runDir, { recursive: true });
@@ -21,12 +21,12 @@ export async function startTestBed(): Promise<void> {
   (globalThis as { __awiTestBed?: Stoppable[] }).__awiTestBed = started;
 
   let cluster: { server: string; issuer: string; kubeconfig: string };
-  if (backend === 'k3s') {
+  if (backend === 'container') {
     // Loaded only here: testcontainers is needed only where a container runtime is.
-    const { startK3s } = await import('./k3s.js');
-    const k3s = await startK3s(path.join(runDir, 'k3s'));
-    started.push(k3s);
-    cluster = k3s;
+    const { startContainerCluster } = await import('./container-cluster.js');
+    const containerCluster = await startContainerCluster(path.join(runDir, 'controlplane'));
+    started.push(containerCluster);
+    cluster = containerCluster;
   } else {
     const cp = await startControlPlane(path.join(runDir, 'controlplane'));
     started.push(cp);

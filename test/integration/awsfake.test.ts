@@ -6,7 +6,10 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import {
   CreateOpenIDConnectProviderCommand,
   CreateRoleCommand,
+  DeleteOpenIDConnectProviderCommand,
+  GetOpenIDConnectProviderCommand,
   GetRoleCommand,
+  ListOpenIDConnectProvidersCommand,
   IAMClient,
   NoSuchEntityException,
 } from '@aws-sdk/client-iam';
@@ -20,8 +23,10 @@ import {
 import {
   CreatePodIdentityAssociationCommand,
   DeletePodIdentityAssociationCommand,
+  DescribeAddonCommand,
   DescribeClusterCommand,
   DescribePodIdentityAssociationCommand,
+  ListAddonsCommand,
   EKSClient,
   InvalidParameterException,
   ListPodIdentityAssociationsCommand,
@@ -340,6 +345,113 @@ describe('EKS Pod Identity', () => {
 
     const all = await awsFake().associations();
     expect(all.filter((x) => x.namespace === ns).map((x) => x.associationId)).toEqual(ids.slice(1));
+  });
+});
+
+describe('association target role, session tags, session policy; OIDC providers; add-ons', () => {
+  it('role-chains to the target role with the external ID, honours disableSessionTags, and logs the session policy', async () => {
+    const { clusterName, awsEndpoint, accountId } = testbed();
+    const ns = await freshNamespace('chain');
+    await serviceAccount(ns, 'app');
+    // The association role: EKS Auth may assume it, only with this namespace's session tag.
+    const first = await createRole(
+      `chain-first-${ns}`,
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: PODS }, Action: ['sts:AssumeRole', 'sts:TagSession'], Condition: { StringEquals: { 'aws:RequestTag/kubernetes-namespace': ns } } }],
+      }),
+    );
+    const created = await eks().send(new CreatePodIdentityAssociationCommand({ clusterName, namespace: ns, serviceAccount: 'app', roleArn: first }));
+    const id = created.association!.associationId!;
+    const token = await saToken(ns, 'app', [PODS]);
+    expect((await assumeRoleForPodIdentity(awsEndpoint, clusterName, token)).assumedRoleUser.arn).toContain(`:assumed-role/chain-first-${ns}/`);
+
+    // Target role: trusts the association role with the association's external ID (known after the update).
+    const targetName = `chain-target-${ns}`;
+    const targetArn = `arn:aws:iam::${accountId}:role/awi/${targetName}`;
+    const updated = await eks().send(new UpdatePodIdentityAssociationCommand({ clusterName, associationId: id, targetRoleArn: targetArn }));
+    expect(updated.association).toMatchObject({ roleArn: first, targetRoleArn: targetArn, disableSessionTags: false });
+    const externalId = updated.association!.externalId!;
+    expect(externalId).toBeTruthy();
+    // Not created yet: refused.
+    await expect(assumeRoleForPodIdentity(awsEndpoint, clusterName, token)).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    await createRole(
+      targetName,
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { AWS: first }, Action: ['sts:AssumeRole', 'sts:TagSession'], Condition: { StringEquals: { 'sts:ExternalId': externalId } } }],
+      }),
+    );
+    const chained = await assumeRoleForPodIdentity(awsEndpoint, clusterName, token);
+    expect(chained.assumedRoleUser.arn).toContain(`:assumed-role/${targetName}/`);
+    const who = await new STSClient({ ...awsClientConfig(), credentials: chained.credentials }).send(new GetCallerIdentityCommand({}));
+    expect(who.Arn).toBe(chained.assumedRoleUser.arn);
+    const described = await eks().send(new DescribePodIdentityAssociationCommand({ clusterName, associationId: id }));
+    expect(described.association).toMatchObject({ targetRoleArn: targetArn, externalId });
+
+    // Session tags off: the association role's trust needs the namespace tag, so EKS Auth is refused.
+    await eks().send(new UpdatePodIdentityAssociationCommand({ clusterName, associationId: id, targetRoleArn: '', disableSessionTags: true }));
+    await expect(assumeRoleForPodIdentity(awsEndpoint, clusterName, token)).rejects.toMatchObject({ name: 'AccessDeniedException' });
+
+    // A session policy (needs session tags off) reaches the call log with the exchange.
+    const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListBucket', Resource: '*' }] });
+    await expect(eks().send(new UpdatePodIdentityAssociationCommand({ clusterName, associationId: id, policy, disableSessionTags: false }))).rejects.toBeInstanceOf(
+      InvalidParameterException,
+    );
+    const plain = await createRole(`chain-plain-${ns}`, podIdentityTrust(PODS, ['sts:AssumeRole']));
+    await eks().send(new UpdatePodIdentityAssociationCommand({ clusterName, associationId: id, roleArn: plain, policy }));
+    const before = (await awsFake().callLog()).at(-1)?.seq ?? 0;
+    await assumeRoleForPodIdentity(awsEndpoint, clusterName, token);
+    const [entry] = await awsFake().callLog({ api: 'eks-auth:AssumeRoleForPodIdentity', sinceSeq: before });
+    expect(entry?.detail).toMatchObject({ associationId: id, roleArn: plain, assumedRoleArn: plain, sessionTags: null, sessionPolicy: policy });
+  });
+
+  it('IAM OIDC providers reach moto through the front; a deleted provider makes AssumeRoleWithWebIdentity refuse', async () => {
+    await ensureProvider();
+    const ns = await freshNamespace('oidc');
+    await serviceAccount(ns);
+    const roleArn = await createRole(`irsa-oidc-${ns}`, irsaTrust(ns));
+    const token = await saToken(ns, SA, [STS_AUD]);
+    await expect(webIdentity(roleArn, token)).resolves.toMatchObject({ Provider: providerArn() });
+
+    const calls0 = await awsFake().calls();
+    const got = await iam().send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: providerArn() }));
+    expect(got.ClientIDList).toEqual(expect.arrayContaining([STS_AUD]));
+    const listed = await iam().send(new ListOpenIDConnectProvidersCommand({}));
+    expect(listed.OpenIDConnectProviderList?.map((p) => p.Arn)).toContain(providerArn());
+    await iam().send(new DeleteOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: providerArn() }));
+    await expect(iam().send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: providerArn() }))).rejects.toMatchObject({ name: 'NoSuchEntityException' });
+    const calls1 = await awsFake().calls();
+    expect((calls1['iam:GetOpenIDConnectProvider'] ?? 0) - (calls0['iam:GetOpenIDConnectProvider'] ?? 0)).toBe(2);
+    expect((calls1['iam:DeleteOpenIDConnectProvider'] ?? 0) - (calls0['iam:DeleteOpenIDConnectProvider'] ?? 0)).toBe(1);
+
+    const refused = await webIdentity(roleArn, token).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(InvalidIdentityTokenException);
+    expect((refused as Error).message).toContain('No OpenIDConnect provider found');
+    // Re-created without sts.amazonaws.com among its client IDs: still refused.
+    await iam().send(new CreateOpenIDConnectProviderCommand({ Url: testbed().issuer, ClientIDList: ['vault'], ThumbprintList: ['0'.repeat(40)] }));
+    await expect(webIdentity(roleArn, token)).rejects.toMatchObject({ name: 'InvalidIdentityTokenException', message: 'Incorrect token audience' });
+    await iam().send(new DeleteOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: providerArn() }));
+    await ensureProvider();
+    await expect(webIdentity(roleArn, token)).resolves.toMatchObject({ Provider: providerArn() });
+  });
+
+  it('DescribeAddon / ListAddons show the eks-pod-identity-agent add-on installed through the admin API', async () => {
+    const { clusterName } = testbed();
+    const name = 'eks-pod-identity-agent';
+    await awsFake()
+      .removeAddon(clusterName, name)
+      .catch(() => undefined);
+    await expect(eks().send(new DescribeAddonCommand({ clusterName, addonName: name }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+    expect((await eks().send(new ListAddonsCommand({ clusterName }))).addons).not.toContain(name);
+    await awsFake().installAddon(clusterName, name);
+    const out = await eks().send(new DescribeAddonCommand({ clusterName, addonName: name }));
+    expect(out.addon).toMatchObject({ addonName: name, clusterName, status: 'ACTIVE' });
+    expect(out.addon?.createdAt).toBeInstanceOf(Date);
+    expect((await eks().send(new ListAddonsCommand({ clusterName }))).addons).toContain(name);
+    expect((await awsFake().addons()).map((a) => a.addonName)).toContain(name);
+    await awsFake().removeAddon(clusterName, name);
+    await expect(eks().send(new DescribeAddonCommand({ clusterName, addonName: name }))).rejects.toBeInstanceOf(ResourceNotFoundException);
   });
 });
 

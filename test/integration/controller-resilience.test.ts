@@ -121,7 +121,7 @@ async function expectOneOfEach(claims: ClaimRef[]): Promise<void> {
     expect(role.Arn).toBe(claim.status!.roleArn);
     expect(tags).toMatchObject({
       'awi.dev/managed-by': 'awi',
-      'awi.dev/cluster': testbed().clusterName,
+      'awi.dev/cluster': `arn:aws:eks:${testbed().region}:${testbed().accountId}:cluster/${testbed().clusterName}`,
       'awi.dev/namespace': c.namespace,
       'awi.dev/claim': c.name,
       'awi.dev/claim-uid': claim.metadata.uid,

@@ -4,7 +4,9 @@
 // association, mechanism switches both ways, Delete and Retain) must be
 // allowed by the rendered policy, conditions included; and every action the
 // policy allows must have been used, or be in a short list of actions the
-// scenario cannot reach. The same for `awi inventory --aws` and
+// scenario cannot reach. Every request is decided twice: by the project's
+// matcher (test/harness/iam-policy-match.ts) and by @cloud-copilot/iam-simulate
+// (test/harness/iam-simulate.ts), which must agree. The same for `awi inventory --aws` and
 // deploy/aws/inventory-policy.json. A last part checks the trust policies of
 // the controller's own role against the fake's STS and EKS Auth.
 //
@@ -29,11 +31,14 @@ import { claimsApi, createClaim, getClaim, readyCondition, startControllerEnv, t
 import {
   allowedActions, authorizationRequests, AwsStateModel, evaluate, statements, type AuthzRequest, type AwsCall, type PolicyDocument,
 } from '../harness/iam-policy-match.js';
+import { simulate } from '../harness/iam-simulate.js';
 import { projectRoot } from '../harness/paths.js';
 import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../harness/testbed.js';
 import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
 import { mergePatch } from '../../src/kube/patch.js';
 import { runInventory } from '../../src/cli/inventory.js';
+import { CredentialVerifier } from '../../src/controller/verify.js';
+import { verifyClusterIdentity } from '../../src/controller/cluster-identity.js';
 
 /**
  * Allowed actions the scenario cannot reach, and why. Keep it short: each
@@ -43,6 +48,9 @@ const UNREACHABLE: Record<string, string> = {
   // Claims in other accounts run in multi-account.test.ts. Checking them here
   // would need a policy per account: the controller's role in each target
   // account carries this policy rendered for that account.
+  // The test bed has the agent's DaemonSet; the add-on is asked only without it
+  // (controller-verify.test.ts covers that path against the fake's DescribeAddon).
+  'eks:DescribeAddon': 'the Pod Identity agent DaemonSet exists in the test bed',
   'sts:AssumeRole': 'the scenario stays in the cluster account',
 };
 
@@ -83,6 +91,22 @@ function startRecording(env: { partition: string; accountId: string; region: str
   const state = new AwsStateModel();
   const restore: (() => void)[] = [];
   let recording = true;
+  // Credential verification calls EKS Auth without an SDK client (none exists): record it like one.
+  {
+    const proto = CredentialVerifier.prototype as unknown as { podIdentityCall: (token: string) => Promise<unknown>; o: { clusterName: string } };
+    const original = proto.podIdentityCall;
+    proto.podIdentityCall = async function recordedPodIdentityCall(this: typeof proto, token: string) {
+      const output = await original.call(this, token);
+      if (recording) {
+        const call: AwsCall = { service: 'eks-auth', operation: 'AssumeRoleForPodIdentity', input: { clusterName: this.o.clusterName }, output: output as Record<string, any> };
+        calls.push({ origin: 'controller', call, requests: authorizationRequests(call, env, state.clone()) });
+      }
+      return output;
+    };
+    restore.push(() => {
+      proto.podIdentityCall = original;
+    });
+  }
   for (const [cls, service] of CLIENTS) {
     const original = cls.prototype.send;
     const own = Object.getOwnPropertyDescriptor(cls.prototype, 'send');
@@ -183,6 +207,7 @@ beforeAll(async () => {
     ACCOUNT_ID: tb.accountId,
     REGION: tb.region,
     CLUSTER_NAME: tb.clusterName,
+    CLUSTER_ARN: config.cluster.arn,
     BOUNDARY_POLICY_ARN: config.roles.permissionsBoundaryArn!,
     ACCOUNT_ROLE_ARNS: ACCOUNT_ROLE,
   }) as PolicyDocument;
@@ -210,6 +235,9 @@ async function runScenario(): Promise<void> {
     PolicyName: MANAGED_POLICY_NAME,
     PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: '*' }] }),
   }))).Policy!.Arn!;
+
+  // The start-up check of run.ts (the controller env does not go through run.ts).
+  await verifyClusterIdentity(env.config, eks());
 
   const ns = await freshNamespace('iamcov');
   // 1. Create: a Pod Identity claim and an IRSA claim with a managed policy.
@@ -297,6 +325,20 @@ describe('the controller IAM policy (deploy/aws/controller-policy.json)', () => 
     expect([...new Set(denied)]).toEqual([]);
   });
 
+  it('an evaluator the project did not write agrees on every request the controller made', async () => {
+    const requests = recorder.calls.filter((c) => c.origin === 'controller').flatMap((c) => c.requests);
+    const unique = [...new Map(requests.map((r) => [JSON.stringify(r), r])).values()];
+    const disagreements: string[] = [];
+    for (const r of unique) {
+      const ours = evaluate(policy, r).decision;
+      const theirs = await simulate(policy, r, testbed().accountId);
+      if (ours !== theirs.decision) disagreements.push(`${describeRequest(r)}: matcher ${ours}, iam-simulate ${theirs.decision}`);
+      if (theirs.ignoredContextKeys.length) disagreements.push(`${describeRequest(r)}: iam-simulate ignored ${theirs.ignoredContextKeys.join(', ')}`);
+    }
+    expect(disagreements).toEqual([]);
+    expect(unique.length).toBeGreaterThan(10);
+  });
+
   it('allows nothing the controller did not use, except the documented unreachable actions', () => {
     const requests = recorder.calls.filter((c) => c.origin === 'controller').flatMap((c) => c.requests);
     const used = new Set(requests.map((r) => r.action));
@@ -316,7 +358,10 @@ describe('the inventory IAM policy (deploy/aws/inventory-policy.json)', () => {
   it('allows every call of awi inventory --aws, and nothing it did not use', () => {
     const calls = inventoryRequests();
     expect(new Set(calls.map((c) => `${c.call.service}:${c.call.operation}`))).toEqual(
-      new Set(['iam:ListRoles', 'iam:ListRoleTags', 'eks:ListPodIdentityAssociations', 'eks:DescribePodIdentityAssociation']),
+      new Set([
+        'iam:ListRoles', 'iam:ListRoleTags', 'iam:ListRolePolicies', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies', 'iam:GetOpenIDConnectProvider',
+        'eks:ListPodIdentityAssociations', 'eks:DescribePodIdentityAssociation',
+      ]),
     );
     expect(calls.flatMap((c) => (c.unmapped ? [c.unmapped] : []))).toEqual([]);
     const requests = calls.flatMap((c) => c.requests);

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
-  AdmissionregistrationV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy,
+  AdmissionregistrationV1Api, AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy,
   RbacAuthorizationV1Api, type KubernetesObject, type V1ValidatingAdmissionPolicy, type V1ValidatingAdmissionPolicyBinding,
 } from '@kubernetes/client-node';
 import { pino } from 'pino';
@@ -116,7 +116,10 @@ describe('the controller with the RBAC of deploy/rbac.yaml', () => {
     await createClaim(ns, 'pod', spec('pod-sa', 'PodIdentity'));
     const irsa = await waitForReady(ns, 'irsa');
     expect(lostLeadership).toBe(false);
-    await waitForReady(ns, 'pod');
+    const pod = await waitForReady(ns, 'pod');
+    // Verified with a token the controller minted itself (serviceaccounts/token), through both mechanisms;
+    // the Pod Identity agent was found through the kube-system Role (daemonsets get).
+    for (const c of [irsa, pod]) expect(c!.status!.conditions!.find((x) => x.type === 'CredentialsVerified')).toMatchObject({ status: 'True', reason: 'Verified' });
 
     const core = kubeConfig().makeApiClient(CoreV1Api);
     const sa = await core.readNamespacedServiceAccount({ namespace: ns, name: 'irsa-sa' });
@@ -149,18 +152,24 @@ describe('the controller with the RBAC of deploy/rbac.yaml', () => {
     const rbac = controllerKc.makeApiClient(RbacAuthorizationV1Api);
     const custom = controllerKc.makeApiClient(CustomObjectsApi);
     const leases = controllerKc.makeApiClient(CoordinationV1Api);
+    const apps = controllerKc.makeApiClient(AppsV1Api);
     const refused = {
       'get secret': await status(core.readNamespacedSecret({ namespace: ns, name: 'db' })),
       'list secrets (cluster)': await status(core.listSecretForAllNamespaces()),
-      'list pods': await status(core.listNamespacedPod({ namespace: ns })),
-      'list pods (cluster)': await status(core.listPodForAllNamespaces()),
+      // Pods are listed and watched, never read one by one or changed.
+      'get a pod': await status(core.readNamespacedPod({ namespace: ns, name: 'p' })),
+      'create a pod': await status(core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'p' }, spec: { serviceAccountName: 'app', containers: [{ name: 'c', image: 'x' }] } } })),
+      'delete pods': await status(core.deleteCollectionNamespacedPod({ namespace: ns })),
+      // In kube-system, only the agent's DaemonSet, only get.
+      'list daemonsets in kube-system': await status(apps.listNamespacedDaemonSet({ namespace: 'kube-system' })),
+      'get another daemonset': await status(apps.readNamespacedDaemonSet({ namespace: 'kube-system', name: 'kube-proxy' })),
+      'delete the agent daemonset': await status(apps.deleteNamespacedDaemonSet({ namespace: 'kube-system', name: 'eks-pod-identity-agent' })),
       'get configmaps': await status(core.listNamespacedConfigMap({ namespace: ns })),
       'create clusterrole': await status(rbac.createClusterRole({ body: { metadata: { name: `awi-escalate-${runId}` }, rules: [] } })),
       'create rolebinding': await status(rbac.createNamespacedRoleBinding({
         namespace: ns,
         body: { metadata: { name: 'x' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'admin' }, subjects: [{ kind: 'User', name: 'x' }] },
       })),
-      'mint a ServiceAccount token': await status(core.createNamespacedServiceAccountToken({ namespace: ns, name: 'app', body: { spec: { audiences: ['sts.amazonaws.com'] } } })),
       'create a lease in another namespace': await status(leases.createNamespacedLease({ namespace: ns, body: { metadata: { name: 'awi-controller' }, spec: {} } })),
       'get another lease': await status(leases.readNamespacedLease({ namespace: 'awi-system', name: 'someone-else' })),
       'list leases': await status(leases.listNamespacedLease({ namespace: 'awi-system' })),

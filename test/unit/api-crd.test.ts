@@ -103,8 +103,12 @@ describe('the CRD', () => {
   it('has the status fields the controller writes, conditions keyed by type', () => {
     const status = openApiSchema().properties.status;
     expect(Object.keys(status.properties).sort()).toEqual(
-      ['associationId', 'conditions', 'lastDriftCheckTime', 'lastSyncTime', 'mechanism', 'observedGeneration', 'policyDigest', 'roleArn', 'trustPolicyDigest'].sort(),
+      ['applied', 'associationId', 'conditions', 'lastDriftCheckTime', 'lastSyncTime', 'mechanism', 'observedGeneration', 'policyDigest', 'roleArn', 'trustPolicyDigest'].sort(),
     );
+    // The last valid spec, in the spec's own shape; its CEL rules are not run again on status writes.
+    const applied = status.properties.applied;
+    expect(Object.keys(applied.properties.spec.properties).sort()).toEqual(Object.keys(openApiSchema().properties.spec.properties).sort());
+    expect(JSON.stringify(applied)).not.toContain('x-kubernetes-validations');
     const conditions = status.properties.conditions;
     expect(conditions['x-kubernetes-list-type']).toBe('map');
     expect(conditions['x-kubernetes-list-map-keys']).toEqual(['type']);

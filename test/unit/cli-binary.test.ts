@@ -3,7 +3,8 @@
 
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EXAMPLE_CONFIG_FILE, exampleFile, INVALID_EXAMPLES } from '../fixtures/claims.js';
 
@@ -51,7 +52,26 @@ describe('the awi binary', () => {
     expect(awi('validate', exampleFile('checkout-api-s3-read'), '-c', EXAMPLE_CONFIG_FILE).status).toBe(0);
     const plan = awi('plan', exampleFile('checkout-api-s3-read'), '-c', EXAMPLE_CONFIG_FILE, '-o', 'json');
     expect(plan.status).toBe(0);
-    expect(JSON.parse(plan.stdout)[0].role.name).toBe('prod-platform-a-checkout-prod-checkout-api-aws-sa');
+    expect(JSON.parse(plan.stdout).documents[0].desired.role.name).toBe('prod-platform-a-checkout-prod-checkout-api-aws-sa');
+  });
+
+  it('an alias bomb, then a valid claim: exit 1, one line per document, the valid one ok, no stack trace', () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', ...'bcdefg'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefg'[i]}`).join(', ')}]`)].join('\n');
+    const file = join(mkdtempSync(join(tmpdir(), 'awi-bin-')), 'bomb.yaml');
+    writeFileSync(file, `${bomb}\n---\n${readFileSync(exampleFile('checkout-api-s3-read'), 'utf8')}`);
+    const result = awi('validate', file, '-c', EXAMPLE_CONFIG_FILE);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}#1: YAML: excessive aliasing`)),
+      `${file}#2 checkout-prod/checkout-api-s3-read: ok`,
+      '1 claim(s): 1 valid, 0 refused; 0 other document(s) skipped; 1 unreadable',
+    ]);
+  });
+
+  it('--version prints the package version', () => {
+    const result = awi('--version');
+    expect([result.status, result.stdout.trim()]).toEqual([0, (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version]);
   });
 
   it('a usage error exits 2', () => {

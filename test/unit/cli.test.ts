@@ -59,8 +59,8 @@ describe('awi validate', () => {
     const io = captureIo();
     expect(runValidate({ paths: [file], config }, io)).toBe(1);
     expect(io.stdout).toEqual([
-      `${file}#2: skipped: kind ConfigMap is not AwsWorkloadIdentityClaim`,
       `${file}#1 checkout-prod/checkout-api-s3-read: ok`,
+      `${file}#2: skipped: kind ConfigMap is not AwsWorkloadIdentityClaim`,
       `${file}#3 billing-prod/billing-worker: ok`,
       expect.stringMatching(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}#4\\.items\\[0\\] checkout-prod/any-bucket: spec.permissions.s3\\[0\\].bucket: bucket-not-pattern: `)),
       expect.stringContaining(`${file}#5 checkout-prod/uses-default: spec.serviceAccountName: sa-not-default: `),
@@ -80,8 +80,8 @@ describe('awi validate', () => {
     delete claim.metadata.namespace;
     const file = tempFile('no-ns.yaml', YAML.stringify(claim));
     const io = captureIo();
-    expect(runValidate({ paths: [file], config, namespace: 'payments-prod' }, io)).toBe(0);
-    expect(io.stdout[0]).toBe(`${file}#1 payments-prod/checkout-api-s3-read: ok`);
+    expect(runValidate({ paths: [file], config, namespace: 'checkout-prod' }, io)).toBe(0);
+    expect(io.stdout[0]).toBe(`${file}#1 checkout-prod/checkout-api-s3-read: ok`);
   });
 
   it('reads standard input for "-"', () => {
@@ -110,19 +110,32 @@ describe('awi plan', () => {
     expect(text).toContain('Version: "2012-10-17"');
   });
 
-  it('prints JSON with --output json', () => {
+  it('prints the report with each claim\'s desired state with --output json', () => {
     const io = captureIo();
     expect(runPlan({ paths: [exampleFile('invoice-exporter')], config, output: 'json' }, io)).toBe(0);
-    const [desired] = JSON.parse(io.stdout.join('\n'));
-    expect(desired.permissionPolicy.document.Statement.length).toBeGreaterThan(0);
-    expect(desired.digests.policy).toMatch(/^sha256:/);
+    const report = JSON.parse(io.stdout.join('\n'));
+    expect(report.command).toBe('plan');
+    const [doc] = report.documents;
+    expect(doc).toMatchObject({ file: exampleFile('invoice-exporter'), document: 1, status: 'ok', claim: 'finance-prod/invoice-exporter', problems: [] });
+    expect(doc.desired.permissionPolicy.document.Statement.length).toBeGreaterThan(0);
+    expect(doc.desired.digests.policy).toMatch(/^sha256:/);
   });
 
   it('reports claims it cannot compile on stderr and exits 1, still printing the others', () => {
     const io = captureIo();
-    expect(runPlan({ paths: [exampleFile('catalog-reader-dynamodb'), exampleFile('wildcard-bucket')], config, output: 'json' }, io)).toBe(1);
-    expect(JSON.parse(io.stdout.join('\n'))).toHaveLength(1);
+    expect(runPlan({ paths: [exampleFile('catalog-reader-dynamodb'), exampleFile('wildcard-bucket')], config }, io)).toBe(1);
+    expect(YAML.parseAllDocuments(io.stdout.join('\n')).map((d) => d.toJS().claim.name)).toEqual(['catalog-reader']);
     expect(io.stderr).toEqual([expect.stringContaining('spec.permissions.s3[0].bucket: bucket-not-pattern')]);
+  });
+
+  it('json: a refused claim has no desired state and its problems carry line and column', () => {
+    const io = captureIo();
+    expect(runPlan({ paths: [exampleFile('catalog-reader-dynamodb'), exampleFile('wildcard-bucket')], config, output: 'json' }, io)).toBe(1);
+    const report = JSON.parse(io.stdout.join('\n'));
+    expect(report.documents.map((d: { status: string; desired?: unknown }) => [d.status, d.desired !== undefined])).toEqual([['ok', true], ['refused', false]]);
+    expect(report.documents[1].problems).toEqual([
+      expect.objectContaining({ field: 'spec.permissions.s3[0].bucket', rule: 'bucket-not-pattern', line: 11, column: 12 }),
+    ]);
   });
 });
 

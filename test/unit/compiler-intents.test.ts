@@ -16,9 +16,12 @@ const openConfig = configWith((raw) => {
   raw.guardrails.push({
     namespaces: ['lab'],
     allowedAccounts: [A, '222233334444'],
+    allowedResourcePatterns: ['arn:*'],
+    allowedAssumeRoleArns: ['arn:aws:iam::*:role/*'],
     allowManagedPolicies: true,
+    allowedManagedPolicyArns: ['arn:aws:iam::aws:policy/*', `arn:aws:iam::${A}:policy/*`],
     allowRawStatements: true,
-    forbiddenActions: ['*', 'iam:PassRole'],
+    forbiddenActions: ['iam:PassRole'],
   });
 });
 
@@ -72,9 +75,21 @@ describe('S3', () => {
     expect(list(policy.Statement[0]!.Resource)).toEqual(['arn:aws:s3:::bucket-one/a/*', 'arn:aws:s3:::bucket-two/b/*']);
   });
 
-  it('uses the partition of the region', () => {
-    const policy = policyOf({ s3: [{ bucket: 'cn-bucket', access: ['read'] }] }, (c) => (c.spec.aws.region = 'cn-north-1'));
-    expect(allResources(policy)).toEqual(['arn:aws-cn:s3:::cn-bucket', 'arn:aws-cn:s3:::cn-bucket/*']);
+  it('uses the partition of the region (a cluster in China)', () => {
+    const china = configWith((raw) => {
+      raw.cluster.region = 'cn-north-1';
+      delete raw.cluster.oidcIssuer;
+      raw.roles.permissionsBoundaryArn = 'arn:aws-cn:iam::111122223333:policy/awi-workload-boundary';
+      raw.guardrails = [{ namespaces: ['lab'], allowedAccounts: [A], allowedResourcePatterns: ['arn:aws-cn:s3:::cn-bucket/*'] }];
+    });
+    const claim = claimWith((c) => {
+      c.metadata.namespace = 'lab';
+      c.spec.aws.region = 'cn-north-1';
+      c.spec.permissions = { s3: [{ bucket: 'cn-bucket', access: ['read'] }] };
+    });
+    const result = compileClaim(claim, china);
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    expect(allResources(result.desired.permissionPolicy.document)).toEqual(['arn:aws-cn:s3:::cn-bucket', 'arn:aws-cn:s3:::cn-bucket/*']);
   });
 });
 
@@ -180,7 +195,7 @@ describe('role chaining, managed policies, raw statements', () => {
         {
           effect: 'Allow',
           actions: ['logs:PutLogEvents', 'logs:CreateLogStream'],
-          resources: [`arn:aws:logs:${R}:${A}:log-group:orders:*`],
+          resources: [`arn:aws:logs:${R}:${A}:log-group:orders:log-stream:app`],
           conditions: { StringEquals: { 'aws:ResourceTag/team': ['orders'] } },
         },
         { effect: 'Deny', actions: ['*'], resources: ['*'], conditions: { Bool: { 'aws:SecureTransport': ['false'] } } },

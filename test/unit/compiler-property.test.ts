@@ -15,13 +15,22 @@ const A = '111122223333';
 const B = '222233334444';
 const REGION = 'ap-southeast-1';
 
-const LAB_FORBIDDEN = ['*', 'iam:*', 'iam:PassRole', 's3:*', 'sts:*', 'kms:Create*'];
-const PROD_FORBIDDEN = ['*', 'iam:*', 'sts:*', 'kms:*', 's3:*', 'iam:PassRole'];
+const LAB_FORBIDDEN = ['iam:PassRole', 's3:DeleteObject', 'sts:TagSession', 'kms:Create*', 'logs:*'];
+const PROD_FORBIDDEN = ['iam:*', 'sts:*', 'organizations:*', 'account:*']; // the example config's
 const FORBIDDEN: Record<string, string[]> = { 'team-prod': PROD_FORBIDDEN, 'lab-x': LAB_FORBIDDEN, unlisted: DEFAULT_FORBIDDEN_ACTIONS };
 
 const config = configWith((raw) => {
   raw.accounts.push({ accountId: B, assumeRoleArn: `arn:aws:iam::${B}:role/awi-controller` });
-  raw.guardrails.push({ namespaces: ['lab-*'], allowedAccounts: [A, B], allowManagedPolicies: true, allowRawStatements: true, forbiddenActions: LAB_FORBIDDEN });
+  raw.guardrails.push({
+    namespaces: ['lab-*'],
+    allowedAccounts: [A, B],
+    allowedResourcePatterns: ['arn:*'],
+    allowedAssumeRoleArns: [`arn:aws:iam::${B}:role/*`],
+    allowManagedPolicies: true,
+    allowedManagedPolicyArns: [`arn:aws:iam::${A}:policy/*`],
+    allowRawStatements: true,
+    forbiddenActions: LAB_FORBIDDEN,
+  });
 });
 
 // --- generators -------------------------------------------------------------
@@ -122,7 +131,7 @@ function claimArb(max: number) {
           apiVersion: 'awi.dev/v1alpha1',
           kind: 'AwsWorkloadIdentityClaim',
           metadata: { name, namespace },
-          spec: { serviceAccountName: serviceAccount, owner: 'team', environment: 'test', mechanism, aws: { accountId: A, region: REGION }, permissions },
+          spec: { serviceAccountName: serviceAccount, owner: 'team', environment: 'prod', mechanism, aws: { accountId: A, region: REGION }, permissions },
         }),
       ),
     );
@@ -136,9 +145,15 @@ function globRegExp(pattern: string): RegExp {
 }
 const hasWildcard = (s: string) => /[*?]/.test(s);
 
-/** A concrete forbidden action must not be matched by any grant; a wildcard one must not contain a wildcard grant. */
+/** A granted action (concrete: no guardrail here allows wildcard actions) must not match any forbidden entry. */
 function violatesForbidden(action: string, forbidden: string[]): boolean {
-  return forbidden.some((f) => (hasWildcard(f) ? hasWildcard(action) && globRegExp(f).test(action) : globRegExp(action).test(f)));
+  return hasWildcard(action) || forbidden.some((f) => globRegExp(f).test(action));
+}
+
+/** IAM and STS writes: never granted, except sts:AssumeRole from spec.permissions.assumeRoles. */
+function iamOrStsWrite(action: string, claim: any): boolean {
+  if (/^sts:AssumeRole$/i.test(action)) return !(claim.spec.permissions.assumeRoles?.length > 0);
+  return /^(iam|sts):/i.test(action) && !/^iam:(Get|List)/i.test(action) && !/^sts:GetCallerIdentity$/i.test(action);
 }
 
 /** Every resource the claim names, as the ARNs it may compile to. */
@@ -196,7 +211,10 @@ function checkProperties(claim: any): 'ok' | 'refused' | 'too-large' {
   const forbidden = FORBIDDEN[claim.metadata.namespace]!;
   const named = namedResources(claim);
   for (const statement of allows) {
-    for (const action of list(statement.Action)) expect([action, violatesForbidden(action, forbidden)]).toEqual([action, false]);
+    for (const action of list(statement.Action)) {
+      expect([action, violatesForbidden(action, forbidden)]).toEqual([action, false]);
+      expect([action, iamOrStsWrite(action, claim)]).toEqual([action, false]);
+    }
     for (const resource of list(statement.Resource)) {
       expect(resource).not.toBe('*');
       expect([resource, named.has(resource)]).toEqual([resource, true]);

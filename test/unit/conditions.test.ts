@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { changedConditions, mergeConditions } from '../../src/controller/conditions.js';
+import { changedConditions, eventTypeFor, kubeErrorMessage, mergeConditions, sentence } from '../../src/controller/conditions.js';
 
 describe('conditions', () => {
   const t0 = '2026-01-01T00:00:00.000Z';
@@ -24,5 +24,28 @@ describe('conditions', () => {
   it('reports no change for an identical recomputation', () => {
     const again = mergeConditions(first, [{ type: 'Ready', status: 'False', reason: 'IAMPropagating', message: 'waiting' }], 1, t1);
     expect(changedConditions(first, again)).toEqual([]);
+  });
+
+  it('a False or Unknown condition is Warning news; only True is Normal', () => {
+    expect(eventTypeFor({ status: 'True' })).toBe('Normal');
+    expect(eventTypeFor({ status: 'False' })).toBe('Warning');
+    expect(eventTypeFor({ status: 'Unknown' })).toBe('Warning');
+  });
+
+  it('ends a message with a full stop so that appended sentences do not run together', () => {
+    expect(`${sentence('Rate exceeded')} Retrying with backoff.`).toBe('Rate exceeded. Retrying with backoff.');
+    expect(sentence('Rate exceeded.')).toBe('Rate exceeded.');
+    expect(sentence('Is it? ')).toBe('Is it?');
+  });
+
+  it('reduces a Kubernetes API error to the Status message, without the client dump of body and headers', () => {
+    const status = { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'serviceaccounts "x" is forbidden: User "u" cannot patch resource', reason: 'Forbidden', code: 403 };
+    // What @kubernetes/client-node throws: a message with status line, body and headers; the body as string or object.
+    const err = (body: unknown) => Object.assign(new Error(`HTTP-Code: 403\nMessage: Unknown API Status Code!\nBody: ${JSON.stringify(body)}\nHeaders: {"audit-id":"1"}`), { code: 403, body });
+    expect(kubeErrorMessage(err(JSON.stringify(status)), 403)).toBe('The Kubernetes API answered 403: serviceaccounts "x" is forbidden: User "u" cannot patch resource.');
+    expect(kubeErrorMessage(err(status), 403)).toBe('The Kubernetes API answered 403: serviceaccounts "x" is forbidden: User "u" cannot patch resource.');
+    expect(kubeErrorMessage(err('<html>bad gateway</html>'), 502)).toBe('The Kubernetes API answered 502.');
+    expect(kubeErrorMessage(err({ reason: 'TooManyRequests' }), 429)).toBe('The Kubernetes API answered 429 (TooManyRequests).');
+    expect(kubeErrorMessage(err(JSON.stringify(status)), 403)).not.toContain('Headers');
   });
 });

@@ -2,10 +2,10 @@
 // filled in, and mistakes are reported as `path: rule` lines.
 
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadPlatformConfig, parsePlatformConfig } from '../../src/config/index.js';
+import { ConfigError, loadPlatformConfig, parsePlatformConfig, platformConfigWarnings } from '../../src/config/index.js';
 import { EXAMPLE_CONFIG_FILE, exampleConfigObject } from '../fixtures/claims.js';
 
 function issuesOf(raw: unknown): string[] {
@@ -49,15 +49,20 @@ describe('platform configuration', () => {
       tags: { platform: 'awi' },
     });
     expect(config.accounts).toEqual([{ accountId: '111122223333' }]);
-    expect(config.guardrails).toEqual([
-      {
-        namespaces: ['*-prod'],
-        allowedAccounts: ['111122223333'],
-        allowManagedPolicies: false,
-        allowRawStatements: false,
-        forbiddenActions: ['*', 'iam:*', 'sts:*', 'kms:*', 's3:*', 'iam:PassRole'],
-      },
-    ]);
+    expect(config.guardrails).toHaveLength(1);
+    expect(config.guardrails[0]).toMatchObject({
+      namespaces: ['*-prod'],
+      allowedAccounts: ['111122223333'],
+      allowedRegions: ['ap-southeast-1'],
+      allowedAssumeRoleArns: [],
+      allowManagedPolicies: false,
+      allowRawStatements: false,
+      allowWildcardActions: false,
+      forbiddenActions: ['iam:*', 'sts:*', 'organizations:*', 'account:*'],
+      environment: { allowed: ['prod'] },
+    });
+    expect(config.guardrails[0]!.allowedResourcePatterns).toContain('arn:{partition}:sqs:{region}:{account}:{namespace}_*');
+    expect(config.guardrails[0]!.sharedResources?.map((s) => s.namespaces)).toEqual([['checkout-prod'], ['billing-prod'], ['inventory-prod'], ['finance-prod']]);
     expect(config.limits).toEqual({ trustPolicyMaxChars: 2048, managedPoliciesPerRole: 10 });
     expect(config.controller).toMatchObject({ resyncSeconds: 300, concurrency: 4 });
   });
@@ -113,9 +118,46 @@ describe('platform configuration', () => {
     ['a forbidden action that is not an action', (r: any) => (r.guardrails[0].forbiddenActions = ['PassRole']), 'guardrails[0].forbiddenActions[0]: action'],
     ['a duplicate account', (r: any) => r.accounts.push({ accountId: '111122223333' }), 'accounts[1].accountId: duplicate'],
     ['zero concurrency', (r: any) => (r.controller = { concurrency: 0 }), 'controller.concurrency: minimum'],
+    ['an account without a role to assume', (r: any) => r.accounts.push({ accountId: '444455556666' }), 'accounts[1].assumeRoleArn: assume-role-required'],
+    ['a guardrail without resource patterns', (r: any) => delete r.guardrails[0].allowedResourcePatterns, 'guardrails[0].allowedResourcePatterns: required'],
+    ['an unknown placeholder', (r: any) => (r.guardrails[0].allowedResourcePatterns = ['arn:aws:s3:::x/{team}/*']), 'guardrails[0].allowedResourcePatterns[0]: resource-pattern'],
+    ['{namespace} followed by a wildcard', (r: any) => (r.guardrails[0].allowedResourcePatterns = ['arn:aws:sqs:*:*:{namespace}-*']), 'guardrails[0].allowedResourcePatterns[0]: namespace-placeholder-delimited'],
+    ['{namespace} preceded by a wildcard', (r: any) => (r.guardrails[0].allowedResourcePatterns = ['arn:aws:sqs:r:1:*-{namespace}']), 'guardrails[0].allowedResourcePatterns[0]: namespace-placeholder-delimited'],
+    ['{namespace} then a wildcard in a shared entry', (r: any) => (r.guardrails[0].sharedResources[0].resourcePatterns = ['arn:aws:s3:::b/{namespace}x*']), 'guardrails[0].sharedResources[0].resourcePatterns[0]: namespace-placeholder-delimited'],
+    ['a role pattern that is not a role ARN', (r: any) => (r.guardrails[0].allowedAssumeRoleArns = ['arn:aws:s3:::bucket']), 'guardrails[0].allowedAssumeRoleArns[0]: assume-role-pattern'],
+    ['managed policies without an allow-list', (r: any) => (r.guardrails[0].allowManagedPolicies = true), 'guardrails[0].allowedManagedPolicyArns: required-with-managed-policies'],
+    ['managed policies with an empty allow-list', (r: any) => Object.assign(r.guardrails[0], { allowManagedPolicies: true, allowedManagedPolicyArns: [] }), 'guardrails[0].allowedManagedPolicyArns: required-with-managed-policies'],
+    ['"*" among the forbidden actions', (r: any) => r.guardrails[0].forbiddenActions.push('*'), 'guardrails[0].forbiddenActions[4]: forbids-everything'],
+    ['a pin with both forms', (r: any) => (r.guardrails[0].owner = { allowed: ['a'], fromNamespaceLabel: 'team' }), 'guardrails[0].owner: value-pin'],
+    ['a pin with a bad label key', (r: any) => (r.guardrails[0].owner = { fromNamespaceLabel: 'not a label' }), 'guardrails[0].owner.fromNamespaceLabel: label-key'],
+    ['an unknown region', (r: any) => (r.guardrails[0].allowedRegions = ['Mars']), 'guardrails[0].allowedRegions[0]: region'],
     ['a provider ARN of another issuer', (r: any) => (r.cluster.oidcIssuers = [{ url: 'https://a.example/x', providerArn: 'arn:aws:iam::111122223333:oidc-provider/b.example/x' }]), 'cluster.oidcIssuers[0].providerArn: provider-matches-issuer'],
   ])('refuses %s', (_, mutate, expected) => {
     expect(issuesOf(variant(mutate as never))).toContain(expected);
+  });
+
+  it('accepts delimited {namespace} placeholders and exact names', () => {
+    const ok = variant((r) => {
+      r.guardrails[0].allowedResourcePatterns = [
+        'arn:aws:s3:::company-{namespace}',
+        'arn:aws:s3:::company-{namespace}/*',
+        'arn:aws:sqs:*:*:{namespace}_*',
+        'arn:aws:dynamodb:*:*:table/{cluster}.{namespace}.*',
+        'arn:aws:ssm:*:*:parameter/{namespace}',
+      ];
+    });
+    expect(() => parsePlatformConfig(ok)).not.toThrow();
+  });
+
+  it('warns (does not refuse) when no permissions boundary is set', () => {
+    expect(platformConfigWarnings(loadPlatformConfig(EXAMPLE_CONFIG_FILE))).toEqual([]);
+    const config = parsePlatformConfig(variant((r) => delete r.roles.permissionsBoundaryArn));
+    expect(platformConfigWarnings(config)).toEqual([expect.objectContaining({ field: 'roles.permissionsBoundaryArn', rule: 'boundary-recommended' })]);
+  });
+
+  it('the shipped configs load, and the example copy in test/fixtures is byte-identical to deploy/examples', () => {
+    expect(() => loadPlatformConfig('deploy/platform-config.yaml')).not.toThrow();
+    expect(readFileSync(EXAMPLE_CONFIG_FILE, 'utf8')).toBe(readFileSync('deploy/examples/platform-config.yaml', 'utf8'));
   });
 
   it('lists every issue as a `path: rule: message` line', () => {

@@ -1,9 +1,10 @@
 // Which claims count as converged (re-checked after the unconverged ones).
 import { describe, expect, it } from '@jest/globals';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { converged, slimClaim, slimMetadata } from '../../src/controller/controller.js';
 
-const claim = (status: unknown, meta: Record<string, unknown> = {}) =>
-  ({ apiVersion: 'awi.dev/v1alpha1', kind: 'AwsWorkloadIdentityClaim', metadata: { name: 'c', namespace: 'n', generation: 2, ...meta }, status }) as never;
+const claim = (status: unknown, meta: Record<string, unknown> = {}): KubernetesObject =>
+  ({ apiVersion: 'awi.dev/v1alpha1', kind: 'AwsWorkloadIdentityClaim', metadata: { name: 'c', namespace: 'n', generation: 2, ...meta }, status }) as KubernetesObject;
 const ready = (s: string) => [{ type: 'Ready', status: s }];
 
 describe('converged', () => {
@@ -29,9 +30,10 @@ describe('what the watches keep', () => {
   });
 
   it('keeps the claim identity, generation, finalizers, ServiceAccount and Ready; drops the rest', () => {
+    const deleting = cases[3]!;
     const fat = {
-      ...(cases[3] as object),
-      metadata: { ...(cases[3] as { metadata: object }).metadata, uid: 'u1', resourceVersion: '7', managedFields: [{ manager: 'kubectl' }], annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}' } },
+      ...deleting,
+      metadata: { ...deleting.metadata, uid: 'u1', resourceVersion: '7', managedFields: [{ manager: 'kubectl' }], annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}' } },
       spec: { serviceAccountName: 'sa', permissions: { s3: [{ bucket: 'b', access: ['read'] }] } },
     } as never;
     expect(slimClaim(fat)).toEqual({

@@ -87,6 +87,11 @@ describe('RBAC', () => {
     { apiGroups: ['awi.dev'], resources: ['awsworkloadidentityclaims/status'], verbs: ['patch'] },
     { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'watch'] },
     { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+    // Credential verification (TokenRequest) and the mechanism switch (read-only pod watch).
+    { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
+    { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
+    // The Pod Identity agent prerequisite: that one DaemonSet name, read only.
+    { apiGroups: ['apps'], resources: ['daemonsets'], verbs: ['get'], resourceNames: ['eks-pod-identity-agent'] },
   ];
   const normalize = (rules: any[]) =>
     rules.map((r) => ({ apiGroups: [...r.apiGroups].sort(), resources: [...r.resources].sort(), verbs: [...r.verbs].sort(), ...(r.resourceNames ? { resourceNames: r.resourceNames } : {}) }));
@@ -126,9 +131,11 @@ describe('RBAC', () => {
     const clusterBinding = one('ClusterRoleBinding', 'awi-controller');
     expect(clusterBinding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'awi-controller' });
     expect(clusterBinding.subjects).toEqual(subjects);
-    const binding = one('RoleBinding', 'awi-controller-leader-election');
-    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'awi-controller-leader-election' });
-    expect(binding.subjects).toEqual(subjects);
+    for (const name of ['awi-controller-leader-election']) {
+      const binding = one('RoleBinding', name);
+      expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name });
+      expect(binding.subjects).toEqual(subjects);
+    }
   });
 });
 

@@ -1,5 +1,7 @@
-// The Dockerfile checked against the repository, since no container engine
-// runs here: what it copies exists and is in the build context, the
+// The Dockerfile checked against the repository, on any machine (where
+// podman works, test/bed/containers.sh also builds it for real and
+// test/integration/image.test.ts runs the result): what it copies exists and
+// is in the build context, the
 // entrypoint is the file tsc emits for src/cli/main.ts, the final stage runs
 // as a numeric non-root user and carries no dev dependencies.
 import { existsSync, readFileSync } from 'node:fs';

@@ -71,7 +71,7 @@ describe('checkout-api-s3-read.yaml (Pod Identity)', () => {
     expect(d.role.permissionsBoundaryArn).toBe(BOUNDARY);
     expect(d.role.tags).toEqual({
       'awi.dev/managed-by': 'awi',
-      'awi.dev/cluster': 'prod-platform-a',
+      'awi.dev/cluster': 'arn:aws:eks:ap-southeast-1:111122223333:cluster/prod-platform-a',
       'awi.dev/namespace': 'checkout-prod',
       'awi.dev/claim': 'checkout-api-s3-read',
       'awi.dev/owner': 'checkout-team',

@@ -2,7 +2,7 @@
 // "deny" where AWS would, or the coverage test proves nothing.
 import { describe, expect, it } from '@jest/globals';
 import {
-  actionMatches, allowedActions, authorizationRequests, AwsStateModel, conditionsHold, evaluate, resourceMatches,
+  actionMatches, allowedActions, arnLike, authorizationRequests, AwsStateModel, conditionsHold, evaluate, resourceMatches,
   type AwsCall, type PolicyDocument,
 } from '../harness/iam-policy-match.js';
 
@@ -60,6 +60,20 @@ describe('conditions', () => {
     expect(conditionsHold(keep, {})).toBe(true);
     expect(conditionsHold({ 'ForAnyValue:StringEquals': { 'aws:TagKeys': 'x' } }, { 'aws:TagKeys': ['y', 'x'] })).toBe(true);
     expect(conditionsHold({ 'ForAnyValue:StringEquals': { 'aws:TagKeys': 'x' } }, {})).toBe(false);
+  });
+
+  it('ArnEquals and ArnLike are one operator: wildcards match within each of the six ARN parts, never across a colon', () => {
+    // As in IAM (and in @cloud-copilot/iam-simulate, which the escalation suite runs next to this matcher).
+    for (const op of ['ArnEquals', 'ArnLike']) {
+      expect(conditionsHold({ [op]: { 'iam:PolicyARN': 'arn:aws:iam::*:policy/awi-*' } }, { 'iam:PolicyARN': 'arn:aws:iam::999988887777:policy/awi-read' })).toBe(true);
+      expect(conditionsHold({ [op]: { 'iam:PolicyARN': 'arn:aws:iam::*:policy/awi-*' } }, { 'iam:PolicyARN': 'arn:aws:iam::9:x:policy/awi-read' })).toBe(false);
+      expect(conditionsHold({ [op]: { 'iam:PolicyARN': 'arn:aws:iam::1:policy/p' } }, { 'iam:PolicyARN': 'arn:aws:iam::1:policy/P' })).toBe(false);
+    }
+    expect(arnLike('arn:aws:eks:*:1:cluster/c', 'arn:aws:eks:eu-west-1:1:cluster/c')).toBe(true);
+    // The resource part keeps its own colons.
+    expect(arnLike('arn:aws:logs:r:1:log-group:g:*', 'arn:aws:logs:r:1:log-group:g:log-stream:s')).toBe(true);
+    expect(arnLike('arn:aws:iam::1:role/*', 'not-an-arn')).toBe(false);
+    expect(conditionsHold({ ArnNotEquals: { 'aws:SourceArn': 'arn:aws:iam::*:role/x' } }, { 'aws:SourceArn': 'arn:aws:iam::1:role/x' })).toBe(false);
   });
 
   it('Null tests presence', () => {
@@ -152,8 +166,23 @@ describe('authorizationRequests', () => {
     ]);
   });
 
+  it('PassRole sees the tags of the role passed, when the state knows that role at that ARN', () => {
+    const s = new AwsStateModel();
+    s.apply(call({ service: 'iam', operation: 'CreateRole', input: { RoleName: 'r', Path: '/awi/', Tags: [{ Key: 'awi.dev/cluster', Value: 'arn:aws:eks:eu-west-1:111122223333:cluster/c' }] } }));
+    const passed = (roleArn: string) => authorizationRequests(call({ service: 'eks', operation: 'UpdatePodIdentityAssociation', input: { clusterName: 'c', associationId: 'a-1', roleArn } }), env, s)[1]!.context;
+    expect(passed('arn:aws:iam::111122223333:role/awi/r')).toEqual({ 'iam:PassedToService': 'pods.eks.amazonaws.com', 'aws:ResourceTag/awi.dev/cluster': 'arn:aws:eks:eu-west-1:111122223333:cluster/c' });
+    // Same name, another path or account: another role, whose tags the state does not know.
+    expect(passed('arn:aws:iam::111122223333:role/other/r')).toEqual({ 'iam:PassedToService': 'pods.eks.amazonaws.com' });
+    expect(passed('arn:aws:iam::444455556666:role/awi/r')).toEqual({ 'iam:PassedToService': 'pods.eks.amazonaws.com' });
+  });
+
+  it('DescribeCluster is authorized on the cluster it names (input "name")', () => {
+    expect(authorizationRequests(call({ service: 'eks', operation: 'DescribeCluster', input: { name: 'c' } }), env, new AwsStateModel()))
+      .toEqual([{ action: 'eks:DescribeCluster', resource: 'arn:aws:eks:eu-west-1:111122223333:cluster/c', context: {} }]);
+  });
+
   it('refuses calls it has no mapping for', () => {
     expect(() => authorizationRequests(call({ service: 'iam', operation: 'CreateUser', input: { RoleName: 'x' } }), env, new AwsStateModel())).toThrow(/no authorization mapping/);
-    expect(() => authorizationRequests(call({ service: 'eks', operation: 'DescribeCluster', input: { clusterName: 'c' } }), env, new AwsStateModel())).toThrow(/no authorization mapping/);
+    expect(() => authorizationRequests(call({ service: 'eks', operation: 'DeleteCluster', input: { name: 'c' } }), env, new AwsStateModel())).toThrow(/no authorization mapping/);
   });
 });

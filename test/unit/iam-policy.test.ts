@@ -11,9 +11,12 @@ import { projectRoot } from '../harness/paths.js';
 
 const ACCOUNT = '111122223333';
 const CLUSTER = 'prod-a';
+// The ownership tag carries the cluster's ARN, not its name.
+const CLUSTER_ARN = `arn:aws:eks:eu-west-1:${ACCOUNT}:cluster/${CLUSTER}`;
+const OTHER_CLUSTER_ARN = `arn:aws:eks:us-east-1:${ACCOUNT}:cluster/${CLUSTER}`;
 const BOUNDARY = `arn:aws:iam::${ACCOUNT}:policy/awi-workload-boundary`;
 const TARGET = 'arn:aws:iam::444455556666:role/awi-controller-access';
-const vars = { ACCOUNT_ID: ACCOUNT, REGION: 'eu-west-1', CLUSTER_NAME: CLUSTER, BOUNDARY_POLICY_ARN: BOUNDARY, ACCOUNT_ROLE_ARNS: TARGET };
+const vars = { ACCOUNT_ID: ACCOUNT, REGION: 'eu-west-1', CLUSTER_NAME: CLUSTER, CLUSTER_ARN, BOUNDARY_POLICY_ARN: BOUNDARY, ACCOUNT_ROLE_ARNS: TARGET };
 
 function render(file: string, env: Record<string, string>): string {
   return execFileSync(process.execPath, [path.join(projectRoot, 'deploy', 'aws', 'render.mjs'), path.join(projectRoot, 'deploy', 'aws', file)], {
@@ -26,7 +29,7 @@ function render(file: string, env: Record<string, string>): string {
 const policy = JSON.parse(render('controller-policy.json', vars)) as PolicyDocument;
 const awsEnv = { partition: 'aws', accountId: ACCOUNT, region: 'eu-west-1' };
 const roleArn = (name: string, p = '/awi/') => `arn:aws:iam::${ACCOUNT}:role${p}${name}`;
-const ownTags = { 'awi.dev/managed-by': 'awi', 'awi.dev/cluster': CLUSTER };
+const ownTags = { 'awi.dev/managed-by': 'awi', 'awi.dev/cluster': CLUSTER_ARN };
 const asTags = (t: Record<string, string>) => Object.entries(t).map(([Key, Value]) => ({ Key, Value }));
 
 /** A state where role `name` exists with the given path, tags and boundary. */
@@ -58,6 +61,24 @@ describe('render.mjs', () => {
     expect(JSON.stringify(policy)).not.toContain('${');
   });
 
+  it('refuses a CLUSTER_ARN that is not an EKS cluster ARN or disagrees with REGION, CLUSTER_NAME or PARTITION', () => {
+    expect(() => render('controller-policy.json', { ...vars, CLUSTER_ARN: CLUSTER })).toThrow(/CLUSTER_ARN must be an EKS cluster ARN/);
+    expect(() => render('controller-policy.json', { ...vars, CLUSTER_ARN: OTHER_CLUSTER_ARN })).toThrow(/REGION=eu-west-1 but CLUSTER_ARN says us-east-1/);
+    expect(() => render('controller-policy.json', { ...vars, CLUSTER_ARN: `arn:aws:eks:eu-west-1:${ACCOUNT}:cluster/prod-b` })).toThrow(/CLUSTER_NAME=prod-a but CLUSTER_ARN says prod-b/);
+    expect(() => render('controller-policy.json', { ...vars, PARTITION: 'aws-cn' })).toThrow(/PARTITION=aws-cn but CLUSTER_ARN says aws/);
+    // A target account's policy: the ARN keeps the cluster's account.
+    expect(() => render('controller-policy.json', { ...vars, ACCOUNT_ID: '444455556666' })).not.toThrow();
+    // Templates that do not use it do not need it.
+    expect(() => render('inventory-policy.json', { ACCOUNT_ID: ACCOUNT, REGION: 'eu-west-1', CLUSTER_NAME: CLUSTER })).not.toThrow();
+  });
+
+  it('writes every ownership condition against the cluster ARN, never the bare name', () => {
+    const values = statements(policy).flatMap((s) => Object.values(s.Condition ?? {}).flatMap((entries) => Object.entries(entries)))
+      .filter(([key]) => /^aws:(Request|Resource)Tag\/awi\.dev\/cluster$/.test(key)).map(([, v]) => v);
+    expect(values.length).toBeGreaterThanOrEqual(10);
+    expect(new Set(values)).toEqual(new Set([CLUSTER_ARN]));
+  });
+
   it('expands ACCOUNT_ROLE_ARNS into one element per ARN and drops sts:AssumeRole for a single account', () => {
     const two = JSON.parse(render('controller-policy.json', { ...vars, ACCOUNT_ROLE_ARNS: `${TARGET} arn:aws:iam::777788889999:role/x` })) as PolicyDocument;
     expect(statements(two).find((s) => s.Action === 'sts:AssumeRole')!.Resource).toEqual([TARGET, 'arn:aws:iam::777788889999:role/x']);
@@ -81,7 +102,11 @@ describe('inventory policy', () => {
   it('is read-only and scoped like the controller policy', () => {
     const inventory = JSON.parse(render('inventory-policy.json', vars)) as PolicyDocument;
     const actions = statements(inventory).flatMap((s) => [s.Action ?? []].flat()).sort();
-    expect(actions).toEqual(['eks:DescribePodIdentityAssociation', 'eks:ListPodIdentityAssociations', 'iam:ListRoleTags', 'iam:ListRoles']);
+    expect(actions).toEqual([
+      'eks:DescribePodIdentityAssociation', 'eks:ListPodIdentityAssociations', 'iam:GetOpenIDConnectProvider', 'iam:GetRolePolicy',
+      'iam:ListAttachedRolePolicies', 'iam:ListRolePolicies', 'iam:ListRoleTags', 'iam:ListRoles',
+    ]);
+    expect(evaluate(inventory, { action: 'iam:GetRolePolicy', resource: roleArn('x', '/'), context: {} }).decision).toBe('ImplicitDeny');
     expect(evaluate(inventory, { action: 'iam:ListRoleTags', resource: roleArn('x'), context: {} }).decision).toBe('Allow');
     expect(evaluate(inventory, { action: 'iam:ListRoleTags', resource: roleArn('x', '/'), context: {} }).decision).toBe('ImplicitDeny');
     expect(evaluate(inventory, { action: 'eks:ListPodIdentityAssociations', resource: `arn:aws:eks:eu-west-1:${ACCOUNT}:cluster/other`, context: {} }).decision).toBe('ImplicitDeny');
@@ -103,7 +128,9 @@ describe('controller policy shape', () => {
   });
 
   it('allows writes only with an ownership or boundary condition', () => {
-    const reads = new Set(['iam:GetRole', 'iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies', 'eks:ListPodIdentityAssociations', 'eks:DescribePodIdentityAssociation', 'sts:GetCallerIdentity', 'sts:AssumeRole']);
+    const reads = new Set(['iam:GetRole', 'iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies', 'eks:ListPodIdentityAssociations', 'eks:DescribePodIdentityAssociation', 'eks:DescribeCluster', 'sts:GetCallerIdentity', 'sts:AssumeRole',
+      // Prerequisite checks and the credentials exchange: they read or mint short-lived credentials, change nothing.
+      'iam:GetOpenIDConnectProvider', 'eks:DescribeAddon', 'eks-auth:AssumeRoleForPodIdentity']);
     for (const s of statements(policy)) {
       const writes = [s.Action ?? []].flat().filter((a) => !reads.has(a));
       if (writes.length) expect({ sid: s.Sid, conditioned: !!s.Condition }).toEqual({ sid: s.Sid, conditioned: true });
@@ -120,8 +147,9 @@ describe('what the controller may do', () => {
     expect(decide(createRole({ PermissionsBoundary: `arn:aws:iam::${ACCOUNT}:policy/AdministratorAccess` }))).toBe('Deny');
     expect(decide(createRole({ Path: '/' }))).toBe('Deny');
     expect(decide(createRole({ Path: '/platform/' }))).toBe('Deny');
-    expect(decide(createRole({ Tags: asTags({ 'awi.dev/cluster': CLUSTER }) }))).toBe('Deny');
-    expect(decide(createRole({ Tags: asTags({ ...ownTags, 'awi.dev/cluster': 'other-cluster' }) }))).toBe('Deny');
+    expect(decide(createRole({ Tags: asTags({ 'awi.dev/cluster': CLUSTER_ARN }) }))).toBe('Deny');
+    expect(decide(createRole({ Tags: asTags({ ...ownTags, 'awi.dev/cluster': CLUSTER }) }))).toBe('Deny'); // the name is not the ARN
+    expect(decide(createRole({ Tags: asTags({ ...ownTags, 'awi.dev/cluster': OTHER_CLUSTER_ARN }) }))).toBe('Deny');
   });
 
   it('reads roles under /awi/, and a role that does not exist yet by its name', () => {
@@ -134,7 +162,7 @@ describe('what the controller may do', () => {
     const put = (s: AwsStateModel) => decide({ service: 'iam', operation: 'PutRolePolicy', input: { RoleName: name } }, s);
     expect(put(withRole(name, ownTags))).toBe('Allow');
     expect(put(withRole(name, {}))).toBe('Deny'); // someone else's role under /awi/
-    expect(put(withRole(name, { ...ownTags, 'awi.dev/cluster': 'other' }))).toBe('Deny');
+    expect(put(withRole(name, { ...ownTags, 'awi.dev/cluster': OTHER_CLUSTER_ARN }))).toBe('Deny');
     expect(put(withRole(name, ownTags, null))).toBe('Deny'); // boundary removed: restore it first
     expect(put(withRole(name, ownTags, BOUNDARY, '/'))).toBe('Deny');
     const attach = (s: AwsStateModel) => decide({ service: 'iam', operation: 'AttachRolePolicy', input: { RoleName: name, PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' } }, s);
@@ -162,17 +190,19 @@ describe('what the controller may do', () => {
     expect(untag(['awi.dev/cluster'])).toBe('Deny');
     const tag = (tags: Record<string, string>) => decide({ service: 'iam', operation: 'TagRole', input: { RoleName: name, Tags: asTags(tags) } }, own);
     expect(tag({ 'awi.dev/owner': 'team-a', 'awi.dev/released': 'true' })).toBe('Allow');
-    expect(tag({ 'awi.dev/cluster': 'other-cluster' })).toBe('Deny');
+    expect(tag({ 'awi.dev/cluster': OTHER_CLUSTER_ARN })).toBe('Deny');
     expect(tag({ 'awi.dev/managed-by': 'someone-else' })).toBe('Deny');
   });
 
-  it('passes only /awi/ roles, and only to EKS Pod Identity', () => {
+  it('passes only its own /awi/ roles of this cluster, and only to EKS Pod Identity', () => {
     const association = (roleArnValue: string): AwsCall => ({
       service: 'eks', operation: 'CreatePodIdentityAssociation',
       input: { clusterName: CLUSTER, namespace: 'ns', serviceAccount: 'sa', roleArn: roleArnValue, tags: ownTags }, output: { association: { associationId: 'a-1' } },
     });
-    expect(decide(association(roleArn(name)))).toBe('Allow');
-    expect(decide(association(roleArn('admin', '/')))).toBe('Deny');
+    expect(decide(association(roleArn(name)), withRole(name, ownTags))).toBe('Allow');
+    expect(decide(association(roleArn(name)), withRole(name, { ...ownTags, 'awi.dev/cluster': OTHER_CLUSTER_ARN }))).toBe('Deny');
+    expect(decide(association(roleArn(name)), withRole(name, {}))).toBe('Deny');
+    expect(decide(association(roleArn('admin', '/')), withRole('admin', ownTags, null, '/'))).toBe('Deny');
     expect(evaluate(policy, { action: 'iam:PassRole', resource: roleArn(name), context: { 'iam:PassedToService': 'ec2.amazonaws.com' } }).decision).toBe('ImplicitDeny');
     expect(evaluate(policy, { action: 'iam:PassRole', resource: roleArn(name), context: {} }).decision).toBe('ImplicitDeny');
   });
@@ -182,9 +212,10 @@ describe('what the controller may do', () => {
       service: 'eks', operation: 'CreatePodIdentityAssociation',
       input: { clusterName: cluster, namespace: 'ns', serviceAccount: 'sa', roleArn: roleArn(name), tags }, output: { association: { associationId: 'a-1' } },
     });
-    expect(decide(create(CLUSTER, ownTags))).toBe('Allow');
-    expect(decide(create('other-cluster', ownTags))).toBe('Deny');
-    expect(decide(create(CLUSTER, {}))).toBe('Deny');
+    const ownRole = withRole(name, ownTags);
+    expect(decide(create(CLUSTER, ownTags), ownRole)).toBe('Allow');
+    expect(decide(create('other-cluster', ownTags), ownRole)).toBe('Deny');
+    expect(decide(create(CLUSTER, {}), ownRole)).toBe('Deny');
     const del = (s: AwsStateModel, cluster = CLUSTER) => decide({ service: 'eks', operation: 'DeletePodIdentityAssociation', input: { clusterName: cluster, associationId: 'a-1' } }, s);
     expect(del(withAssociation('a-1', ownTags))).toBe('Allow');
     expect(del(withAssociation('a-1', {}))).toBe('Deny');

@@ -4,12 +4,18 @@
 import { describe, expect, it } from '@jest/globals';
 import { ListRolesCommand, ListRoleTagsCommand } from '@aws-sdk/client-iam';
 import type { AwsWorkloadIdentityClaim } from '../../src/api/types.js';
-import { collectInventory, formatInventory, listRolesWithTags, type AwsRole, type InventorySources } from '../../src/inventory/index.js';
-import { checkClaim, claimRow, findOrphans, type InventoryRow } from '../../src/inventory/join.js';
+import { collectInventory, formatInventory, listRolesWithTags, type AwsRole, type Inventory, type InventorySources } from '../../src/inventory/index.js';
+import {
+  checkClaim, claimRow, expectedState, federatedProviders, findBindings, findOrphans,
+  type ClaimObservation, type InventoryRow, type LiveAssociation, type LiveServiceAccount, type RolePolicies,
+} from '../../src/inventory/join.js';
+import { compileClaim } from '../../src/compiler/compile.js';
 import { csvField } from '../../src/inventory/format.js';
-import { exampleConfig, loadExample } from '../fixtures/claims.js';
+import { configWith, loadExample } from '../fixtures/claims.js';
 
-const config = exampleConfig(); // cluster prod-platform-a, account 111122223333, roles under /awi/
+// The example config (cluster prod-platform-a, account 111122223333, roles under /awi/), with the
+// team-* namespaces these tests use governed by a guardrail that reaches any resource.
+const config = configWith((raw) => raw.guardrails.push({ namespaces: ['team-*'], allowedAccounts: ['111122223333'], allowedResourcePatterns: ['arn:*'] }));
 const CLUSTER = config.cluster.name;
 const ACCOUNT = config.cluster.accountId;
 const arnOf = (name: string) => `arn:aws:iam::${ACCOUNT}:role/awi/${name}`;
@@ -24,7 +30,7 @@ function claim(namespace: string, name: string, over: { mechanism?: 'IRSA' | 'Po
   } as AwsWorkloadIdentityClaim;
 }
 
-const readyStatus = (roleArn: string, mechanism = 'PodIdentity') => ({
+const readyStatus = (roleArn: string, mechanism = 'PodIdentity'): Record<string, any> => ({
   mechanism,
   roleArn,
   conditions: [{ type: 'Ready', status: 'True', reason: 'Reconciled', message: 'ok', lastTransitionTime: '2026-11-23T10:00:00Z' }],
@@ -57,42 +63,176 @@ describe('claimRow', () => {
   });
 });
 
-describe('checkClaim', () => {
-  const c = claim('checkout-prod', 'api', { uid: 'u-1', status: readyStatus(arnOf('r')) });
+/** What AWS and the cluster show for a claim that awi reconciled exactly: the live side of its desired state. */
+function liveOf(c: AwsWorkloadIdentityClaim) {
+  const expected = expectedState(c, config)!;
+  const d = expected.desired;
+  const role: AwsRole = { arn: d.role.arn, name: d.role.name, path: d.role.path, accountId: d.accountId, tags: { ...d.role.tags }, trustPolicy: encodeURIComponent(JSON.stringify(d.role.trustPolicy)) };
+  const policies: RolePolicies = { inline: { [d.permissionPolicy.name]: encodeURIComponent(JSON.stringify(d.permissionPolicy.document)) }, attached: [...d.managedPolicyArns] };
+  const association: LiveAssociation = { associationId: 'a-1', namespace: d.claim.namespace, serviceAccount: d.serviceAccount.name, roleArn: d.role.arn, disableSessionTags: false, tags: d.binding.kind === 'PodIdentityAssociation' ? { ...d.binding.tags } : {} };
+  const serviceAccount: LiveServiceAccount = { namespace: d.claim.namespace, name: d.serviceAccount.name, labels: { ...d.serviceAccount.labels }, annotations: { ...d.serviceAccount.annotations } };
+  return { expected, d, role, policies, association, serviceAccount };
+}
+
+const ALL_OK = { role: 'ok', tags: 'ok', policy: 'ok', trust: 'ok', binding: 'ok', provider: '-', verified: '-', ok: true };
+const SQS_EVERYTHING = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sqs:*', Resource: '*' }] });
+
+describe('checkClaim (the audit of one claim)', () => {
+  const c = claim('checkout-prod', 'api', { uid: 'u-1' });
+  c.status = readyStatus(expectedState(c, config)!.desired.role.arn);
   const row = claimRow(c, config);
-  const tags = ownTags('checkout-prod', 'api', { 'awi.dev/claim-uid': 'u-1' });
-  const ours = [{ associationId: 'a-1', roleArn: arnOf('r') }];
+  const pod = (over: Partial<ClaimObservation> = {}, assoc: Partial<LiveAssociation> = {}): ClaimObservation => {
+    const l = liveOf(c);
+    return { role: l.role, policies: l.policies, binding: { mechanism: 'PodIdentity', associations: [{ ...l.association, ...assoc }] }, ...over };
+  };
 
-  it('all ok when the role carries the claim tags and the association points at it', () => {
-    expect(checkClaim(c, row, role('r', tags), { mechanism: 'PodIdentity', associations: ours })).toEqual({ role: 'ok', tags: 'ok', binding: 'ok', ok: true });
+  it('all ok when role, tags, policy and trust digests and every association field match the claim', () => {
+    const check = checkClaim(c, row, expectedState(c, config), pod());
+    expect(check).toMatchObject(ALL_OK);
+    expect(check.digests!.policy!.live).toBe(check.digests!.policy!.desired);
+    expect(check.digests!.trust!.live).toBe(check.digests!.trust!.desired);
   });
 
-  it('names the tags that differ; a different claim, namespace or cluster means not owned', () => {
-    expect(checkClaim(c, row, role('r', { ...tags, 'awi.dev/owner': 'someone' }), { mechanism: 'PodIdentity', associations: ours }))
-      .toEqual({ role: 'ok', tags: 'differs: awi.dev/owner', binding: 'ok', ok: false });
-    expect(checkClaim(c, row, role('r', { ...tags, 'awi.dev/claim': 'other', 'awi.dev/claim-uid': 'u-2' }), { mechanism: 'PodIdentity', associations: ours }))
-      .toMatchObject({ role: 'not owned', tags: 'differs: awi.dev/claim,awi.dev/claim-uid' });
-    expect(checkClaim(c, row, role('r', {}), { mechanism: 'PodIdentity', associations: ours }).role).toBe('not owned');
+  it('compares policies by meaning: reordered statements and values are still ok', () => {
+    const l = liveOf(c);
+    const doc = l.d.permissionPolicy.document;
+    const shuffled = { Version: doc.Version, Statement: [...doc.Statement].reverse().map((st) => ({ ...st, Action: [st.Action].flat().reverse() })) };
+    expect(checkClaim(c, row, l.expected, pod({ policies: { inline: { [l.d.permissionPolicy.name]: JSON.stringify(shuffled) }, attached: [] } })).policy).toBe('ok');
   });
 
-  it('a missing role or association is reported as missing; one pointing elsewhere names the role', () => {
-    expect(checkClaim(c, row, undefined, { mechanism: 'PodIdentity', associations: [] })).toEqual({ role: 'missing', tags: '-', binding: 'missing', ok: false });
-    expect(checkClaim(c, row, role('r', tags), { mechanism: 'PodIdentity', associations: [{ associationId: 'a-2', roleArn: arnOf('x') }] }).binding).toBe(`elsewhere: ${arnOf('x')}`);
+  it('a rewritten inline policy (sqs:* on *) differs, with both digests; extra inline and managed policies are named', () => {
+    const l = liveOf(c);
+    const name = l.d.permissionPolicy.name;
+    const check = checkClaim(c, row, l.expected, pod({ policies: { inline: { [name]: SQS_EVERYTHING }, attached: [] } }));
+    expect(check.policy).toBe('differs');
+    expect(check.ok).toBe(false);
+    expect(check.digests!.policy!.live).not.toBe(check.digests!.policy!.desired);
+    const extra = checkClaim(c, row, l.expected, pod({ policies: { inline: { ...l.policies.inline, 'hand-made': SQS_EVERYTHING }, attached: ['arn:aws:iam::aws:policy/AdministratorAccess'] } }));
+    expect(extra.policy).toBe('extra inline: hand-made; extra managed: arn:aws:iam::aws:policy/AdministratorAccess');
+    expect(checkClaim(c, row, l.expected, pod({ policies: { inline: {}, attached: [] } })).policy).toBe(`missing inline ${name}`);
   });
 
-  it('IRSA: the annotation must name the role', () => {
-    const irsa = claim('checkout-prod', 'api', { uid: 'u-1', mechanism: 'IRSA', status: readyStatus(arnOf('r'), 'IRSA') });
+  it('a trust edited by hand differs; one trusting both mechanisms (a switch) is called dual', () => {
+    const l = liveOf(c);
+    const broad = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'sts:AssumeRole' }] });
+    expect(checkClaim(c, row, l.expected, pod({ role: { ...l.role, trustPolicy: broad } })).trust).toBe('differs');
+    const dual = compileClaim(c, config, { alsoTrust: 'IRSA' });
+    if (!dual.ok) throw new Error('the dual trust must compile');
+    expect(checkClaim(c, row, l.expected, pod({ role: { ...l.role, trustPolicy: JSON.stringify(dual.desired.role.trustPolicy) } })).trust).toBe('dual: trusts both mechanisms');
+  });
+
+  it('every association field is compared: target role, session tags, session policy, role, tags', () => {
+    const e = expectedState(c, config);
+    const broad = `arn:aws:iam::${ACCOUNT}:role/broad`;
+    expect(checkClaim(c, row, e, pod({}, { targetRoleArn: broad, externalId: 'x' })).binding).toBe(`differs: targetRoleArn=${broad}`);
+    expect(checkClaim(c, row, e, pod({}, { disableSessionTags: true })).binding).toBe('differs: disableSessionTags=true');
+    const withPolicy = checkClaim(c, row, e, pod({}, { policy: SQS_EVERYTHING, disableSessionTags: true })).binding;
+    expect(withPolicy).toMatch(/^differs: disableSessionTags=true, policy=sha256:[0-9a-f]{64}$/);
+    expect(checkClaim(c, row, e, pod({}, { roleArn: broad })).binding).toBe(`differs: roleArn=${broad}`);
+    const l = liveOf(c);
+    expect(checkClaim(c, row, e, pod({}, { tags: { ...l.association.tags, 'awi.dev/owner': 'x' } })).binding).toBe('differs: tags=awi.dev/owner');
+    expect(checkClaim(c, row, e, pod({}, { targetRoleArn: broad })).ok).toBe(false);
+  });
+
+  it('an association without this claim\'s tags is not owned; none is missing', () => {
+    const e = expectedState(c, config);
+    expect(checkClaim(c, row, e, pod({}, { associationId: 'a-9', tags: {}, roleArn: arnOf('x') })).binding).toBe(`not owned: a-9 (${arnOf('x')})`);
+    expect(checkClaim(c, row, e, { ...pod(), binding: { mechanism: 'PodIdentity', associations: [] } }).binding).toBe('missing');
+  });
+
+  it('names the tags that differ; a different claim, namespace or cluster means not owned (and nothing else is compared)', () => {
+    const l = liveOf(c);
+    const e = l.expected;
+    expect(checkClaim(c, row, e, pod({ role: { ...l.role, tags: { ...l.role.tags, 'awi.dev/owner': 'someone' } } }))).toMatchObject({ role: 'ok', tags: 'differs: awi.dev/owner', ok: false });
+    const other = checkClaim(c, row, e, pod({ role: { ...l.role, tags: { ...l.role.tags, 'awi.dev/claim': 'other', 'awi.dev/claim-uid': 'u-2' } } }));
+    expect(other).toMatchObject({ role: 'not owned', tags: 'differs: awi.dev/claim,awi.dev/claim-uid', policy: '-', trust: '-' });
+    expect(checkClaim(c, row, e, pod({ role: { ...l.role, tags: { ...l.role.tags, 'awi.dev/cluster': 'another-cluster' } } })).role).toBe('not owned');
+    expect(checkClaim(c, row, e, pod({ role: undefined })).role).toBe('missing');
+  });
+
+  it('IRSA: the annotation on awi\'s ServiceAccount must name the role; the OIDC provider must exist and list sts.amazonaws.com', () => {
+    const irsa = claim('checkout-prod', 'api', { uid: 'u-1', mechanism: 'IRSA' });
+    irsa.status = readyStatus(expectedState(irsa, config)!.desired.role.arn, 'IRSA');
     const irsaRow = claimRow(irsa, config);
-    const check = (sa?: { roleArnAnnotation?: string }) => checkClaim(irsa, irsaRow, role('r', tags), { mechanism: 'IRSA', ...(sa ? { serviceAccount: sa } : {}) }).binding;
-    expect(check({ roleArnAnnotation: arnOf('r') })).toBe('ok');
-    expect(check({})).toBe('missing');
-    expect(check({ roleArnAnnotation: arnOf('x') })).toBe(`elsewhere: ${arnOf('x')}`);
-    expect(check()).toBe('no ServiceAccount');
+    const l = liveOf(irsa);
+    const [provider] = federatedProviders(l.d);
+    expect(provider).toMatch(/:oidc-provider\/oidc\.eks\.ap-southeast-1\.amazonaws\.com\/id\//);
+    const providers = { [provider!]: { arn: provider!, clientIds: ['sts.amazonaws.com'] } };
+    const obs = (sa: LiveServiceAccount | undefined, p: ClaimObservation['providers'] = providers): ClaimObservation => ({
+      role: l.role, policies: l.policies, binding: { mechanism: 'IRSA', ...(sa ? { serviceAccount: sa } : {}) }, providers: p,
+    });
+    expect(checkClaim(irsa, irsaRow, l.expected, obs(l.serviceAccount))).toMatchObject({ ...ALL_OK, provider: 'ok' });
+    expect(checkClaim(irsa, irsaRow, l.expected, obs({ ...l.serviceAccount, annotations: {} })).binding).toBe('missing');
+    expect(checkClaim(irsa, irsaRow, l.expected, obs({ ...l.serviceAccount, annotations: { 'eks.amazonaws.com/role-arn': arnOf('x') } })).binding).toBe(`differs: eks.amazonaws.com/role-arn=${arnOf('x')}`);
+    expect(checkClaim(irsa, irsaRow, l.expected, obs({ ...l.serviceAccount, labels: {} })).binding).toBe('not owned');
+    expect(checkClaim(irsa, irsaRow, l.expected, obs(undefined)).binding).toBe('no ServiceAccount');
+    const missing = checkClaim(irsa, irsaRow, l.expected, obs(l.serviceAccount, { [provider!]: undefined }));
+    expect(missing).toMatchObject({ provider: `missing: ${provider}`, ok: false });
+    expect(checkClaim(irsa, irsaRow, l.expected, obs(l.serviceAccount, { [provider!]: { arn: provider!, clientIds: ['vault'] } })).provider).toBe(`no sts.amazonaws.com client ID: ${provider}`);
+  });
+
+  it('reads the last credential verification: False fails the audit, absent is "-"', () => {
+    const verifiedClaim = (status: string, reason: string) => {
+      const v = claim('checkout-prod', 'api', { uid: 'u-1' });
+      const s = readyStatus(expectedState(v, config)!.desired.role.arn);
+      v.status = { ...s, conditions: [...(s.conditions as object[]), { type: 'CredentialsVerified', status, reason, message: 'm', lastTransitionTime: '2026-11-23T10:00:00Z' }] } as never;
+      return v;
+    };
+    const t = verifiedClaim('True', 'Verified');
+    expect(checkClaim(t, claimRow(t, config), expectedState(t, config), pod())).toMatchObject({ verified: 'True', ok: true });
+    const f = verifiedClaim('False', 'UnexpectedRole');
+    expect(checkClaim(f, claimRow(f, config), expectedState(f, config), pod())).toMatchObject({ verified: 'False: UnexpectedRole', ok: false });
+  });
+
+  it('a claim edited into an invalid one is audited against the last valid spec awi recorded', () => {
+    const edited = claim('checkout-prod', 'api', { uid: 'u-1' });
+    const validSpec = edited.spec;
+    edited.status = { ...readyStatus(expectedState(edited, config)!.desired.role.arn), applied: { generation: 1, spec: validSpec } } as never;
+    edited.spec = { ...validSpec, permissions: { s3: [{ bucket: '*', access: ['read'] }] } } as never;
+    expect(compileClaim(edited, config).ok).toBe(false);
+    const e = expectedState(edited, config);
+    expect(e?.source).toBe('applied');
+    expect(checkClaim(edited, claimRow(edited, config), e, pod())).toMatchObject(ALL_OK);
   });
 
   it('an AWS error makes the check unknown rather than wrong', () => {
-    expect(checkClaim(c, row, { error: 'AccessDenied: no' }, { error: 'Throttling: slow down' }))
-      .toEqual({ role: 'unknown: AccessDenied: no', tags: '-', binding: 'unknown: Throttling: slow down', ok: false });
+    const e = expectedState(c, config);
+    expect(checkClaim(c, row, e, { role: { error: 'AccessDenied: no' }, binding: { error: 'Throttling: slow down' } }))
+      .toMatchObject({ role: 'unknown: AccessDenied: no', tags: '-', policy: '-', trust: '-', binding: 'unknown: Throttling: slow down', ok: false });
+    expect(checkClaim(c, row, e, pod({ policies: { error: 'AccessDenied: GetRolePolicy' } })).policy).toBe('unknown: AccessDenied: GetRolePolicy');
+  });
+});
+
+describe('findBindings (bindings outside awi)', () => {
+  const api = claim('team-a', 'api');
+  const l = liveOf(api);
+  const awiSa = l.serviceAccount;
+  const sa = (namespace: string, name: string, labels: Record<string, string>, annotations: Record<string, string>): LiveServiceAccount => ({ namespace, name, labels, annotations });
+
+  it('a ServiceAccount annotated with a role without awi\'s labels, and an association without awi\'s tags, are foreign', () => {
+    const found = findBindings([api], [awiSa, sa('team-a', 'hand', {}, { 'eks.amazonaws.com/role-arn': arnOf('hand') }), sa('team-a', 'plain', {}, {})], [
+      l.association,
+      { associationId: 'a-f', namespace: 'team-b', serviceAccount: 'x', roleArn: arnOf('r'), targetRoleArn: arnOf('t'), disableSessionTags: false, tags: { team: 'b' } },
+    ]);
+    expect(found.map((f) => [f.kind, `${f.namespace}/${f.serviceAccount}`, f.roleArn, f.associationId ?? '-'])).toEqual([
+      ['foreign ServiceAccount', 'team-a/hand', arnOf('hand'), '-'],
+      ['foreign association', 'team-b/x', arnOf('t'), 'a-f'],
+    ]);
+  });
+
+  it('awi\'s ServiceAccounts and associations whose claim is gone, binds another ServiceAccount, or uses IRSA are orphaned', () => {
+    const gone = claim('team-a', 'gone');
+    const goneLive = liveOf(gone);
+    const irsaNow = claim('team-a', 'switched', { status: { mechanism: 'IRSA' } });
+    const switchedAssoc = { ...liveOf(claim('team-a', 'switched')).association, associationId: 'a-s' };
+    const found = findBindings([api, irsaNow], [awiSa, goneLive.serviceAccount], [l.association, { ...goneLive.association, associationId: 'a-g' }, switchedAssoc, { ...l.association, associationId: 'a-o', serviceAccount: 'other-sa' }]);
+    expect(found.map((f) => [f.kind, f.serviceAccount, f.claim, f.detail])).toEqual([
+      ['orphaned ServiceAccount', 'gone-sa', 'gone', 'claim team-a/gone does not exist'],
+      ['orphaned association', 'gone-sa', 'gone', 'claim team-a/gone does not exist'],
+      ['orphaned association', 'other-sa', 'api', 'claim team-a/api binds ServiceAccount api-sa'],
+      ['orphaned association', 'switched-sa', 'switched', 'claim team-a/switched uses IRSA'],
+    ]);
+    expect(findBindings([api], [awiSa], [l.association])).toEqual([]);
   });
 });
 
@@ -123,43 +263,57 @@ describe('findOrphans', () => {
 });
 
 describe('formats', () => {
-  const inventory = {
+  const okCheck = { role: 'ok', tags: 'ok', policy: 'ok', trust: 'ok', binding: 'ok', provider: '-', verified: 'True', ok: true };
+  const badCheck = { role: 'ok', tags: 'ok', policy: 'differs', trust: 'ok', binding: 'ok', provider: 'missing: arn:p', verified: '-', ok: false };
+  const inventory: Inventory = {
     cluster: CLUSTER,
     claims: [
-      { ...claimRow(claim('team-a', 'api', { status: readyStatus(arnOf('a')) }), config), aws: { role: 'ok', tags: 'ok', binding: 'ok', ok: true } },
-      { ...claimRow(claim('team-b', 'worker,1', { mechanism: 'IRSA' }), config), aws: { role: 'missing', tags: '-', binding: 'missing', ok: false } },
+      { ...claimRow(claim('team-a', 'api', { status: readyStatus(arnOf('a')) }), config), aws: okCheck },
+      { ...claimRow(claim('team-b', 'worker,1', { mechanism: 'IRSA' }), config), aws: badCheck },
     ],
     orphans: [{ accountId: ACCOUNT, roleArn: arnOf('gone'), namespace: 'team-c', claim: 'gone', owner: 'x', environment: 'prod', created: '2026-11-20T08:00:00.000Z', status: 'no claim' as const }],
+    bindings: [{ kind: 'foreign association', namespace: 'team-d', serviceAccount: 'sa', roleArn: arnOf('t'), associationId: 'a-f', detail: 'no awi.dev/managed-by=awi tag' }],
   };
 
-  it('table: aligned columns, three spaces apart, AWS columns and the orphan section with --aws', () => {
+  it('table: aligned columns, three spaces apart, audit columns, the orphan and binding sections with --aws', () => {
     const lines = formatInventory(inventory, 'table');
-    expect(lines[0]).toMatch(/^CLUSTER\s{3,}NAMESPACE\s{3,}NAME\s{3,}SERVICEACCOUNT\s{3,}MECHANISM\s{3,}ROLE\s{3,}OWNER\s{3,}ENVIRONMENT\s{3,}READY\s{3,}REASON\s{3,}LAST-CHANGE\s{3,}AWS-ROLE\s{3,}AWS-TAGS\s{3,}AWS-BINDING$/);
+    expect(lines[0]).toMatch(/^CLUSTER\s{3,}NAMESPACE\s{3,}NAME\s{3,}SERVICEACCOUNT\s{3,}MECHANISM\s{3,}ROLE\s{3,}OWNER\s{3,}ENVIRONMENT\s{3,}READY\s{3,}REASON\s{3,}LAST-CHANGE\s{3,}AWS-ROLE\s{3,}AWS-TAGS\s{3,}AWS-POLICY\s{3,}AWS-TRUST\s{3,}AWS-BINDING\s{3,}AWS-PROVIDER\s{3,}VERIFIED$/);
     // Every column starts at the same offset on every line.
     const starts = (line: string, word: string) => line.indexOf(word);
     expect(starts(lines[1]!, 'team-a')).toBe(starts(lines[0]!, 'NAMESPACE'));
     expect(starts(lines[2]!, 'team-b')).toBe(starts(lines[0]!, 'NAMESPACE'));
+    expect(starts(lines[2]!, 'differs')).toBe(starts(lines[0]!, 'AWS-POLICY'));
     expect(lines[2]).toContain('<none>'); // no Ready transition yet
     expect(lines[3]).toBe('');
     expect(lines[4]).toBe(`Roles tagged awi.dev/managed-by=awi for cluster ${CLUSTER} that no claim accounts for:`);
     expect(lines[5]).toMatch(/^ACCOUNT\s+ROLE\s+NAMESPACE\s+CLAIM\s+OWNER\s+CREATED\s+STATUS$/);
     expect(lines[6]).toMatch(new RegExp(`^${ACCOUNT}\\s+${arnOf('gone')}\\s+team-c\\s+gone\\s+x\\s+2026-11-20T08:00:00.000Z\\s+no claim$`));
+    expect(lines[7]).toBe('');
+    expect(lines[8]).toBe(`Bindings in cluster ${CLUSTER} that no claim accounts for (made outside awi, or awi's without their claim):`);
+    expect(lines[9]).toMatch(/^KIND\s+NAMESPACE\s+SERVICEACCOUNT\s+ROLE\s+ASSOCIATION\s+CLAIM\s+DETAIL$/);
+    expect(lines[10]!.split(/\s{3,}/)).toEqual(['foreign association', 'team-d', 'sa', arnOf('t'), 'a-f', '-', 'no awi.dev/managed-by=awi tag']);
     for (const l of lines) expect(l).toBe(l.trimEnd());
+    expect(formatInventory({ ...inventory, orphans: [], bindings: [] }, 'table').at(-1)).toBe(
+      `No bindings outside awi: no ServiceAccount annotated with a role and no Pod Identity association in cluster ${CLUSTER} is outside a claim.`,
+    );
   });
 
-  it('table without --aws: no AWS columns and no orphan section; an empty cluster says so', () => {
+  it('table without --aws: no AWS columns and no orphan or binding section; an empty cluster says so', () => {
     const lines = formatInventory({ cluster: CLUSTER, claims: inventory.claims.map(({ aws: _, ...r }) => r) }, 'table');
     expect(lines).toHaveLength(3);
     expect(lines[0]).not.toContain('AWS-');
     expect(formatInventory({ cluster: CLUSTER, claims: [] }, 'table')).toEqual([`No AwsWorkloadIdentityClaims found in cluster ${CLUSTER}.`]);
   });
 
-  it('csv: one header, claims then orphan roles, fields quoted when needed', () => {
+  it('csv: one header, claims, orphan roles, then bindings; fields quoted when needed', () => {
     const lines = formatInventory(inventory, 'csv');
-    expect(lines[0]).toBe('record,cluster,namespace,name,serviceAccount,mechanism,roleArn,owner,environment,ready,reason,lastChange,awsRole,awsTags,awsBinding');
-    expect(lines[1]).toBe(`claim,${CLUSTER},team-a,api,api-sa,PodIdentity,${arnOf('a')},checkout-team,prod,True,Reconciled,2026-11-23T10:00:00Z,ok,ok,ok`);
+    expect(lines[0]).toBe('record,cluster,namespace,name,serviceAccount,mechanism,roleArn,owner,environment,ready,reason,lastChange,awsRole,awsTags,awsPolicy,awsTrust,awsBinding,awsProvider,verified');
+    expect(lines[1]).toBe(`claim,${CLUSTER},team-a,api,api-sa,PodIdentity,${arnOf('a')},checkout-team,prod,True,Reconciled,2026-11-23T10:00:00Z,ok,ok,ok,ok,ok,-,True`);
     expect(lines[2]).toContain(',"worker,1","worker,1-sa",IRSA,');
-    expect(lines[3]).toBe(`orphan-role,${CLUSTER},team-c,gone,,,${arnOf('gone')},x,prod,,,,no claim,,`);
+    expect(lines[2]).toMatch(/,ok,ok,differs,ok,ok,missing: arn:p,-$/);
+    expect(lines[3]).toBe(`orphan-role,${CLUSTER},team-c,gone,,,${arnOf('gone')},x,prod,,,,no claim,,,,,,`);
+    expect(lines[4]).toBe(`binding,${CLUSTER},team-d,,sa,,${arnOf('t')},,,,foreign association,,,,,,a-f: no awi.dev/managed-by=awi tag,,`);
+    for (const l of lines) expect(l.split(',').length).toBeGreaterThanOrEqual(19);
     expect(csvField('plain text')).toBe('plain text');
     expect(csvField('say "hi"')).toBe('"say ""hi"""');
     expect(csvField('two\nlines')).toBe('"two\nlines"');
@@ -172,9 +326,13 @@ describe('formats', () => {
 });
 
 describe('collectInventory', () => {
-  const api = claim('team-a', 'api', { uid: 'u-1', status: readyStatus(arnOf('api-role')) });
+  const api = claim('team-a', 'api', { uid: 'u-1' });
+  api.status = readyStatus(expectedState(api, config)!.desired.role.arn);
+  const apiLive = liveOf(api);
   const moved = claim('team-a', 'moved', { mechanism: 'IRSA', status: readyStatus(`arn:aws:iam::${ACCOUNT}:role/old-path/moved-role`, 'IRSA') });
-  const listed = [role('api-role', ownTags('team-a', 'api', { 'awi.dev/claim-uid': 'u-1' })), role('gone-role', ownTags('team-b', 'gone'))];
+  const movedLive = liveOf(moved);
+  const listed = [apiLive.role, role('gone-role', { ...apiLive.role.tags, 'awi.dev/namespace': 'team-b', 'awi.dev/claim': 'gone' })];
+  const [provider] = federatedProviders(movedLive.d);
 
   function sources(over: Partial<InventorySources> = {}): InventorySources & { calls: string[] } {
     const calls: string[] = [];
@@ -185,10 +343,12 @@ describe('collectInventory', () => {
     return {
       calls,
       listClaims: async (ns) => log(`listClaims:${ns ?? '*'}`, [api, moved].filter((c) => !ns || c.metadata.namespace === ns)),
-      serviceAccount: async (ns, name) => log(`serviceAccount:${ns}/${name}`, { roleArnAnnotation: `arn:aws:iam::${ACCOUNT}:role/old-path/moved-role` }),
+      listServiceAccounts: async (ns) => log(`listServiceAccounts:${ns ?? '*'}`, [{ ...movedLive.serviceAccount, annotations: { 'eks.amazonaws.com/role-arn': `arn:aws:iam::${ACCOUNT}:role/old-path/moved-role` } }]),
+      listAssociations: async (ns) => log(`listAssociations:${ns ?? '*'}`, [apiLive.association]),
       listRoles: async (account, path) => log(`listRoles:${account}:${path}`, listed),
       getRole: async (account, name) => log(`getRole:${account}:${name}`, undefined),
-      associations: async (ns, sa) => log(`associations:${ns}/${sa}`, [{ associationId: 'a-1', roleArn: arnOf('api-role') }]),
+      rolePolicies: async (account, name) => log(`rolePolicies:${account}:${name}`, apiLive.policies),
+      oidcProvider: async (account, arn) => log(`oidcProvider:${account}:${arn}`, { arn, clientIds: ['sts.amazonaws.com'] }),
       ...over,
     };
   }
@@ -198,24 +358,30 @@ describe('collectInventory', () => {
     const inv = await collectInventory({ config, aws: false }, s);
     expect(s.calls).toEqual(['listClaims:*']);
     expect(inv.orphans).toBeUndefined();
+    expect(inv.bindings).toBeUndefined();
     expect(inv.claims.map((r) => r.name)).toEqual(['api', 'moved']);
   });
 
-  it('with --aws checks every claim, asks for roles outside the path by name, and finds orphans', async () => {
-    const s = sources();
+  it('with --aws audits every claim, asks for roles outside the path by name, reads each OIDC provider once, and finds orphans', async () => {
+    const twin = claim('team-a', 'twin', { mechanism: 'IRSA' });
+    const s = sources({ listClaims: async (ns) => [api, moved, twin].filter((c) => !ns || c.metadata.namespace === ns) });
     const inv = await collectInventory({ config, aws: true }, s);
     expect(s.calls).toEqual([
-      `listClaims:*`,
       `listRoles:${ACCOUNT}:/awi/`,
-      'associations:team-a/api-sa',
+      'listServiceAccounts:*',
+      'listAssociations:*',
+      `rolePolicies:${ACCOUNT}:${apiLive.role.name}`,
       `getRole:${ACCOUNT}:moved-role`,
-      'serviceAccount:team-a/moved-sa',
+      `oidcProvider:${ACCOUNT}:${provider}`,
     ]);
-    expect(inv.claims.map((r) => [r.name, r.aws])).toEqual([
-      ['api', { role: 'ok', tags: 'ok', binding: 'ok', ok: true }],
-      ['moved', { role: 'missing', tags: '-', binding: 'ok', ok: false }],
+    expect(inv.claims.map((r) => [r.name, r.aws!.role, r.aws!.binding, r.aws!.provider, r.aws!.ok])).toEqual([
+      ['api', 'ok', 'ok', '-', true],
+      ['moved', 'missing', 'ok', 'ok', false],
+      ['twin', 'missing', 'no ServiceAccount', 'ok', false],
     ]);
+    expect(inv.claims[0]!.aws).toMatchObject({ policy: 'ok', trust: 'ok', tags: 'ok' });
     expect(inv.orphans!.map((o) => o.claim)).toEqual(['gone']);
+    expect(inv.bindings).toEqual([]);
   });
 
   it('a role under the configured path that the listing does not have is missing, without asking again', async () => {
@@ -223,19 +389,27 @@ describe('collectInventory', () => {
     const s = sources({ listClaims: async () => [lost] });
     const inv = await collectInventory({ config, aws: true }, s);
     expect(inv.claims[0]!.aws!.role).toBe('missing');
-    expect(s.calls.filter((c) => c.startsWith('getRole'))).toEqual([]);
+    expect(s.calls.filter((c) => c.startsWith('getRole') || c.startsWith('rolePolicies'))).toEqual([]);
   });
 
-  it('an AWS error on one claim is reported on that claim; listing roles failing fails the command', async () => {
-    const inv = await collectInventory({ config, aws: true }, sources({ associations: async () => { throw Object.assign(new Error('slow down'), { name: 'ThrottlingException' }); } }));
-    expect(inv.claims[0]!.aws!.binding).toBe('unknown: ThrottlingException: slow down');
+  it('an AWS error on one claim is reported on that claim; a listing failing fails the command', async () => {
+    const slow = async (): Promise<never> => {
+      throw Object.assign(new Error('slow down'), { name: 'ThrottlingException' });
+    };
+    const inv = await collectInventory({ config, aws: true }, sources({ rolePolicies: slow, oidcProvider: slow }));
+    expect(inv.claims[0]!.aws!.policy).toBe('unknown: ThrottlingException: slow down');
+    expect(inv.claims[1]!.aws!.provider).toBe('unknown: ThrottlingException: slow down');
     await expect(collectInventory({ config, aws: true }, sources({ listRoles: async () => { throw new Error('AccessDenied'); } }))).rejects.toThrow('AccessDenied');
+    await expect(collectInventory({ config, aws: true }, sources({ listAssociations: slow }))).rejects.toThrow('slow down');
   });
 
-  it('-n limits claims and orphans to the namespace', async () => {
-    const inv = await collectInventory({ config, aws: true, namespace: 'team-b' }, sources());
+  it('-n limits claims, orphans and listings to the namespace', async () => {
+    const s = sources();
+    const inv = await collectInventory({ config, aws: true, namespace: 'team-b' }, s);
     expect(inv.claims).toEqual([]);
     expect(inv.orphans!.map((o) => `${o.namespace}/${o.claim}`)).toEqual(['team-b/gone']);
+    expect(s.calls).toContain('listServiceAccounts:team-b');
+    expect(s.calls).toContain('listAssociations:team-b');
   });
 });
 

@@ -8,7 +8,9 @@ import type { DesiredState } from '../../src/compiler/types.js';
 import { parsePlatformConfig } from '../../src/config/index.js';
 import type { ObservedAssociation } from '../../src/controller/managers/association.js';
 import type { ObservedServiceAccount } from '../../src/controller/managers/service-account.js';
-import { planReconcile, previousBindingPresent, ROLE_ARN_ANNOTATION, type Observed } from '../../src/controller/plan.js';
+import {
+  associationDrift, associationUpdate, planReconcile, previousBindingPresent, RELEASE_LABELS, ROLE_ARN_ANNOTATION, serviceAccountOwnership, type Observed,
+} from '../../src/controller/plan.js';
 
 const examples = path.join(process.cwd(), 'deploy', 'examples');
 const config = parsePlatformConfig(YAML.parse(readFileSync(path.join(examples, 'platform-config.yaml'), 'utf8')));
@@ -29,7 +31,7 @@ const sa = (d: DesiredState, over: Partial<ObservedServiceAccount> = {}): Observ
 
 const association = (d: DesiredState, over: Partial<ObservedAssociation> = {}): ObservedAssociation => ({
   associationId: 'a-abcdefghijklmnopq', clusterName: config.cluster.name, namespace: d.serviceAccount.namespace,
-  serviceAccount: d.serviceAccount.name, roleArn: d.role.arn, tags: { ...d.role.tags }, ...over,
+  serviceAccount: d.serviceAccount.name, roleArn: d.role.arn, tags: { ...d.role.tags }, disableSessionTags: false, ...over,
 });
 
 /** The world exactly as the claim wants it. */
@@ -59,10 +61,11 @@ describe('planReconcile', () => {
     expect(kinds(planReconcile(pod, empty))).toEqual(['CreateServiceAccount', 'CreateRole', 'PutInlinePolicy', 'CreateAssociation']);
   });
 
-  it('creates the IRSA annotation after the role, and no association', () => {
+  it('creates the IRSA ServiceAccount with its annotation in the same write, and no association', () => {
     const plan = planReconcile(irsa, empty);
-    expect(kinds(plan)).toEqual(['CreateServiceAccount', 'CreateRole', 'PutInlinePolicy', 'PatchServiceAccount']);
-    expect(plan.steps[3]).toMatchObject({ annotations: { [ROLE_ARN_ANNOTATION]: irsa.role.arn } });
+    expect(kinds(plan)).toEqual(['CreateServiceAccount', 'CreateRole', 'PutInlinePolicy']);
+    expect(plan.steps[0]).toEqual({ kind: 'CreateServiceAccount', annotations: { [ROLE_ARN_ANNOTATION]: irsa.role.arn } });
+    expect(planReconcile(pod, empty).steps[0]).toEqual({ kind: 'CreateServiceAccount', annotations: {} });
   });
 
   it('plans nothing when the world matches the claim', () => {
@@ -97,7 +100,7 @@ describe('planReconcile', () => {
       { kind: 'PutInlinePolicy' },
       { kind: 'DeleteInlinePolicy', name: 'added-by-hand' },
       { kind: 'DetachPolicy', arn: 'arn:aws:iam::aws:policy/AdministratorAccess' },
-      { kind: 'UpdateAssociation', associationId: 'a-abcdefghijklmnopq', from: 'arn:aws:iam::111122223333:role/other' },
+      { kind: 'UpdateAssociation', associationId: 'a-abcdefghijklmnopq', drift: [{ field: 'roleArn', was: 'arn:aws:iam::111122223333:role/other', want: pod.role.arn }] },
     ]);
   });
 
@@ -130,12 +133,48 @@ describe('planReconcile', () => {
     const plan = planReconcile(pod, o);
     expect(plan.steps).toEqual([]);
     expect(plan.blockers[0]?.message).toContain('checkout-prod/someone-else');
+    o.role!.tags['awi.dev/released'] = 'true';
+    expect(planReconcile(pod, o).blockers[0]?.message).toMatch(/was retained when awi claim checkout-prod\/someone-else .* was deleted \(deletionPolicy Retain\)/);
   });
 
   it('refuses a ServiceAccount that awi did not create, before any AWS step', () => {
     const plan = planReconcile(pod, { ...empty, serviceAccount: sa(pod, { labels: {} }) });
     expect(plan.steps).toEqual([]);
     expect(plan.blockers).toEqual([expect.objectContaining({ resource: 'ServiceAccount', reason: 'ServiceAccountNotOwned' })]);
+    expect(plan.blockers[0]?.message).toContain('without the label app.kubernetes.io/managed-by=awi');
+  });
+
+  it('names the managing tool when another one manages the ServiceAccount', () => {
+    const helm = sa(pod, { labels: { ...pod.serviceAccount.labels, 'app.kubernetes.io/managed-by': 'Helm' } });
+    const plan = planReconcile(pod, { ...empty, serviceAccount: helm });
+    expect(plan.steps).toEqual([]);
+    expect(plan.blockers[0]).toMatchObject({ reason: 'ServiceAccountNotOwned' });
+    expect(plan.blockers[0]?.message).toContain('is managed by Helm (label app.kubernetes.io/managed-by=Helm), not awi');
+  });
+
+  it('takes over a ServiceAccount awi released (managed-by=awi, no claim label) and restores a removed claim label, naming it', () => {
+    const released = sa(pod, { labels: { 'app.kubernetes.io/managed-by': 'awi' } });
+    expect(serviceAccountOwnership(released)).toEqual({ kind: 'released' });
+    const plan = planReconcile(pod, { ...inSync(pod), serviceAccount: released });
+    expect(plan.blockers).toEqual([]);
+    expect(plan.steps).toEqual([expect.objectContaining({
+      kind: 'PatchServiceAccount', labels: { 'awi.dev/claim': pod.claim.name, 'awi.dev/claim-namespace': pod.claim.namespace }, why: 'take over the ServiceAccount awi released: set awi.dev/claim, awi.dev/claim-namespace',
+    })]);
+    // Only the claim-namespace label removed: ours still, and the restore names the label.
+    const { ['awi.dev/claim-namespace']: _gone, ...rest } = pod.serviceAccount.labels;
+    const partial = planReconcile(pod, { ...inSync(pod), serviceAccount: sa(pod, { labels: rest }) });
+    expect(partial.steps).toEqual([expect.objectContaining({ kind: 'PatchServiceAccount', why: 'restore labels awi.dev/claim-namespace' })]);
+    expect(RELEASE_LABELS).toEqual({ 'awi.dev/claim': null, 'awi.dev/claim-namespace': null });
+  });
+
+  it('takes over a ServiceAccount whose labels name a claim that no longer exists', () => {
+    const left = sa(pod, { labels: { ...pod.serviceAccount.labels, 'awi.dev/claim': 'deleted-claim' } });
+    expect(planReconcile(pod, { ...empty, serviceAccount: left }).blockers[0]).toMatchObject({ reason: 'ServiceAccountConflict' });
+    const plan = planReconcile(pod, { ...inSync(pod), serviceAccount: left, serviceAccountHolderGone: true });
+    expect(plan.blockers).toEqual([]);
+    expect(plan.steps).toEqual([expect.objectContaining({
+      kind: 'PatchServiceAccount', labels: { 'awi.dev/claim': pod.claim.name }, why: 'take over the ServiceAccount of deleted claim checkout-prod/deleted-claim: set awi.dev/claim',
+    })]);
   });
 
   it('refuses a second claim for the same ServiceAccount', () => {
@@ -152,6 +191,60 @@ describe('planReconcile', () => {
     const plan = planReconcile(pod, o);
     expect(plan.steps).toEqual([]);
     expect(plan.blockers).toEqual([expect.objectContaining({ resource: 'Binding', reason: 'AssociationConflict' })]);
+  });
+
+  it('makes no AWS step at all while a foreign association blocks the binding (no role or policy that no pod could use)', () => {
+    const foreign = association(pod, { tags: {}, roleArn: 'arn:aws:iam::111122223333:role/theirs' });
+    const fresh = planReconcile(pod, { ...empty, associations: [foreign] });
+    expect(fresh.steps).toEqual([{ kind: 'CreateServiceAccount', annotations: {} }]);
+    expect(fresh.blockers).toEqual([expect.objectContaining({ resource: 'Binding', reason: 'AssociationConflict' })]);
+    const drifted = inSync(pod);
+    drifted.inlinePolicy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] };
+    drifted.associations = [foreign];
+    expect(planReconcile(pod, drifted).steps).toEqual([]);
+  });
+
+  describe('the whole association', () => {
+    const b = pod.binding.kind === 'PodIdentityAssociation' ? pod.binding : undefined!;
+    const broader = 'arn:aws:iam::111122223333:role/broader';
+    const sessionPolicy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] });
+
+    it('restores targetRoleArn, disableSessionTags and a session policy set behind its back, naming each field', () => {
+      const o = inSync(pod);
+      o.associations = [association(pod, { targetRoleArn: broader, externalId: 'x', disableSessionTags: true, policy: sessionPolicy })];
+      const plan = planReconcile(pod, o);
+      expect(plan.steps).toEqual([{
+        kind: 'UpdateAssociation', associationId: 'a-abcdefghijklmnopq',
+        drift: [
+          { field: 'targetRoleArn', was: broader, want: undefined },
+          { field: 'disableSessionTags', was: true, want: false },
+          { field: 'policy', was: sessionPolicy, want: undefined },
+        ],
+      }]);
+      // EKS clears a field given as an empty string; fields not drifted are not sent.
+      const update = associationUpdate((plan.steps[0] as { drift: Parameters<typeof associationUpdate>[0] }).drift);
+      expect(update).toEqual({ targetRoleArn: '', disableSessionTags: false, policy: '' });
+    });
+
+    it('each field on its own', () => {
+      expect(associationDrift(association(pod, { disableSessionTags: true }), b)).toEqual([{ field: 'disableSessionTags', was: true, want: false }]);
+      expect(associationDrift(association(pod, { targetRoleArn: broader }), b).map((d) => d.field)).toEqual(['targetRoleArn']);
+      expect(associationDrift(association(pod, { roleArn: broader }), b)).toEqual([{ field: 'roleArn', was: broader, want: b.roleArn }]);
+      expect(associationDrift(association(pod), b)).toEqual([]);
+      expect(associationUpdate([{ field: 'roleArn', was: broader, want: b.roleArn }])).toEqual({ roleArn: b.roleArn });
+    });
+
+    it('follows the binding where it asks for a target role, session tags off or a session policy; policies compare by meaning', () => {
+      const want = { ...b, targetRoleArn: broader, disableSessionTags: true, policy: sessionPolicy };
+      const reformatted = JSON.stringify(JSON.parse(sessionPolicy), null, 2);
+      expect(associationDrift(association(pod, { targetRoleArn: broader, disableSessionTags: true, policy: reformatted }), want)).toEqual([]);
+      expect(associationDrift(association(pod), want)).toEqual([
+        { field: 'targetRoleArn', was: undefined, want: broader },
+        { field: 'disableSessionTags', was: false, want: true },
+        { field: 'policy', was: undefined, want: sessionPolicy },
+      ]);
+      expect(associationUpdate(associationDrift(association(pod), want))).toEqual({ targetRoleArn: broader, disableSessionTags: true, policy: sessionPolicy });
+    });
   });
 
   describe('mechanism switch', () => {

@@ -62,9 +62,22 @@ describe('trust policy', () => {
     );
   });
 
-  it('too many issuers exceed the trust policy limit, which is named; a raised limit lets it through', () => {
+  it('issuers that cannot fit any trust policy refuse the config at load, saying how many fit', () => {
     const issuers = Array.from({ length: 4 }, (_, i) => ({ url: `https://oidc.eks.eu-west-1.amazonaws.com/id/${String(i).repeat(32)}` }));
-    const claim = claimWith((c) => (c.spec.mechanism = 'IRSA'));
+    expect(() => configWith((raw) => (raw.cluster.oidcIssuers = issuers))).toThrow(
+      /cluster\.oidcIssuers: trust-policy-fits: 5 issuers make a trust policy of at least 2,\d{3} characters, over limits\.trustPolicyMaxChars 2,048: at most 4 issuers fit \(3 during a mechanism switch/,
+    );
+    // Four fit alone but not with the Pod Identity statement of a switch: refused too.
+    expect(() => configWith((raw) => (raw.cluster.oidcIssuers = issuers.slice(0, 3)))).toThrow(/not the dual trust of a mechanism switch .* at most 3 issuers fit during a switch/);
+    expect(() => configWith((raw) => (raw.cluster.oidcIssuers = issuers.slice(0, 2)))).not.toThrow();
+  });
+
+  it('a claim whose names make the trust policy too large is refused with the limit named; a raised limit lets it through', () => {
+    const issuers = Array.from({ length: 2 }, (_, i) => ({ url: `https://oidc.eks.eu-west-1.amazonaws.com/id/${String(i).repeat(32)}` }));
+    const claim = claimWith((c) => {
+      c.spec.mechanism = 'IRSA';
+      c.spec.serviceAccountName = `sa-${'x'.repeat(240)}`;
+    });
     const found = problems(claim, configWith((raw) => (raw.cluster.oidcIssuers = issuers)));
     expect(found).toEqual([expect.objectContaining({ reason: 'LimitExceeded', rule: 'trust-policy-size' })]);
     expect(found[0]!.message).toContain('2,048');
@@ -142,14 +155,15 @@ describe('limits', () => {
         ssmParameters: Array.from({ length: 20 }, (_, i) => ({ path: `/orders/${'segment/'.repeat(20)}${i}`, access: ['read' as const] })),
       };
     });
-    const found = problems(claim);
+    const open = configWith((raw) => (raw.guardrails[0].allowedResourcePatterns = ['arn:*']));
+    const found = problems(claim, open);
     expect(found).toEqual([expect.objectContaining({ reason: 'LimitExceeded', rule: 'inline-policy-size', field: 'spec.permissions' })]);
     expect(found[0]!.message).toMatch(/10,240 characters of inline policy/);
   });
 
   it('more managed policies than the configured limit are refused with the limit named', () => {
     const config = configWith((raw) => {
-      raw.guardrails.push({ namespaces: ['lab'], allowedAccounts: ['111122223333'], allowManagedPolicies: true });
+      raw.guardrails.push({ namespaces: ['lab'], allowedAccounts: ['111122223333'], allowedResourcePatterns: ['arn:*'], allowManagedPolicies: true, allowedManagedPolicyArns: ['arn:aws:iam::111122223333:policy/*'] });
     });
     const claim = claimWith((c) => {
       c.metadata.namespace = 'lab';
@@ -159,7 +173,7 @@ describe('limits', () => {
     expect(found).toEqual([expect.objectContaining({ rule: 'managed-policies-per-role', reason: 'LimitExceeded' })]);
     expect(found[0]!.message).toContain('limit of managed policies attached per role is 10');
     const raised = configWith((raw) => {
-      raw.guardrails.push({ namespaces: ['lab'], allowedAccounts: ['111122223333'], allowManagedPolicies: true });
+      raw.guardrails.push({ namespaces: ['lab'], allowedAccounts: ['111122223333'], allowedResourcePatterns: ['arn:*'], allowManagedPolicies: true, allowedManagedPolicyArns: ['arn:aws:iam::111122223333:policy/*'] });
       raw.limits = { managedPoliciesPerRole: 20 };
     });
     expect(compileClaim(claim, raised).ok).toBe(true);

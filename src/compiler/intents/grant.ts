@@ -13,6 +13,14 @@ export interface Grant {
   condition?: ConditionBlock;
   /** Set for hand-written statements: their actions and resources are checked one by one. */
   raw?: boolean;
+  /**
+   * What the grant reaches, when its resources alone overstate it: ListBucket
+   * is granted on the bucket but a condition limits it to the prefix, so it
+   * reaches bucket/prefix*. Resource patterns are checked against this.
+   */
+  reach?: string[];
+  /** Role chaining (spec.permissions.assumeRoles): checked against allowedAssumeRoleArns instead of resource patterns. */
+  assumeRole?: boolean;
 }
 
 /** Where the claim's resources live. */

@@ -17,7 +17,8 @@ export function s3Grants(entries: S3Permission[], ctx: IntentContext): Grant[] {
     const grants: Grant[] = [];
     if (entry.access.includes('read') || entry.access.includes('list')) {
       const condition = prefix ? { StringLike: { 's3:prefix': [prefix, `${prefix}*`] } } : undefined;
-      grants.push(allow(field, ['s3:ListBucket'], [bucketArn], condition));
+      // Listing reaches the keys under the prefix, not the whole bucket: patterns are checked against that.
+      grants.push({ ...allow(field, ['s3:ListBucket'], [bucketArn], condition), reach: [`${bucketArn}/${prefix}*`] });
     }
     const objectActions = (['read', 'write', 'delete'] as const).filter((a) => entry.access.includes(a)).map((a) => OBJECT_ACTIONS[a]);
     if (objectActions.length) grants.push(allow(field, objectActions, [`${bucketArn}/${prefix}*`]));
