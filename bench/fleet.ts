@@ -556,7 +556,7 @@ async function main(): Promise<number> {
     rows.push(['claims', `${n} (${pi} Pod Identity, ${n - pi} IRSA; 8 permission shapes; ${o.namespaces} namespaces)`]);
     if (faulty) rows.push(['faults until all Ready', `throttle ${o.throttle}, 5xx ${o.serverErrors}, IAM propagation lag ${o.lagMs} ms; ${injected} faults injected`]);
     if (o.kills) rows.push(['controller kills', `${kills} SIGKILLs, every ${o.killEveryS} s, restarted at once`]);
-    const ratio = (ms: number, f: number): string => (f > 0 ? `${(ms / f).toFixed(2)}×` : 'n/a (within the burst)');
+    const ratio = (ms: number, f: number): string => (f > 0 ? `${(ms / f).toFixed(2)}×` : 'n/a × (N within the burst)');
     rows.push(['time to all Ready', `${fmtS(wall)} = ${ratio(wall, floor)} the floor of ${fmtS(floor)} (${ratio(wall, reconcileFloor)} the reconcile floor)`]);
     rows.push(['  reconcile floor', `${fmtS(reconcileFloor)} = (N − burst ${c.rateLimitBurst}) / ${c.rateLimitPerSecond} reconciles/s, one reconcile per claim`]);
     rows.push(['  AWS budget floor', `${fmtS(budgetFloor)} = max over IAM/EKS/STS of (calls made − burst ${b.burst}) / budget rate`]);
