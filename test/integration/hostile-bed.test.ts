@@ -111,7 +111,6 @@ describe('the hostile corpus through the controller on the test bed', () => {
     expect(controllerMismatches).toEqual([]);
     // Most of the corpus gets past the API server: it is the controller that refuses it.
     expect(accepted.length).toBeGreaterThan(cases.length / 2);
-    // eslint-disable-next-line no-console
     console.log(`hostile corpus on the bed: ${cases.length} claims, ${refusedByApiServer.size} refused by the API server (${[...refusedByApiServer.keys()].join(', ')}), ${accepted.length} refused by the controller`);
   });
 
