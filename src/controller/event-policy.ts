@@ -23,25 +23,31 @@ export const QUIET_REASONS: ReadonlySet<string> = new Set(['IAMPropagating', 'No
 /**
  * The Events a status write deserves, given the conditions before and after.
  * - Ready turned True (or its True message changed): one Normal Event.
- * - Ready is False for a reason that is not waiting: one Warning Event per
- *   write, also when nothing changed since the last one. A refusal or failure
- *   retried ten times is ten occurrences, which the recorder folds into one
- *   Event series (x10), not ten Events.
- * The Warning names the condition that carries the cause (RoleReady for a
- * foreign role, CredentialsVerified for a refused exchange), so the note says
- * which piece failed; Ready itself when no other condition shares its reason.
+ * - Each cause of failure (a False condition whose reason is not a wait):
+ *   one Warning Event per write, also when nothing changed since the last
+ *   one. A refusal retried ten times is ten occurrences, which the recorder
+ *   folds into one Event series (x10), not ten Events.
+ * A cause is named by the condition that carries it (RoleReady for a foreign
+ * role, CredentialsVerified for a refused exchange, even while Ready waits
+ * for IAM), so the note says which piece failed; by Ready when no other
+ * condition shares its reason (Throttled, AWSError).
  */
 export function statusEvents(previous: Condition[] | undefined, next: Condition[]): EventIntent[] {
+  const out: EventIntent[] = [];
   const ready = next.find((c) => c.type === 'Ready');
-  if (!ready) return [];
-  if (ready.status === 'True') {
+  if (ready?.status === 'True') {
     const before = previous?.find((c) => c.type === 'Ready');
     const changed = !before || before.status !== 'True' || before.reason !== ready.reason || before.message !== ready.message;
-    return changed ? [{ type: 'Normal', reason: ready.reason, action: 'Reconcile', note: ready.message }] : [];
+    if (changed) out.push({ type: 'Normal', reason: ready.reason, action: 'Reconcile', note: ready.message });
   }
-  if (QUIET_REASONS.has(ready.reason)) return [];
-  const cause = next.find((c) => c.type !== 'Ready' && c.status === 'False' && c.reason === ready.reason) ?? ready;
-  return [{ type: 'Warning', reason: ready.reason, action: 'Reconcile', note: `${cause.type}=${cause.status}: ${cause.message}` }];
+  const causes = new Map<string, Condition>();
+  for (const c of next) {
+    if (c.status !== 'False' || QUIET_REASONS.has(c.reason)) continue;
+    const seen = causes.get(c.reason);
+    if (!seen || seen.type === 'Ready') causes.set(c.reason, c);
+  }
+  for (const [reason, c] of causes) out.push({ type: 'Warning', reason, action: 'Reconcile', note: `${c.type}=${c.status}: ${c.message}` });
+  return out;
 }
 
 /**
@@ -55,6 +61,6 @@ export function appliedEvent(applied: { kind: string; description: string }[], d
   const list = applied.map((s) => s.description).join('; ');
   if (driftCorrection) return { type: 'Warning', reason: 'DriftCorrected', action: 'Correct', note: `Restored the claimed state: ${list}.` };
   return applied.some((s) => s.kind.startsWith('Create'))
-    ? { type: 'Normal', reason: 'Created', action: 'Create', note: `Created: ${list}.` }
-    : { type: 'Normal', reason: 'Updated', action: 'Update', note: `Applied the claim's changes: ${list}.` };
+    ? { type: 'Normal', reason: 'Created', action: 'Create', note: `Applied: ${list}.` }
+    : { type: 'Normal', reason: 'Updated', action: 'Update', note: `Applied: ${list}.` };
 }

@@ -72,7 +72,7 @@ describe('a repeated failure is one Event series', () => {
     expect(series!.series?.count).toBeGreaterThanOrEqual(5);
     expect(new Date(series!.series!.lastObservedTime as unknown as string).getTime()).toBeGreaterThan(new Date(series!.eventTime as unknown as string).getTime());
     // Nothing else was said: no Event per condition (RoleReady, BindingReady...); the ServiceAccount awi did create is one Normal Event.
-    expect(events.filter((e) => e.reason !== 'RoleNotOwned').map((e) => [e.type, e.reason, e.note])).toEqual([['Normal', 'Created', 'Created: CreateServiceAccount.']]);
+    expect(events.filter((e) => e.reason !== 'RoleNotOwned').map((e) => [e.type, e.reason, e.note])).toEqual([['Normal', 'Created', 'Applied: CreateServiceAccount.']]);
 
     // core/v1 (kubectl describe) sees the same single Event and its series.
     const core = (await kubeConfig().makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=taken' })).items.filter((e) => e.reason === 'RoleNotOwned');

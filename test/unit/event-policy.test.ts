@@ -43,8 +43,21 @@ describe('statusEvents: which status writes deserve an Event', () => {
     expect(statusEvents(undefined, refused)).toEqual([{ type: 'Warning', reason: 'GuardrailViolation', action: 'Reconcile', note: 'PolicyReady=False: spec.aws.accountId: not allowed' }]);
   });
 
-  it('writes without a Ready condition say nothing', () => {
-    expect(statusEvents(undefined, at([piece('RoleReady', 'False', 'RoleNotOwned')]))).toEqual([]);
+  it('a refused exchange is a Warning even while Ready waits for IAM (awi is restoring the trust)', () => {
+    const restoring = at([ready('False', 'IAMPropagating'), piece('RoleReady', 'False', 'IAMPropagating'), piece('CredentialsVerified', 'False', 'VerificationFailed', 'AccessDenied')]);
+    expect(statusEvents(undefined, restoring)).toEqual([{ type: 'Warning', reason: 'VerificationFailed', action: 'Reconcile', note: 'CredentialsVerified=False: AccessDenied' }]);
+  });
+
+  it('two causes are two Warnings, each once', () => {
+    const both = at([
+      ready('False', 'ServiceAccountNotOwned'), piece('ServiceAccountReady', 'False', 'ServiceAccountNotOwned', 'not ours'),
+      piece('BindingReady', 'False', 'AssociationConflict', 'foreign association'), piece('RoleReady', 'Unknown', 'Blocked'),
+    ]);
+    expect(statusEvents(undefined, both).map((e) => e.note)).toEqual(['ServiceAccountReady=False: not ours', 'BindingReady=False: foreign association']);
+  });
+
+  it('Unknown conditions and waits say nothing', () => {
+    expect(statusEvents(undefined, at([piece('RoleReady', 'Unknown', 'Blocked'), piece('CredentialsVerified', 'Unknown', 'VerificationUnavailable')]))).toEqual([]);
   });
 });
 
@@ -58,7 +71,7 @@ describe('appliedEvent: what a reconcile did', () => {
 
   it('a reconcile that creates something is Created, listing the steps', () => {
     expect(appliedEvent([step('CreateServiceAccount'), step('CreateRole'), step('PutInlinePolicy')], false)).toEqual({
-      type: 'Normal', reason: 'Created', action: 'Create', note: 'Created: CreateServiceAccount; CreateRole; PutInlinePolicy.',
+      type: 'Normal', reason: 'Created', action: 'Create', note: 'Applied: CreateServiceAccount; CreateRole; PutInlinePolicy.',
     });
     expect(appliedEvent([step('CreateAssociation')], false)).toMatchObject({ reason: 'Created' });
   });
