@@ -18,8 +18,9 @@ import type { EventRecorder } from '../kube/events.js';
 import type { NamespaceReader } from '../kube/namespaces.js';
 import { appliedRecord, lastValid } from './applied.js';
 import {
-  changedConditions, eventTypeFor, kubeErrorMessage, mergeConditions, sentence, type Condition, type ConditionInput, type ConditionType,
+  changedConditions, kubeErrorMessage, mergeConditions, sentence, type Condition, type ConditionInput, type ConditionType,
 } from './conditions.js';
+import { appliedEvent, statusEvents } from './event-policy.js';
 import { AssociationManager } from './managers/association.js';
 import { PermissionPolicyManager } from './managers/permission-policy.js';
 import { RoleManager } from './managers/role.js';
@@ -181,10 +182,10 @@ export class Reconciler {
     if (applied.length) this.checks.wrote(key);
     const retired = applied.filter(isRetireStep);
     if (retired.length) {
-      await this.o.events.record(claim, 'Normal', 'OldBindingRetired', `Switch from ${sw.from} to ${desired.mechanism}: retired the ${sw.from} binding (${retired.map(describeStep).join('; ')}); ${sw.podsOnOld.length ? `${sw.podsOnOld.length} running pods still on ${sw.from} (switchMaxSeconds passed)` : `no running pod uses ${sw.from}`}.`);
+      await this.o.events.record(claim, 'Normal', 'OldBindingRetired', `Switch from ${sw.from} to ${desired.mechanism}: retired the ${sw.from} binding (${retired.map(describeStep).join('; ')}); ${sw.podsOnOld.length ? `${sw.podsOnOld.length} running pods still on ${sw.from} (switchMaxSeconds passed)` : `no running pod uses ${sw.from}`}.`, 'Retire');
     }
     if (sw.inProgress && !sw.keepOldTrust && applied.some((s) => s.kind === 'UpdateTrustPolicy')) {
-      await this.o.events.record(claim, 'Normal', 'OldTrustRetired', `Switch from ${sw.from} to ${desired.mechanism} complete: the role no longer trusts ${sw.from}.`);
+      await this.o.events.record(claim, 'Normal', 'OldTrustRetired', `Switch from ${sw.from} to ${desired.mechanism} complete: the role no longer trusts ${sw.from}.`, 'Retire');
     }
 
     // Re-read the association id after creating one, for status.
@@ -200,9 +201,8 @@ export class Reconciler {
       ...(sw.inProgress && sw.condition ? { mechanismSwitch: sw.condition } : {}),
     });
     if (refusal) conditions = withRefusal(conditions, refusal);
-    if (applied.length && this.isDriftCorrection(claim, refusal)) {
-      await this.o.events.record(claim, 'Warning', 'DriftCorrected', `Restored the claimed state: ${applied.map(describeStep).join('; ')}.`);
-    }
+    const appliedNews = appliedEvent(applied.map((s) => ({ kind: s.kind, description: describeStep(s) })), applied.length > 0 && this.isDriftCorrection(claim, refusal));
+    if (appliedNews) await this.o.events.record(claim, appliedNews.type, appliedNews.reason, appliedNews.note, appliedNews.action);
     const now = this.now().toISOString();
     const ready = conditions.find((c) => c.type === 'Ready')?.status === 'True';
     // A claim blocked on the ServiceAccount or the role manages no role: do not
@@ -443,7 +443,7 @@ export class Reconciler {
       removed.push(`ServiceAccount ${sa.namespace}/${sa.name}`);
     }
     log.info({ removed }, 'claim deleted: cleaned up');
-    await this.o.events.record(claim, 'Normal', 'Deleted', removed.length ? `Deleted ${removed.join(', ')}.` : 'Nothing to delete.');
+    await this.o.events.record(claim, 'Normal', 'Deleted', removed.length ? `Deleted ${removed.join(', ')}.` : 'Nothing to delete.', 'Delete');
   }
 
   /** Retain policy: leave everything working, but mark the role as released by the claim. */
@@ -457,6 +457,7 @@ export class Reconciler {
       claim, 'Normal', 'Retained',
       `deletionPolicy is Retain: role ${t.roleArn}, its policy and binding were left in place and tagged ${RELEASED_TAG}=true.` +
         (released ? ` ServiceAccount ${t.serviceAccount.namespace}/${t.serviceAccount.name} was released: a new claim may take it over.` : ''),
+      'Retain',
     );
   }
 
@@ -515,10 +516,8 @@ export class Reconciler {
     const status: Record<string, unknown> = { ...fields, observedGeneration: claim.metadata.generation, conditions };
     await this.o.claims.patchStatus(claim, status);
     this.o.onReadyStatus?.(claimKey(claim.metadata.namespace ?? '', claim.metadata.name), conditions.find((c) => c.type === 'Ready')?.status);
-    for (const c of changedConditions(previous, conditions)) {
-      log.info({ condition: c.type, status: c.status, reason: c.reason }, 'condition changed');
-      await this.o.events.record(claim, eventTypeFor(c), c.reason, `${c.type}=${c.status}: ${c.message}`);
-    }
+    for (const c of changedConditions(previous, conditions)) log.info({ condition: c.type, status: c.status, reason: c.reason }, 'condition changed');
+    for (const e of statusEvents(previous, conditions)) await this.o.events.record(claim, e.type, e.reason, e.note, e.action);
   }
 
   private resyncDelay(): number {
