@@ -28,7 +28,7 @@ import type { ObservedServiceAccount, ServiceAccountManager } from './managers/s
 import { ClaimChecks, foldChecks, isRetireStep, SWITCH_CONDITION, withVerification } from './checks.js';
 import { cleanupTarget, type CleanupTarget } from './cleanup.js';
 import {
-  associationUpdate, ownedBy, ownedByClaim, planReconcile, serviceAccountClaim, RELEASE_LABELS, RELEASED_TAG,
+  associationUpdate, claimAssociations, ownedBy, ownedByClaim, planReconcile, serviceAccountClaim, RELEASE_LABELS, RELEASED_TAG,
   ROLE_ARN_ANNOTATION, stepResource, type AssociationDrift, type Blocker, type Observed, type Resource, type Step,
 } from './plan.js';
 import type { ReconcileOutcome } from './workqueue.js';
@@ -192,7 +192,7 @@ export class Reconciler {
     if (desired.binding.kind === 'PodIdentityAssociation' && applied.some((s) => s.kind === 'CreateAssociation')) {
       observed = { ...observed, associations: await managers.association.find(desired.binding.clusterName, desired.binding.namespace, desired.binding.serviceAccount) };
     }
-    const association = observed.associations.find((a) => ownedByClaim(a.tags, desired));
+    const association = claimAssociations(desired, observed).ours[0];
 
     let conditions = foldChecks(this.conditions(desired, plan.blockers, applied, propagating), {
       blocked: plan.blockers.length > 0,
@@ -374,6 +374,12 @@ export class Reconciler {
       case 'UpdateAssociation':
         await m.association.update(this.o.config.cluster.name, step.associationId, associationUpdate(step.drift));
         return {};
+      case 'TagAssociation':
+        await m.association.tag(step.associationArn, step.tags);
+        return {};
+      case 'UntagAssociation':
+        await m.association.untag(step.associationArn, step.keys);
+        return {};
       case 'DeleteAssociation':
         await m.association.delete(this.o.config.cluster.name, step.associationId);
         return {};
@@ -545,6 +551,8 @@ export function describeStep(s: Step): string {
     case 'DeleteInlinePolicy': return `DeleteInlinePolicy ${s.name}`;
     case 'AttachPolicy': case 'DetachPolicy': return `${s.kind} ${s.arn}`;
     case 'UpdateAssociation': return `association ${s.associationId}: ${s.drift.map(describeDrift).join(', ')}`;
+    case 'TagAssociation': return `association ${s.associationId}: tags ${s.drift.map((d) => `${d.key} (was ${d.was === undefined ? 'unset' : d.was})`).join(', ')}`;
+    case 'UntagAssociation': return `association ${s.associationId}: removed stale tags ${s.keys.join(', ')}`;
     case 'DeleteAssociation': return `DeleteAssociation ${s.associationId} (${s.why})`;
     default: return s.kind;
   }
