@@ -26,10 +26,10 @@
 // guardrail of the namespace allows it (allowSessionPolicies).
 
 import type { SessionPolicyStatement } from '../api/types.js';
-import { canonicalJson } from './canonical.js';
+import { canonicalJson, policyDigest } from './canonical.js';
 import { tidyCondition } from './statements.js';
 import { POD_IDENTITY_PRINCIPAL, type TrustInputs } from './trust.js';
-import type { ConditionBlock, PolicyDocument, PolicyStatement } from './types.js';
+import type { ConditionBlock, DesiredState, PolicyDocument, PolicyStatement } from './types.js';
 
 /** Stands for the association's external id until the association exists: no association carries it. */
 export const PENDING_EXTERNAL_ID = 'awi-pending-association';
@@ -108,4 +108,20 @@ export function sessionPolicyDocument(statements: readonly SessionPolicyStatemen
 /** The association's `policy` string: canonical, so it compares equal to what AWS returns after a round trip. */
 export function sessionPolicyJson(doc: PolicyDocument): string {
   return canonicalJson(doc);
+}
+
+/**
+ * The desired state with the claim role's trust naming the association's
+ * external id instead of the placeholder (the controller learns the id from
+ * the association it created). Pure; the trust digest follows.
+ */
+export function withAssociationExternalId(desired: DesiredState, externalId: string | undefined): DesiredState {
+  if (!desired.sourceRole || !externalId) return desired;
+  const statements = desired.role.trustPolicy.Statement.map((s) => {
+    const equals = s.Condition?.['StringEquals'];
+    if (s.Sid !== 'EksPodIdentityChain' || !equals || equals['sts:ExternalId'] === undefined) return s;
+    return { ...s, Condition: { ...s.Condition, StringEquals: { ...equals, 'sts:ExternalId': externalId } } };
+  });
+  const trustPolicy: PolicyDocument = { ...desired.role.trustPolicy, Statement: statements };
+  return { ...desired, role: { ...desired.role, trustPolicy }, digests: { ...desired.digests, trust: policyDigest(trustPolicy) } };
 }
