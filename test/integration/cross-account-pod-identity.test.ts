@@ -10,9 +10,10 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { CreatePolicyCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { assumeRoleForPodIdentity } from '../awsfake/client.js';
-import { claimsApi, createClaim, getClaim, startControllerEnv, testPlatformConfig, waitForReady, type ControllerEnv } from '../harness/controller-env.js';
+import { claimsApi, createClaim, getClaim, startControllerEnv, waitForClaim, testPlatformConfig, waitForReady, type ControllerEnv } from '../harness/controller-env.js';
 import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../harness/testbed.js';
 import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
+import { clusterSources, collectInventory } from '../../src/inventory/index.js';
 
 const otherAccount = '222233334444';
 const PODS = 'pods.eks.amazonaws.com';
@@ -112,6 +113,15 @@ describe('cross-account Pod Identity', () => {
     await env.controller.queue.idle();
     const restored = await until('the exchange to work again', async () => (await exchange(ns, 'app-sa')).assumedRoleUser.arn);
     expect(restored).toMatch(new RegExp(`^arn:aws:sts::${otherAccount}:assumed-role/${roleName}/`));
+
+    // awi's own verification (an EKS Auth exchange) saw the broken trust before restoring it; it verifies again.
+    await waitForClaim(ns, 'app', (c) => c?.status?.conditions?.find((x) => x.type === 'CredentialsVerified')?.status === 'True');
+
+    // The inventory audit: the claim checks out (trust with the live external id), and the source role is the claim's, not an orphan.
+    const inventory = await collectInventory({ config: env.config, namespace: ns, aws: true }, clusterSources(env.config, kubeConfig()));
+    expect(inventory.claims[0]).toMatchObject({ roleArn, sourceRoleArn: sourceArn });
+    expect(inventory.claims[0]!.aws).toMatchObject({ role: 'ok', tags: 'ok', policy: 'ok', trust: 'ok', binding: 'ok', ok: true });
+    expect(inventory.orphans).toEqual([]);
 
     // Delete: the association and both roles go.
     await claimsApi().deleteNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: ns, name: 'app' });
