@@ -8,7 +8,8 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JSONWebKeySet } from 'jose';
 import { compileClaim, policyDigest } from '../../src/compiler/index.js';
-import { PENDING_EXTERNAL_ID, SESSION_POLICY_MAX_CHARS } from '../../src/compiler/pod-identity.js';
+import { PENDING_EXTERNAL_ID, SESSION_POLICY_MAX_CHARS, withAssociationExternalId } from '../../src/compiler/pod-identity.js';
+import { deleteSourceRole, ensureSourceRole, type SourceRoleManagers } from '../../src/controller/source-role.js';
 import { TAG } from '../../src/compiler/tags.js';
 import type { CompileOptions, DesiredState, PodIdentityBinding, Problem } from '../../src/compiler/types.js';
 import type { PlatformConfig } from '../../src/config/types.js';
@@ -334,5 +335,74 @@ describe('compiled trust policies through EKS Auth (the fake, AWS semantics)', (
     const out = await b.exchange('orders-prod', 'orders-aws-sa');
     expect(out.detail?.sessionTags).toBeNull();
     expect(b.iam.mints).toEqual([{ roleArn: ready.role.arn, sessionPolicy: (ready.binding as PodIdentityBinding).policy }]);
+  });
+});
+
+describe('the external id, learnt from the association', () => {
+  it('withAssociationExternalId gives what compiling with the id gives (trust and digest); nothing without a source role or an id', () => {
+    const pending = ok(claimIn(OTHER));
+    const known = ok(claimIn(OTHER), config, { associationExternalId: 'ext-42' });
+    expect(withAssociationExternalId(pending, 'ext-42')).toEqual(known);
+    expect(withAssociationExternalId(pending, undefined)).toBe(pending);
+    const same = ok(claimIn(CLUSTER_ACCOUNT));
+    expect(withAssociationExternalId(same, 'ext-42')).toBe(same);
+  });
+});
+
+describe('the source role in the controller (source-role.ts)', () => {
+  const d = ok(claimIn(OTHER));
+  const owner = { cluster: CLUSTER_ARN, namespace: 'orders-prod', claim: 'orders' };
+
+  /** RoleManager and PermissionPolicyManager over one in-memory role. */
+  function managers(role?: { tags: Record<string, string>; trust: object; inline: Record<string, object>; attached: string[] }) {
+    const calls: string[] = [];
+    const state = role ? { ...role } : undefined;
+    const m = {
+      role: {
+        get: async () => (state ? { name: d.sourceRole!.name, path: '/awi/', arn: d.sourceRole!.arn, trustPolicy: state.trust, tags: state.tags, permissionsBoundaryArn: d.sourceRole!.permissionsBoundaryArn, maxSessionDurationSeconds: 3600, description: '' } : undefined),
+        create: async () => void calls.push('create'),
+        updateTrust: async () => void calls.push('updateTrust'),
+        tag: async () => void calls.push('tag'),
+        setBoundary: async () => void calls.push('setBoundary'),
+        delete: async () => void calls.push('delete'),
+      },
+      policy: {
+        listInlineNames: async () => Object.keys(state?.inline ?? {}),
+        getInline: async (_r: string, n: string) => state?.inline[n],
+        putInline: async () => void calls.push('putInline'),
+        deleteInline: async (_r: string, n: string) => void calls.push(`deleteInline ${n}`),
+        listAttached: async () => state?.attached ?? [],
+        detach: async (_r: string, arn: string) => void calls.push(`detach ${arn}`),
+      },
+    };
+    return { m: m as unknown as SourceRoleManagers, calls };
+  }
+
+  it('creates a missing role with its policy; leaves a converged one alone', async () => {
+    const fresh = managers();
+    expect((await ensureSourceRole(d.sourceRole!, owner, fresh.m)).blocker).toBeUndefined();
+    expect(fresh.calls).toEqual(['create', 'putInline']);
+    const converged = managers({ tags: d.sourceRole!.tags, trust: d.sourceRole!.trustPolicy, inline: { 'awi-permissions': d.sourceRole!.permissionPolicy.document }, attached: [] });
+    expect(await ensureSourceRole(d.sourceRole!, owner, converged.m)).toEqual({ applied: [] });
+    expect(converged.calls).toEqual([]);
+  });
+
+  it('restores trust and policy, removes what was added behind its back', async () => {
+    const drifted = managers({
+      tags: d.sourceRole!.tags,
+      trust: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: PODS }, Action: 'sts:AssumeRole' }] },
+      inline: { 'awi-permissions': { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }] }, extra: {} },
+      attached: ['arn:aws:iam::aws:policy/AdministratorAccess'],
+    });
+    await ensureSourceRole(d.sourceRole!, owner, drifted.m);
+    expect(drifted.calls).toEqual(['updateTrust', 'deleteInline extra', 'putInline', 'detach arn:aws:iam::aws:policy/AdministratorAccess']);
+  });
+
+  it('a role of that name not owned by the claim blocks and is not touched, nor deleted', async () => {
+    const foreign = managers({ tags: { ...d.sourceRole!.tags, [TAG.claim]: 'someone-else' }, trust: {}, inline: {}, attached: [] });
+    const out = await ensureSourceRole(d.sourceRole!, owner, foreign.m);
+    expect(out.blocker).toMatchObject({ resource: 'Role', reason: 'RoleNotOwned' });
+    expect(await deleteSourceRole(d.sourceRole!.name, owner, foreign.m)).toBeUndefined();
+    expect(foreign.calls).toEqual([]);
   });
 });
