@@ -203,7 +203,10 @@ export class ResilientWatch<T extends KubernetesObject> {
       // collection (ServiceAccounts, claims at rest) is normal: that abort
       // would relist every 30 s and re-deliver every object. Our own watchdog
       // (silenceTimeoutMs) decides when a watch is deaf.
-      w.requestTimeoutMs = this.silenceTimeoutMs + WATCH_INACTIVITY_MARGIN_MS;
+      // (A private field of client-node's Watch: fail loudly if a release drops it.)
+      const timed = w as unknown as { requestTimeoutMs?: unknown };
+      if (typeof timed.requestTimeoutMs !== 'number') throw new Error('@kubernetes/client-node Watch has no requestTimeoutMs: review src/kube/watch.ts for this client version');
+      timed.requestTimeoutMs = this.silenceTimeoutMs + WATCH_INACTIVITY_MARGIN_MS;
       watch = (path, query, onEvent, onDone) => w.watch(path, query, onEvent, onDone);
     }
     this.deps = {

@@ -98,7 +98,7 @@ describe('ResilientWatch: the client library\'s own timeout', () => {
   it('lets its watchdog, not client-node\'s 30 s inactivity abort, decide when a quiet watch is deaf', async () => {
     const timeouts: number[] = [];
     const spy = jest.spyOn(Watch.prototype, 'watch').mockImplementation(async function (this: Watch) {
-      timeouts.push(this.requestTimeoutMs);
+      timeouts.push((this as unknown as { requestTimeoutMs: number }).requestTimeoutMs);
       return { abort: () => undefined } as never;
     });
     try {
