@@ -27,6 +27,7 @@ import { RoleManager } from './managers/role.js';
 import type { ObservedServiceAccount, ServiceAccountManager } from './managers/service-account.js';
 import { ClaimChecks, foldChecks, isRetireStep, SWITCH_CONDITION, withVerification } from './checks.js';
 import { cleanupTarget, type CleanupTarget } from './cleanup.js';
+import { deleteSourceRole, ensureSourceRole, withObservedExternalId } from './source-role.js';
 import {
   associationUpdate, claimAssociations, ownedBy, ownedByClaim, planReconcile, serviceAccountClaim, RELEASE_LABELS, RELEASED_TAG,
   ROLE_ARN_ANNOTATION, stepResource, type AssociationDrift, type Blocker, type Observed, type Resource, type Step,
@@ -173,7 +174,11 @@ export class Reconciler {
       return { kind: 'retry', error: new Error(prerequisite.message) };
     }
 
+    // Cross-account Pod Identity (source-role.ts): the source role before the claim role's trust names it, and that trust with the association's external id.
+    const chain = desired.sourceRole ? await this.ensureSourceRole(desired, observed, log) : undefined;
+    if (chain) desired = chain.desired;
     let plan = planReconcile(desired, observed);
+    if (chain?.blocker) plan = { ...plan, blockers: [...plan.blockers, chain.blocker] };
     // Verified before the steps run: what a pod gets right now.
     const credentials = plan.blockers.length ? undefined : await this.checks.credentials(key, desired, observed, plan.steps.some((s) => !isRetireStep(s)), log);
     sw = withVerification(sw, !credentials || credentials.status === 'True');
@@ -240,6 +245,14 @@ export class Reconciler {
     const previous = claim.status?.conditions as Condition[] | undefined;
     const wasReady = previous?.find((c) => c.type === 'Ready')?.status === 'True';
     return wasReady && claim.status?.observedGeneration === claim.metadata.generation;
+  }
+
+  private async ensureSourceRole(desired: DesiredState, observed: Observed, log: Logger): Promise<{ desired: DesiredState; blocker?: Blocker }> {
+    const iam = this.o.aws.forAccount(this.o.config.cluster.accountId).iam;
+    const owner = { cluster: this.o.config.cluster.arn, namespace: desired.claim.namespace, claim: desired.claim.name };
+    const out = await ensureSourceRole(desired.sourceRole!, owner, { role: new RoleManager(iam), policy: new PermissionPolicyManager(iam) });
+    if (out.applied.length) log.info({ steps: out.applied }, 'applied');
+    return { desired: withObservedExternalId(desired, observed.associations), ...(out.blocker ? { blocker: out.blocker } : {}) };
   }
 
   private managersFor(accountId: string): Managers {
@@ -430,6 +443,11 @@ export class Reconciler {
       if (!ownedBy(a.tags, t.owner)) continue;
       await association.delete(a.clusterName, a.associationId);
       removed.push(`association ${a.associationId}`);
+    }
+    if (t.sourceRoleName) {
+      const iam = this.o.aws.forAccount(this.o.config.cluster.accountId).iam;
+      const gone = await deleteSourceRole(t.sourceRoleName, t.owner, { role: new RoleManager(iam), policy: new PermissionPolicyManager(iam) });
+      if (gone) removed.push(gone);
     }
     const observedRole = await role.get(t.roleName);
     if (observedRole && ownedBy(observedRole.tags, t.owner)) {
