@@ -17,8 +17,23 @@ import { mergePatch } from './patch.js';
 
 export type EventType = 'Normal' | 'Warning';
 
-/** events.k8s.io/v1 refuses longer notes. */
+/** events.k8s.io/v1 refuses longer notes: the limit is in bytes of UTF-8, not characters. */
 export const NOTE_LIMIT = 1024;
+
+/** The note as the API accepts it: at most NOTE_LIMIT bytes, cut on a character boundary and marked with "…". */
+export function eventNote(message: string): string {
+  if (Buffer.byteLength(message, 'utf8') <= NOTE_LIMIT) return message;
+  const ellipsis = '…';
+  let cut = '';
+  let bytes = Buffer.byteLength(ellipsis, 'utf8');
+  for (const ch of message) {
+    const b = Buffer.byteLength(ch, 'utf8');
+    if (bytes + b > NOTE_LIMIT) break;
+    cut += ch;
+    bytes += b;
+  }
+  return cut + ellipsis;
+}
 
 /** The series an occurrence belongs to, if any (pure bookkeeping; the recorder does the I/O). */
 export class EventSeriesCache {
@@ -78,7 +93,7 @@ export class EventRecorder {
   /** Best effort: a failed Event must never fail a reconcile. */
   async record(claim: AwsWorkloadIdentityClaim, type: EventType, reason: string, message: string, action = 'Reconcile'): Promise<void> {
     const namespace = claim.metadata.namespace ?? 'default';
-    const note = message.length > NOTE_LIMIT ? `${message.slice(0, NOTE_LIMIT - 1)}…` : message;
+    const note = eventNote(message);
     const key = JSON.stringify([namespace, claim.metadata.name, claim.metadata.uid ?? '', type, reason, action, note]);
     const now = this.now();
     try {

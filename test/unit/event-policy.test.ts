@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { mergeConditions, type ConditionInput } from '../../src/controller/conditions.js';
 import { appliedEvent, statusEvents } from '../../src/controller/event-policy.js';
-import { eventName, EventSeriesCache } from '../../src/kube/events.js';
+import { eventName, eventNote, EventSeriesCache, NOTE_LIMIT } from '../../src/kube/events.js';
 
 const at = (inputs: ConditionInput[], previous?: ReturnType<typeof mergeConditions>) => mergeConditions(previous, inputs, 1, '2026-01-01T00:00:00.000Z');
 const ready = (status: 'True' | 'False', reason: string, message = `${reason} message`): ConditionInput => ({ type: 'Ready', status, reason, message });
@@ -127,5 +127,19 @@ describe('EventSeriesCache: repeats within the window are one Event series', () 
     expect(cache.size).toBe(2);
     expect(cache.next('new', 70_003)).toBeUndefined();
     expect(cache.next('b', 70_003)).toEqual({ name: 'x.4', count: 2 });
+  });
+});
+
+describe('eventNote', () => {
+  it('keeps a note within the API\'s 1,024-byte limit, counting UTF-8 bytes, cut on a character boundary', () => {
+    expect(eventNote('short')).toBe('short');
+    const ascii = eventNote('x'.repeat(5000));
+    expect(Buffer.byteLength(ascii, 'utf8')).toBeLessThanOrEqual(NOTE_LIMIT);
+    expect(ascii.endsWith('…')).toBe(true);
+    // The old cut (1,023 characters plus "…") was 1,026 bytes: the API refused the Event.
+    expect(Buffer.byteLength(`${'x'.repeat(NOTE_LIMIT - 1)}…`, 'utf8')).toBeGreaterThan(NOTE_LIMIT);
+    const wide = eventNote('é'.repeat(2000));
+    expect(Buffer.byteLength(wide, 'utf8')).toBeLessThanOrEqual(NOTE_LIMIT);
+    expect(wide).toMatch(/^é+…$/);
   });
 });
