@@ -416,8 +416,11 @@ export class Reconciler {
   /** Removes the retiring identities except what `keep` still uses; returns what remains to retire (nothing: failures throw). */
   private async retire(claim: AwsWorkloadIdentityClaim, entries: RetiringIdentity[], keep: Partial<IdentityRef>, log: Logger): Promise<RetiringIdentity[]> {
     const owner = { cluster: this.o.config.cluster.arn, namespace: claim.metadata.namespace ?? '', claim: claim.metadata.name };
-    const removed = await retireIdentities(retireActions(entries, keep), { aws: this.o.aws, serviceAccounts: this.o.serviceAccounts, config: this.o.config, owner, log });
-    log.info({ removed }, 'retired identities the claim no longer asks for');
+    const { removed, unreachable } = await retireIdentities(retireActions(entries, keep), { aws: this.o.aws, serviceAccounts: this.o.serviceAccounts, config: this.o.config, owner, log });
+    log.info({ removed, unreachable }, 'retired identities the claim no longer asks for');
+    if (unreachable.length) {
+      await this.o.events.record(claim, 'Warning', 'OldIdentityNotRetired', `Role ${unreachable.join(', ')} is in an account no longer in the platform config's accounts list: awi cannot delete it; delete it by hand.`);
+    }
     if (removed.length) {
       const what = entries.map((e) => `role ${e.roleArn} for ServiceAccount ${owner.namespace}/${e.serviceAccount}`).join('; ');
       await this.o.events.record(claim, 'Normal', 'OldIdentityRetired', `The claim no longer asks for ${what}: removed ${removed.join(', ')}.`);

@@ -20,9 +20,17 @@ export interface RetireContext {
   log: Logger;
 }
 
-/** Runs the removals; returns what was removed, for the OldIdentityRetired event. */
-export async function retireIdentities(actions: RetireAction[], c: RetireContext): Promise<string[]> {
+export interface RetireResult {
+  /** What was removed, for the OldIdentityRetired event. */
+  removed: string[];
+  /** Roles in accounts no longer in the platform config: awi cannot reach them (retrying would never end). */
+  unreachable: string[];
+}
+
+/** Runs the removals. */
+export async function retireIdentities(actions: RetireAction[], c: RetireContext): Promise<RetireResult> {
   const removed: string[] = [];
+  const unreachable: string[] = [];
   const association = new AssociationManager(c.aws.forAccount(c.config.cluster.accountId).eks);
   for (const a of actions) {
     if (a.serviceAccount) {
@@ -32,7 +40,9 @@ export async function retireIdentities(actions: RetireAction[], c: RetireContext
         removed.push(`Pod Identity association ${found.associationId} of ServiceAccount ${c.owner.namespace}/${a.serviceAccount}`);
       }
     }
-    if (a.role) {
+    if (a.role && !c.config.accounts.some((acct) => acct.accountId === a.role!.accountId)) {
+      unreachable.push(a.role.arn);
+    } else if (a.role) {
       const iam = c.aws.forAccount(a.role.accountId).iam;
       const roles = new RoleManager(iam);
       const policies = new PermissionPolicyManager(iam);
@@ -55,5 +65,5 @@ export async function retireIdentities(actions: RetireAction[], c: RetireContext
       }
     }
   }
-  return removed;
+  return { removed, unreachable };
 }

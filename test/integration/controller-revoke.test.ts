@@ -91,6 +91,8 @@ beforeAll(async () => {
   const config = testPlatformConfig((raw) => {
     raw.accounts = [{ accountId: testbed().accountId }, { accountId: otherAccount, assumeRoleArn: `arn:aws:iam::${otherAccount}:role/awi-controller`, externalId: 'awi-ext-1' }];
     for (const g of raw.guardrails) g.allowedAccounts = [testbed().accountId, otherAccount];
+    // The new identity must be verified (a real exchange) before the old one goes.
+    raw.controller = { ...(raw.controller ?? {}), verification: { enabled: true, intervalSeconds: 600 } };
   });
   env = await startControllerEnv({ config });
   // The other account's prerequisites, as the platform team prepares them.
@@ -112,6 +114,7 @@ describe('renaming the ServiceAccount revokes the old identity', () => {
 
     await patchSpec(ns, 'app', { serviceAccountName: 'app-sa-v2' });
     const claim = (await readyWith(ns, 'app', (arn) => arn !== '' && arn !== oldArn))!;
+    expect(claim.status!.conditions!.find((c) => c.type === 'CredentialsVerified')).toMatchObject({ status: 'True', observedGeneration: claim.metadata.generation });
     // No further reconcile: the reconcile that reported the new identity Ready retired the old one.
     expect(await exchange(mechanism, oldToken, oldArn)).not.toBe('ok');
     expect(await exchange(mechanism, await token(ns, 'app-sa-v2', mechanism), claim.status!.roleArn!)).toBe('ok');
@@ -143,6 +146,7 @@ describe('changing the account revokes the role in the old account', () => {
     await patchSpec(ns, 'app', { aws: { accountId: otherAccount, region: testbed().region } });
     const claim = (await readyWith(ns, 'app', (arn) => arn.includes(`::${otherAccount}:`)))!;
     const newArn = claim.status!.roleArn!;
+    expect(claim.status!.conditions!.find((c) => c.type === 'CredentialsVerified')).toMatchObject({ status: 'True', observedGeneration: claim.metadata.generation });
     expect(await exchange('IRSA', tok, oldArn)).not.toBe('ok');
     expect(await exchange('IRSA', tok, newArn)).toBe('ok');
     expect(await rolesOf(ns)).toEqual([newArn]);

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
+import { pino } from 'pino';
 import YAML from 'yaml';
 import type { AwsWorkloadIdentityClaim, ClaimStatus, RetiringIdentity } from '../../src/api/types.js';
 import { compileClaim } from '../../src/compiler/compile.js';
@@ -13,6 +14,7 @@ import { parsePlatformConfig } from '../../src/config/index.js';
 import { appliedRecord } from '../../src/controller/applied.js';
 import type { ObservedServiceAccount } from '../../src/controller/managers/service-account.js';
 import { planReconcile, ROLE_ARN_ANNOTATION, type Observed } from '../../src/controller/plan.js';
+import { retireIdentities } from '../../src/controller/retire.js';
 import { appliedIdentity, MAX_RETIRING, recordIdentityMove, retireActions, retiringAtDeletion } from '../../src/controller/revoke.js';
 
 const examples = path.join(process.cwd(), 'deploy', 'examples');
@@ -197,5 +199,18 @@ describe('a ServiceAccount that is not awi\'s loses the claim\'s binding', () =>
     // Before awi made the role, there is nothing to warn about.
     const fresh = planReconcile(irsa, { serviceAccount: handMade(irsa), inlinePolicyNames: [], attachedPolicyArns: [], associations: [] });
     expect(fresh.blockers[0]!.message).not.toContain('IRSA');
+  });
+});
+
+describe('retireIdentities', () => {
+  it('a role in an account no longer configured is reported unreachable, with no AWS call (retrying could never succeed)', async () => {
+    const calls: string[] = [];
+    const aws = { forAccount: (id: string) => { calls.push(id); return { iam: { send: () => { throw new Error('no IAM call expected'); } }, eks: {} }; } };
+    const result = await retireIdentities(
+      [{ entry: { roleArn: 'arn:aws:iam::999999999999:role/awi/gone', serviceAccount: 'x' }, role: { accountId: '999999999999', name: 'gone', arn: 'arn:aws:iam::999999999999:role/awi/gone' } }],
+      { aws: aws as never, serviceAccounts: {} as never, config, owner: { cluster: config.cluster.arn, namespace: 'ns', claim: 'c' }, log: pino({ level: 'silent' }) },
+    );
+    expect(result).toEqual({ removed: [], unreachable: ['arn:aws:iam::999999999999:role/awi/gone'] });
+    expect(calls).toEqual([config.cluster.accountId]); // the association client only, never the unknown account
   });
 });
