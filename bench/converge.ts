@@ -11,11 +11,9 @@
 // limit; IAM propagation requeue 2 s), creates the claims, and stops
 // everything it started. Exit code 0 when every claim converged and the
 // steady-state resync wrote nothing; 1 otherwise; 2 on bad arguments.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, type KubernetesObject } from '@kubernetes/client-node';
@@ -27,10 +25,8 @@ import { claimKey, GROUP, PLURAL, VERSION } from '../src/kube/claims.js';
 import { ResilientWatch } from '../src/kube/watch.js';
 import { AwsFakeClient } from '../test/awsfake/client.js';
 import { installCrd, platformPrerequisites, testPlatformConfig, writeCalls } from '../test/harness/controller-env.js';
-import { startControlPlane, stopChild, type RunningControlPlane } from '../test/harness/controlplane.js';
 import { loadKubeConfig } from '../test/harness/kube.js';
-import { projectRoot, runRoot } from '../test/harness/paths.js';
-import { testAccountId, testBedEnv, testClusterName, testRegion, type TestBedInfo } from '../test/harness/testbed-info.js';
+import { benchClaims, startBed, stopBed } from './bed.js';
 
 interface Options {
   claims: number;
@@ -87,90 +83,6 @@ function options(): Options {
     timeoutS: num('timeout-s', values['timeout-s'], 1),
     keep: values.keep ?? false,
   };
-}
-
-// --- the permission shapes of the claims -------------------------------------
-
-const kmsKey = `arn:aws:kms:${testRegion}:${testAccountId}:key/12345678-1234-1234-1234-123456789012`;
-
-/** Eight shapes, from one S3 prefix to five services in one claim. */
-function permissions(i: number): Record<string, unknown> {
-  switch (i % 8) {
-    case 0: return { s3: [{ bucket: 'bench-data', prefix: `app-${i}/`, access: ['read'] }] };
-    case 1: return { s3: [{ bucket: 'bench-data', prefix: `app-${i}/`, access: ['read', 'write', 'list'] }], kms: [{ key: kmsKey, access: ['encrypt', 'decrypt'], viaService: 's3' }] };
-    case 2: return { sqs: [{ queue: `events-${i}`, access: ['send'] }], sns: [{ topic: `notify-${i}`, access: ['publish'] }] };
-    case 3: return { sqs: [{ queue: `work-${i}`, access: ['consume'] }, { queue: `work-${i}-dlq.fifo`, access: ['send'] }] };
-    case 4: return { dynamodb: [{ table: `table-${i}`, access: ['read', 'write'], indexes: true }] };
-    case 5: return { secretsManager: [{ name: `app-${i}/db`, access: ['read'] }], ssmParameters: [{ path: `/app-${i}/config`, access: ['read'] }] };
-    case 6: return { s3: [{ bucket: 'bench-data', prefix: `in-${i}/`, access: ['read'] }, { bucket: 'bench-out', prefix: `out-${i}/`, access: ['write', 'delete'] }] };
-    default: return {
-      s3: [{ bucket: 'bench-data', access: ['read'] }],
-      sqs: [{ queue: `jobs-${i}`, access: ['send', 'consume'] }],
-      dynamodb: [{ table: `state-${i}`, access: ['read'] }],
-      kms: [{ key: kmsKey, access: ['generateDataKey'] }],
-      secretsManager: [{ namePrefix: `app-${i}/`, access: ['read'] }],
-    };
-  }
-}
-
-// --- the test bed ------------------------------------------------------------
-
-interface Bed {
-  cp: RunningControlPlane;
-  fake: ChildProcess;
-  endpoint: string;
-  runDir: string;
-}
-
-async function startFake(runDir: string, cp: RunningControlPlane): Promise<{ child: ChildProcess; endpoint: string }> {
-  const optsFile = path.join(runDir, 'awsfake.json');
-  writeFileSync(optsFile, JSON.stringify({
-    port: 0, accountId: testAccountId, region: testRegion,
-    clusters: [{ name: testClusterName, issuer: cp.state.issuer, kubeconfigPath: cp.state.kubeconfig }],
-  }));
-  const log = createWriteStream(path.join(runDir, 'awsfake.log'));
-  const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'test', 'awsfake', 'main.js'), optsFile], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, AWSFAKE_LOG_LEVEL: 'warn' },
-  });
-  child.stderr!.pipe(log);
-  const first = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`the AWS fake exited (code ${code}) before it was ready; see ${path.join(runDir, 'awsfake.log')}`)));
-  });
-  return { child, endpoint: (JSON.parse(first) as { endpoint: string }).endpoint };
-}
-
-async function startBed(): Promise<Bed> {
-  const runDir = path.join(runRoot, `bench-${process.pid}`);
-  rmSync(runDir, { recursive: true, force: true });
-  mkdirSync(runDir, { recursive: true });
-  const cp = await startControlPlane(path.join(runDir, 'controlplane'));
-  let fake: { child: ChildProcess; endpoint: string };
-  try {
-    fake = await startFake(runDir, cp);
-  } catch (err) {
-    await cp.stop();
-    throw err;
-  }
-  // The harness helpers (CRD, prerequisites, platform config) find the bed through this file.
-  const info: TestBedInfo = {
-    backend: 'local', kubeconfig: cp.state.kubeconfig, server: cp.state.server, issuer: cp.state.issuer,
-    clusterName: testClusterName, accountId: testAccountId, region: testRegion, awsEndpoint: fake.endpoint, runDir,
-  };
-  writeFileSync(path.join(runDir, 'testbed.json'), JSON.stringify(info, null, 2));
-  Object.assign(process.env, {
-    [testBedEnv]: path.join(runDir, 'testbed.json'),
-    AWS_ENDPOINT_URL: fake.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: testRegion,
-  });
-  delete process.env.AWS_PROFILE;
-  return { cp, fake: fake.child, endpoint: fake.endpoint, runDir };
-}
-
-async function stopBed(bed: Bed): Promise<void> {
-  await stopChild(bed.fake, 10_000).catch(() => undefined);
-  await bed.cp.stop().catch(() => undefined);
 }
 
 // --- measuring ---------------------------------------------------------------
@@ -270,19 +182,7 @@ async function main(): Promise<number> {
     const core = benchKc.makeApiClient(CoreV1Api);
     const custom = benchKc.makeApiClient(CustomObjectsApi);
     await Promise.all(namespaces.map((name) => core.createNamespace({ body: { metadata: { name } } })));
-    const claims = Array.from({ length: o.claims }, (_, i) => ({
-      namespace: namespaces[i % namespaces.length]!,
-      name: `claim-${i}`,
-      spec: {
-        serviceAccountName: `sa-${i}`,
-        owner: `team-${i % 7}`,
-        environment: 'prod',
-        mechanism: i % 2 === 0 ? 'PodIdentity' : 'IRSA',
-        aws: { accountId: testAccountId, region: testRegion },
-        permissions: permissions(i),
-        ...(i % 5 === 0 ? { deletionPolicy: 'Retain' } : {}),
-      },
-    }));
+    const claims = benchClaims(o.claims, namespaces);
 
     if (o.throttle > 0) {
       await fake.setFaults([{ api: 'iam:*', fault: 'throttle', rate: o.throttle }, { api: 'eks:*', fault: 'throttle', rate: o.throttle }]);

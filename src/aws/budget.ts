@@ -2,9 +2,13 @@
 // shared by every worker, so that awi stays within its share of an account's
 // IAM/EKS/STS quota (which is shared with Terraform, CI and other controllers).
 //
-// The rate adapts like TCP's AIMD: a Throttling answer halves the bucket's rate
-// (at most once per cool-down, so one burst of throttles counts once), every
-// success adds back a small step until the configured rate is reached. A busy
+// The rate adapts like TCP's AIMD: a Throttling answer cuts the bucket's rate
+// by 30% (at most once per cool-down, so one burst of throttles counts once),
+// and calls that go through win it back in proportion to time (the whole
+// configured rate in RECOVERY_MS of success). Against a real quota this settles
+// near the quota; against throttling that does not depend on the rate (a busy
+// account, or the test bed's fault injection) it settles at a useful rate
+// instead of collapsing to the floor, as a per-success step would. A busy
 // account therefore slows the whole controller down evenly, instead of pushing
 // individual claims into long per-claim backoffs.
 //
@@ -43,10 +47,10 @@ export interface BudgetObserver {
   waited?(account: string, service: string, ms: number): void;
 }
 
-const DECREASE_FACTOR = 0.5;
+const DECREASE_FACTOR = 0.7;
 const DECREASE_COOLDOWN_MS = 1000;
-/** Additive increase per success, as a fraction of the configured rate (about 50 successes to recover fully). */
-const INCREASE_STEP = 0.02;
+/** Time without throttling in which the rate climbs from the floor back to the configured rate. */
+const RECOVERY_MS = 10_000;
 const RETRY_BASE_MS = 100;
 const RETRY_MAX_MS = 5000;
 
@@ -55,12 +59,14 @@ export class AdaptiveBucket {
   private tokens: number;
   private last: number;
   private lastDecrease = Number.NEGATIVE_INFINITY;
+  private lastIncrease: number;
   rate: number;
 
   constructor(private readonly s: BudgetSettings, private readonly now: () => number) {
     this.rate = s.ratePerSecond;
     this.tokens = s.burst;
     this.last = now();
+    this.lastIncrease = this.last;
   }
 
   /**
@@ -73,21 +79,32 @@ export class AdaptiveBucket {
     return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.rate) * 1000);
   }
 
-  /** AWS said Throttling: halve the rate, once per cool-down. Returns true when the rate changed. */
+  /** AWS said Throttling: cut the rate by 30%, once per cool-down. Returns true when the rate changed. */
   onThrottle(): boolean {
     const t = this.now();
     if (t - this.lastDecrease < DECREASE_COOLDOWN_MS) return false;
     this.refill();
     this.lastDecrease = t;
+    this.lastIncrease = t;
     this.rate = Math.max(this.s.minRatePerSecond, this.rate * DECREASE_FACTOR);
     return true;
   }
 
-  /** A call went through: recover a small step towards the configured rate. Returns true when the rate changed. */
+  /**
+   * A call went through: climb towards the configured rate in proportion to the
+   * time since the last change. Returns true when the rate changed.
+   */
   onSuccess(): boolean {
-    if (this.rate >= this.s.ratePerSecond) return false;
+    const t = this.now();
+    if (this.rate >= this.s.ratePerSecond) {
+      this.lastIncrease = t;
+      return false;
+    }
+    const gain = (this.s.ratePerSecond * (t - this.lastIncrease)) / RECOVERY_MS;
+    if (gain <= 0) return false;
     this.refill();
-    this.rate = Math.min(this.s.ratePerSecond, this.rate + this.s.ratePerSecond * INCREASE_STEP);
+    this.lastIncrease = t;
+    this.rate = Math.min(this.s.ratePerSecond, this.rate + gain);
     return true;
   }
 

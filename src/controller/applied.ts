@@ -3,7 +3,7 @@
 // deletion finds what to clean up. Pure.
 import type { AppliedState, AwsWorkloadIdentityClaim } from '../api/types.js';
 import { compileClaim } from '../compiler/compile.js';
-import type { DesiredState } from '../compiler/types.js';
+import type { CompileOptions, DesiredState } from '../compiler/types.js';
 import type { PlatformConfig } from '../config/types.js';
 
 export function appliedRecord(claim: AwsWorkloadIdentityClaim, desired: DesiredState): AppliedState {
@@ -29,10 +29,10 @@ export interface LastValid {
  * with today's platform config. Undefined when nothing was recorded, or when
  * the recorded spec no longer compiles either (e.g. a guardrail was tightened).
  */
-export function lastValid(claim: AwsWorkloadIdentityClaim, config: PlatformConfig): LastValid | undefined {
+export function lastValid(claim: AwsWorkloadIdentityClaim, config: PlatformConfig, options: CompileOptions = {}): LastValid | undefined {
   const applied = claim.status?.applied;
   if (!applied?.spec) return undefined;
   const source: AwsWorkloadIdentityClaim = { ...claim, spec: applied.spec };
-  const compiled = compileClaim(source, config);
+  const compiled = compileClaim(source, config, options);
   return compiled.ok ? { source, desired: compiled.desired, generation: applied.generation } : undefined;
 }

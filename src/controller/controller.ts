@@ -9,6 +9,7 @@ import { LABEL, MANAGED_BY } from '../compiler/tags.js';
 import type { PlatformConfig } from '../config/types.js';
 import { ClaimClient, claimKey, GROUP, PLURAL, VERSION } from '../kube/claims.js';
 import { EventRecorder } from '../kube/events.js';
+import { NamespaceReader } from '../kube/namespaces.js';
 import { ResilientWatch } from '../kube/watch.js';
 import { shareConnections } from '../kube/connections.js';
 import { ClaimChecks } from './checks.js';
@@ -84,6 +85,7 @@ export class Controller {
       config,
       claims: new ClaimClient(kc),
       serviceAccounts: new ServiceAccountManager(kc),
+      namespaces: new NamespaceReader(kc),
       aws: this.aws,
       events: new EventRecorder(kc, 'awi-controller', log),
       log,

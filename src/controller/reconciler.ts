@@ -8,11 +8,14 @@ import type { AwsWorkloadIdentityClaim, RetiringIdentity } from '../api/types.js
 import type { AwsClientFactory } from '../aws/clients.js';
 import { awsErrorCode, awsErrorMessage, isAlreadyExists, isRetryableAws, isThrottled } from '../aws/errors.js';
 import { compileClaim } from '../compiler/compile.js';
-import type { DesiredState, Problem } from '../compiler/types.js';
+import { effectiveGuardrail } from '../compiler/guardrails.js';
+import { summarizeProblems } from '../compiler/problems.js';
+import type { CompileOptions, DesiredState, Problem } from '../compiler/types.js';
 import type { PlatformConfig } from '../config/types.js';
 import { claimKey, FINALIZER, parseClaimKey, type ClaimClient } from '../kube/claims.js';
 import { isKubeConflict, kubeStatus } from '../kube/errors.js';
 import type { EventRecorder } from '../kube/events.js';
+import type { NamespaceReader } from '../kube/namespaces.js';
 import { appliedRecord, lastValid } from './applied.js';
 import {
   changedConditions, eventTypeFor, kubeErrorMessage, mergeConditions, sentence, type Condition, type ConditionInput, type ConditionType,
@@ -49,6 +52,8 @@ export interface ReconcilerOptions {
   onReadyStatus?(key: string, ready: 'True' | 'False' | 'Unknown' | undefined): void;
   /** Prerequisites, credential verification and mechanism switches (checks.ts); default: none of the I/O. */
   checks?: ClaimChecks;
+  /** Namespace labels, for guardrails that pin owner or environment to one; without it such claims are refused. */
+  namespaces?: Pick<NamespaceReader, 'labels'>;
 }
 
 const conditionFor: Record<Resource, ConditionType> = {
@@ -97,17 +102,28 @@ export class Reconciler {
   // --- apply ------------------------------------------------------------------
 
   private async apply(claim: AwsWorkloadIdentityClaim, log: Logger): Promise<ReconcileOutcome> {
-    const compiled = compileClaim(claim, this.o.config);
+    const options = await this.compileOptions(claim);
+    const compiled = compileClaim(claim, this.o.config, options);
     if (compiled.ok) return this.enforce(claim, claim, compiled.desired, log);
     // Refused. A claim that compiled before keeps enforcing its last valid
     // state (a bad edit must not leave hand edits in place); one that never
     // did gets a terminal condition naming field and rule, and no AWS call.
-    const last = lastValid(claim, this.o.config);
+    const last = lastValid(claim, this.o.config, options);
     if (!last) {
       await this.writeProblems(claim, compiled.problems, log);
       return { kind: 'terminal' };
     }
     return this.enforce(claim, last.source, last.desired, log, { problems: compiled.problems, generation: last.generation });
+  }
+
+  /** The namespace's labels, read only when a guardrail of the claim's namespace pins owner or environment to one. */
+  private async compileOptions(claim: AwsWorkloadIdentityClaim): Promise<CompileOptions> {
+    const namespace = claim.metadata.namespace;
+    if (!namespace || !this.o.namespaces) return {};
+    const g = effectiveGuardrail(namespace, this.o.config);
+    if (![...g.ownerPins, ...g.environmentPins].some((pin) => pin.fromNamespaceLabel)) return {};
+    const labels = await this.o.namespaces.labels(namespace);
+    return labels ? { namespaceLabels: labels } : {};
   }
 
   /**
@@ -136,7 +152,7 @@ export class Reconciler {
     const switchStarted = previous?.find((c) => c.type === SWITCH_CONDITION && c.status === 'True')?.lastTransitionTime;
     let sw = await this.checks.mechanismSwitch(key, desired, observed, switchStarted ? new Date(switchStarted) : undefined, false);
     if (sw.keepOldTrust) {
-      const again = compileClaim(source, this.o.config, { alsoTrust: sw.from });
+      const again = compileClaim(source, this.o.config, { ...(await this.compileOptions(source)), alsoTrust: sw.from });
       if (!again.ok) {
         await this.writeProblems(claim, again.problems.map((p) => ({
           ...p, field: p.reason === 'LimitExceeded' ? 'spec.mechanism' : p.field,
@@ -510,10 +526,18 @@ export class Reconciler {
     const first = problems[0]!;
     // Say so when what was made for an earlier spec is left unenforced (its spec no longer compiles either).
     const applied = claim.status?.applied;
+    const summary = problemsMessage(problems);
     const message = applied
-      ? `${sentence(problemsMessage(problems))} The last valid spec (generation ${applied.generation}) no longer compiles either: role ${applied.roleArn} and its binding are left as they are, not enforced, until the claim is fixed or deleted.`
-      : problemsMessage(problems);
+      ? `${sentence(summary)} The last valid spec (generation ${applied.generation}) no longer compiles either: role ${applied.roleArn} and its binding are left as they are, not enforced, until the claim is fixed or deleted.`
+      : summary;
     log.info({ problems }, 'claim refused');
+    // The status lists the first problems only (a status over the API server's limits is never
+    // written): one Warning Event names every problem, once per new refusal.
+    const omitted = Number(/\nand (\d+) more$/.exec(summary)?.[1] ?? 0);
+    const previous = (claim.status?.conditions as Condition[] | undefined)?.find((c) => c.type === 'Ready');
+    if (omitted > 0 && previous?.message !== message) {
+      await this.o.events.record(claim, 'Warning', 'ProblemsSummarized', `${problems.length} problems, the status lists the first ${problems.length - omitted} (all are in the controller's log, "claim refused"): ${problems.map((p) => `${p.field} (${p.rule})`).join('; ')}`);
+    }
     const blocked = (type: ConditionType): ConditionInput => ({ type, status: 'Unknown', reason: first.reason, message: 'Not evaluated: the claim was refused.' });
     await this.writeStatus(claim, [
       { type: 'Ready', status: 'False', reason: first.reason, message },
@@ -591,8 +615,9 @@ interface Refusal {
   generation: number;
 }
 
+/** The first problems, one per line, then "and N more": a status condition must stay small whatever the claim. */
 function problemsMessage(problems: Problem[]): string {
-  return problems.map((p) => `${p.field}: ${p.message} (rule ${p.rule})`).join('; ');
+  return summarizeProblems(problems);
 }
 
 /** Ready says the spec was refused; the other conditions describe the last valid state awi keeps enforcing. */

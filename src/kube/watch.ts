@@ -105,6 +105,9 @@ export function isGone(err: unknown): boolean {
   return e.code === 410 || e.statusCode === 410 || e.reason === 'Expired' || e.reason === 'Gone';
 }
 
+/** How much longer than our watchdog client-node's own inactivity abort waits. */
+export const WATCH_INACTIVITY_MARGIN_MS = 30_000;
+
 const realClock: WatchClock = {
   now: () => performance.now(),
   // Node fires delays above 2^31-1 ms at once: clamp (24.8 days is 'later' enough).
@@ -196,6 +199,14 @@ export class ResilientWatch<T extends KubernetesObject> {
     let watch = deps.watch;
     if (!watch) {
       const w = new Watch(kc);
+      // client-node 2.x aborts a watch after 30 s without data. A quiet
+      // collection (ServiceAccounts, claims at rest) is normal: that abort
+      // would relist every 30 s and re-deliver every object. Our own watchdog
+      // (silenceTimeoutMs) decides when a watch is deaf.
+      // (A private field of client-node's Watch: fail loudly if a release drops it.)
+      const timed = w as unknown as { requestTimeoutMs?: unknown };
+      if (typeof timed.requestTimeoutMs !== 'number') throw new Error('@kubernetes/client-node Watch has no requestTimeoutMs: review src/kube/watch.ts for this client version');
+      timed.requestTimeoutMs = this.silenceTimeoutMs + WATCH_INACTIVITY_MARGIN_MS;
       watch = (path, query, onEvent, onDone) => w.watch(path, query, onEvent, onDone);
     }
     this.deps = {

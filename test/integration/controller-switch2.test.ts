@@ -170,7 +170,7 @@ describe('mechanism switch with four issuers', () => {
     const ready = readyCondition(after)!;
     expect(ready).toMatchObject({ status: 'False', reason: 'LimitExceeded' });
     expect(ready.message).toContain('spec.mechanism');
-    expect(ready.message).toContain('rule trust-policy-size');
+    expect(ready.message).toContain('spec.mechanism: trust-policy-size: ');
     expect(ready.message).toContain('limits.trustPolicyMaxChars');
     // Nothing changed: no AWS write, the trust and the IRSA binding as they were.
     env.controller.queue.add(`${ns}/app`);

@@ -17,6 +17,7 @@ import { pino } from 'pino';
 import YAML from 'yaml';
 import { runController, type RunningController } from '../../src/controller/run.js';
 import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
+import { mergePatch } from '../../src/kube/patch.js';
 import { claimsApi, crdPath, createClaim, installCrd, platformPrerequisites, removeAllClaims, testClaimSpec, testPlatformConfig, waitForClaim, waitForReady } from '../harness/controller-env.js';
 import { projectRoot } from '../harness/paths.js';
 import { awsFake, ignoreConflict, kubeConfig, kubeConfigWithToken } from '../harness/testbed.js';
@@ -46,7 +47,7 @@ let vapBinding: V1ValidatingAdmissionPolicyBinding;
 
 async function testNamespace(prefix: string): Promise<string> {
   const name = `${prefix}-${randomBytes(4).toString('hex')}`;
-  await kubeConfig().makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name, labels: { 'awi.dev/test': 'true', 'awi.dev/rbac-test': runId } } } });
+  await kubeConfig().makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name, labels: { 'awi.dev/test': 'true', 'awi.dev/rbac-test': runId, 'awi.dev/owner': 'team-a' } } } });
   return name;
 }
 
@@ -84,7 +85,10 @@ beforeAll(async () => {
   await installCrd();
   await platformPrerequisites();
   running = await runController({
-    config: testPlatformConfig(),
+    // Owner pinned to a namespace label: the controller reads its claims' namespaces (get namespaces).
+    config: testPlatformConfig((raw) => {
+      raw.guardrails[0].owner = { fromNamespaceLabel: 'awi.dev/owner' };
+    }),
     kubeConfig: controllerKc,
     log: pino({ level: process.env.AWI_TEST_LOG ?? 'silent' }),
     leaderElection: { namespace: serviceAccount.metadata.namespace, name: 'awi-controller', leaseDurationSeconds: 5, renewIntervalMs: 1000, retryIntervalMs: 300 },
@@ -165,6 +169,10 @@ describe('the controller with the RBAC of deploy/rbac.yaml', () => {
       'get another daemonset': await status(apps.readNamespacedDaemonSet({ namespace: 'kube-system', name: 'kube-proxy' })),
       'delete the agent daemonset': await status(apps.deleteNamespacedDaemonSet({ namespace: 'kube-system', name: 'eks-pod-identity-agent' })),
       'get configmaps': await status(core.listNamespacedConfigMap({ namespace: ns })),
+      // Namespaces: get by name only (their labels), never listed or changed.
+      'list namespaces': await status(core.listNamespace()),
+      'label a namespace': await status(core.patchNamespace({ name: ns, body: { metadata: { labels: { 'awi.dev/owner': 'platform' } } } }, mergePatch)),
+      'create a namespace': await status(core.createNamespace({ body: { metadata: { name: `awi-escalate-${runId}` } } })),
       'create clusterrole': await status(rbac.createClusterRole({ body: { metadata: { name: `awi-escalate-${runId}` }, rules: [] } })),
       'create rolebinding': await status(rbac.createNamespacedRoleBinding({
         namespace: ns,

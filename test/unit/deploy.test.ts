@@ -90,6 +90,7 @@ describe('RBAC', () => {
     // Credential verification (TokenRequest) and the mechanism switch (read-only pod watch).
     { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
     { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
+    { apiGroups: [''], resources: ['namespaces'], verbs: ['get'] },
     // The Pod Identity agent prerequisite: that one DaemonSet name, read only.
     { apiGroups: ['apps'], resources: ['daemonsets'], verbs: ['get'], resourceNames: ['eks-pod-identity-agent'] },
   ];

@@ -1,8 +1,9 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { FakeClock, flush } from '../fixtures/fake-clock.js';
-import { KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { KubeConfig, Watch, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import {
   ResilientWatch,
+  WATCH_INACTIVITY_MARGIN_MS,
   isGone,
   type ListFn,
   type ListQuery,
@@ -92,6 +93,26 @@ function setup(opts: Partial<WatchOptions<Obj>> = {}) {
 }
 
 const gone = { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 410, reason: 'Expired', message: 'too old resource version: 100 (200)' };
+
+describe('ResilientWatch: the client library\'s own timeout', () => {
+  it('lets its watchdog, not client-node\'s 30 s inactivity abort, decide when a quiet watch is deaf', async () => {
+    const timeouts: number[] = [];
+    const spy = jest.spyOn(Watch.prototype, 'watch').mockImplementation(async function (this: Watch) {
+      timeouts.push((this as unknown as { requestTimeoutMs: number }).requestTimeoutMs);
+      return { abort: () => undefined } as never;
+    });
+    try {
+      const api = new FakeApi();
+      const w = new ResilientWatch<Obj>(new KubeConfig(), { path: '/p', silenceTimeoutMs: 600_000, onObject: () => undefined }, { list: api.list, clock: new FakeClock() });
+      await w.start();
+      await flush();
+      expect(timeouts).toEqual([600_000 + WATCH_INACTIVITY_MARGIN_MS]);
+      w.stop();
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
 
 describe('ResilientWatch: list then watch', () => {
   it('lists every page, delivers the objects, then watches from the list resourceVersion', async () => {
