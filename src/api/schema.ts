@@ -36,6 +36,8 @@ export const PATTERNS = {
   managedPolicyArn: '^arn:aws[a-z-]*:iam::(aws|[0-9]{12}):policy/[A-Za-z0-9+=,.@_/-]+$',
   action: '^(\\*|[a-z0-9-]+:[A-Za-z0-9*?]+)$',
   resource: '^(\\*|arn:[^\\s]+)$',
+  // CloudWatch: ASCII letters, digits and . - _ / # : and space ("AWS/" is reserved: refused by the compiler).
+  metricNamespace: '^[A-Za-z0-9._/#: -]{1,255}$',
 } as const;
 
 export const KMS_VIA_SERVICES = ['s3', 'sqs', 'sns', 'dynamodb', 'secretsmanager', 'ssm', 'lambda', 'ec2', 'rds', 'logs'];
@@ -242,11 +244,12 @@ const assumeRolePermission = obj(
   { required: ['roleArn'] },
 );
 
-const rawStatement = obj(
-  'RawStatement',
-  'A hand-written IAM statement. Only where the platform configuration allows raw statements for the namespace; forbidden actions and wildcard resources are refused.',
+function statementNode(typeName: string, description: string): SchemaNode {
+  return obj(
+  typeName,
+  description,
   {
-    effect: enumOf('Allow or Deny.', ['Allow', 'Deny'], { typeName: 'RawStatementEffect', rule: 'raw-effect', what: 'effect' }),
+    effect: enumOf('Allow or Deny.', ['Allow', 'Deny'], { typeName: `${typeName}Effect`, rule: 'raw-effect', what: 'effect' }),
     actions: setOf(
       'IAM actions, e.g. "ec2:DescribeInstances".',
       str('One IAM action, "<service>:<action>".', {
@@ -276,6 +279,12 @@ const rawStatement = obj(
     ),
   },
   { required: ['effect', 'actions', 'resources'] },
+  );
+}
+
+const rawStatement = statementNode(
+  'RawStatement',
+  'A hand-written IAM statement. Only where the platform configuration allows raw statements for the namespace; forbidden actions and wildcard resources are refused (except a few actions AWS authorizes only on "*", see docs/tenants.md).',
 );
 
 function listOf(description: string, items: SchemaNode, maxItems: number): SchemaNode {
@@ -303,6 +312,25 @@ const permissions = obj(
       }),
       { minItems: 1, maxItems: 20 },
     ),
+    ecrAuthorizationToken: bool('Grant ecr:GetAuthorizationToken (registry login; AWS authorizes it only on "*"). Pulls still need access to each repository.'),
+    cloudwatchMetrics: listOf(
+      'CloudWatch metric namespaces the workload may publish to (cloudwatch:PutMetricData on "*" with the condition cloudwatch:namespace).',
+      obj(
+        'CloudWatchMetricsPermission',
+        'Publishing custom metrics into one namespace.',
+        {
+          namespace: str('The metric namespace, e.g. "checkout". Names starting with "AWS/" are reserved by AWS.', {
+            minLength: 1,
+            maxLength: 255,
+            pattern: PATTERNS.metricNamespace,
+            'x-awi': { rule: 'metric-namespace', message: 'must be a CloudWatch namespace: 1-255 letters, digits, spaces and .-_/#:' },
+          }),
+        },
+        { required: ['namespace'] },
+      ),
+      10,
+    ),
+    xrayTracing: bool('Grant what the X-Ray daemon and SDK samplers call: xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets (AWS authorizes them only on "*").'),
     rawStatements: listOf('Hand-written statements, where allowed.', rawStatement, 20),
   },
   { minProperties: 1 },
@@ -356,6 +384,17 @@ export const claimSpecSchema: SchemaNode = obj(
       { required: ['accountId', 'region'] },
     ),
     permissions,
+    podIdentity: obj(
+      'PodIdentityOptions',
+      'Options of the EKS Pod Identity association (mechanism PodIdentity only).',
+      {
+        sessionPolicy: listOf(
+          'Session policy of the association: statements that narrow what pods get (the role\'s permissions intersected with these). AWS requires session tags off with a session policy, so the role\'s trust can pin only the cluster, not the namespace and ServiceAccount: only where the platform configuration allows session policies (allowSessionPolicies).',
+          statementNode('SessionPolicyStatement', 'One statement of the session policy.'),
+          10,
+        ),
+      },
+    ),
     deletionPolicy: enumOf(
       'What happens to the role, policy and binding when the claim is deleted: Delete them, or Retain them in AWS. Default from the platform configuration.',
       ['Delete', 'Retain'],

@@ -15,6 +15,8 @@ export interface ClaimSpec {
   aws: AwsTarget;
   /** What the workload may do, as intents per AWS service. awi compiles them to the least-privilege permission policy. */
   permissions: Permissions;
+  /** Options of the EKS Pod Identity association (mechanism PodIdentity only). */
+  podIdentity?: PodIdentityOptions;
   /** What happens to the role, policy and binding when the claim is deleted: Delete them, or Retain them in AWS. Default from the platform configuration. */
   deletionPolicy?: 'Delete' | 'Retain';
   /** Maximum session duration of the role, 3600-43200 seconds, at most what the platform configuration allows. Default from the platform configuration. */
@@ -49,6 +51,12 @@ export interface Permissions {
   assumeRoles?: AssumeRolePermission[];
   /** Managed policies to attach. Only where the platform configuration allows managed policies for the namespace. */
   managedPolicyArns?: string[];
+  /** Grant ecr:GetAuthorizationToken (registry login; AWS authorizes it only on "*"). Pulls still need access to each repository. */
+  ecrAuthorizationToken?: boolean;
+  /** CloudWatch metric namespaces the workload may publish to (cloudwatch:PutMetricData on "*" with the condition cloudwatch:namespace). */
+  cloudwatchMetrics?: CloudWatchMetricsPermission[];
+  /** Grant what the X-Ray daemon and SDK samplers call: xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets (AWS authorizes them only on "*"). */
+  xrayTracing?: boolean;
   /** Hand-written statements, where allowed. */
   rawStatements?: RawStatement[];
 }
@@ -149,7 +157,13 @@ export interface AssumeRolePermission {
   externalId?: string;
 }
 
-/** A hand-written IAM statement. Only where the platform configuration allows raw statements for the namespace; forbidden actions and wildcard resources are refused. */
+/** Publishing custom metrics into one namespace. */
+export interface CloudWatchMetricsPermission {
+  /** The metric namespace, e.g. "checkout". Names starting with "AWS/" are reserved by AWS. */
+  namespace: string;
+}
+
+/** A hand-written IAM statement. Only where the platform configuration allows raw statements for the namespace; forbidden actions and wildcard resources are refused (except a few actions AWS authorizes only on "*", see docs/tenants.md). */
 export interface RawStatement {
   /** Allow or Deny. */
   effect: RawStatementEffect;
@@ -163,6 +177,27 @@ export interface RawStatement {
 
 /** Allow or Deny. */
 export type RawStatementEffect = 'Allow' | 'Deny';
+
+/** Options of the EKS Pod Identity association (mechanism PodIdentity only). */
+export interface PodIdentityOptions {
+  /** Session policy of the association: statements that narrow what pods get (the role's permissions intersected with these). AWS requires session tags off with a session policy, so the role's trust can pin only the cluster, not the namespace and ServiceAccount: only where the platform configuration allows session policies (allowSessionPolicies). */
+  sessionPolicy?: SessionPolicyStatement[];
+}
+
+/** One statement of the session policy. */
+export interface SessionPolicyStatement {
+  /** Allow or Deny. */
+  effect: SessionPolicyStatementEffect;
+  /** IAM actions, e.g. "ec2:DescribeInstances". */
+  actions: string[];
+  /** Resource ARNs. */
+  resources: string[];
+  /** IAM condition block: operator -> condition key -> values, e.g. {StringEquals: {"aws:ResourceTag/team": ["checkout"]}}. */
+  conditions?: Record<string, Record<string, string[]>>;
+}
+
+/** Allow or Deny. */
+export type SessionPolicyStatementEffect = 'Allow' | 'Deny';
 
 /** What awi observed and did, for auditors and for kubectl. */
 export interface ClaimStatus {

@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import { processIo, type Io } from './io.js';
 import { registerController } from './controller.js';
+import { registerDev } from './dev.js';
 import { registerInventory } from './inventory.js';
 import { registerPlan } from './plan.js';
 import { registerValidate } from './validate.js';
@@ -14,7 +15,7 @@ import { awiVersion } from './version.js';
 
 export type RegisterSubcommand = (program: Command, io: Io) => void;
 
-export const SUBCOMMANDS: RegisterSubcommand[] = [registerPlan, registerValidate, registerController, registerInventory];
+export const SUBCOMMANDS: RegisterSubcommand[] = [registerPlan, registerValidate, registerController, registerInventory, registerDev];
 
 export function buildProgram(io: Io = processIo, subcommands: RegisterSubcommand[] = SUBCOMMANDS): Command {
   const program = new Command('awi')

@@ -12,16 +12,27 @@ import type { AwsWorkloadIdentityClaim } from '../api/types.js';
 import type { PlatformConfig } from '../config/types.js';
 import { partitionOf, iamRoleArn } from './arn.js';
 import { policyDigest } from './canonical.js';
-import { checkGuardrails, effectiveGuardrail } from './guardrails.js';
+import { checkGuardrails, effectiveGuardrail, outsideIamCharacters, type EffectiveGuardrail } from './guardrails.js';
 import { compileIntents } from './intents/index.js';
 import { checkLimits } from './limits.js';
-import { roleName } from './names.js';
+import { renderTemplate, roleName, shortenRoleName, type RoleNameVariables } from './names.js';
+import {
+  PENDING_EXTERNAL_ID,
+  SESSION_POLICY_MAX_CHARS,
+  SOURCE_ROLE_SUFFIX,
+  podIdentityServiceStatement,
+  sessionPolicyDocument,
+  sessionPolicyJson,
+  sourceRolePermissions,
+} from './pod-identity.js';
 import { dedupeProblems } from './problems.js';
 import { checkSpecRules } from './spec-rules.js';
 import { buildStatements, policyDocument } from './statements.js';
 import { roleTags, serviceAccountLabels } from './tags.js';
 import { trustPolicy } from './trust.js';
-import type { CompileOptions, CompileResult, DesiredBinding, DesiredState, Mechanism, Problem } from './types.js';
+import type { ClaimSpec } from '../api/types.js';
+import { canonicalJson } from './canonical.js';
+import type { CompileOptions, CompileResult, DesiredBinding, DesiredSourceRole, DesiredState, Mechanism, PolicyDocument, Problem } from './types.js';
 
 export const PERMISSION_POLICY_NAME = 'awi-permissions';
 export const IRSA_ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
@@ -98,17 +109,29 @@ function compileValid(
     });
   }
   const accountRefused = problems.some((p) => p.field === 'spec.aws.accountId');
-  if (trusted.includes('PodIdentity') && accountId !== config.cluster.accountId && !accountRefused) {
-    // An association can only point at a role in the cluster's own account
-    // (said only for an account the claim may use at all: one refusal is enough).
+  const crossAccount = trusted.includes('PodIdentity') && accountId !== config.cluster.accountId;
+  if (crossAccount && !accountRefused && !config.accounts.some((a) => a.accountId === accountId && a.assumeRoleArn)) {
+    // EKS chains into another account's role through a source role, which the controller must be able to trust from there.
     problems.push({
       reason: 'InvalidSpec',
       field: 'spec.mechanism',
       rule: 'pod-identity-same-account',
-      message: `Pod Identity can only bind roles in the cluster's account ${config.cluster.accountId}, not ${accountId}; use mechanism IRSA for another account (the platform registers the cluster's OIDC provider there), or claim in ${config.cluster.accountId} and chain with assumeRoles`,
+      message: `Pod Identity binds a role in account ${accountId} through a source role in the cluster's account ${config.cluster.accountId}, and the platform configuration gives the controller no role to assume in ${accountId} (accounts[].assumeRoleArn); ask the platform team, or use mechanism IRSA`,
     });
   }
-  const trustDocument = trustPolicy(trusted, { config, accountId, partition, namespace, serviceAccount: spec.serviceAccountName });
+  const sessionPolicy = spec.podIdentity?.sessionPolicy;
+  const sessionTags = !sessionPolicy?.length;
+  const sessionPolicyDoc = sessionPolicy?.length ? sessionPolicyDocument(sessionPolicy) : undefined;
+  problems.push(...checkSessionPolicy({ spec, mechanism, guardrail, document: sessionPolicyDoc }));
+  const sourceName = crossAccount ? sourceRoleName(config.roles.nameTemplate, { cluster: config.cluster.name, namespace, serviceAccount: spec.serviceAccountName, claim: metadata.name, account: accountId }) : undefined;
+  const sourceArn = sourceName ? iamRoleArn(partition, config.cluster.accountId, config.roles.path, sourceName) : undefined;
+  const trustInputs = { config, accountId, partition, namespace, serviceAccount: spec.serviceAccountName };
+  const trustDocument = trustPolicy(trusted, {
+    ...trustInputs,
+    podIdentity: sourceArn
+      ? { kind: 'chain', sourceRoleArn: sourceArn, externalId: options.associationExternalId ?? PENDING_EXTERNAL_ID, sessionTags }
+      : { kind: 'direct', sessionTags },
+  });
   const tags = roleTags({
     cluster: config.cluster.arn,
     namespace,
@@ -133,8 +156,33 @@ function compileValid(
 
   const binding: DesiredBinding =
     mechanism === 'PodIdentity'
-      ? { kind: 'PodIdentityAssociation', clusterName: config.cluster.name, namespace, serviceAccount: spec.serviceAccountName, roleArn: arn, tags: { ...tags } }
+      ? {
+          kind: 'PodIdentityAssociation',
+          clusterName: config.cluster.name,
+          namespace,
+          serviceAccount: spec.serviceAccountName,
+          roleArn: sourceArn ?? arn,
+          tags: { ...tags },
+          ...(sourceArn ? { targetRoleArn: arn } : {}),
+          ...(sessionPolicyDoc ? { disableSessionTags: true, policy: sessionPolicyJson(sessionPolicyDoc) } : {}),
+        }
       : { kind: 'IRSAAnnotation', namespace, serviceAccount: spec.serviceAccountName, annotations: { [IRSA_ROLE_ARN_ANNOTATION]: arn } };
+  // Only while the binding is Pod Identity: during a switch to IRSA the old association (and its source role) is retired by the controller.
+  const sourceRole: DesiredSourceRole | undefined =
+    sourceName && sourceArn && mechanism === 'PodIdentity'
+      ? {
+          accountId: config.cluster.accountId,
+          name: sourceName,
+          path: config.roles.path,
+          arn: sourceArn,
+          description: `Managed by awi: EKS Pod Identity source role of claim ${namespace}/${metadata.name} (ServiceAccount ${spec.serviceAccountName}) in cluster ${config.cluster.name}; chains into ${arn}`,
+          ...(config.roles.permissionsBoundaryArn ? { permissionsBoundaryArn: config.roles.permissionsBoundaryArn } : {}),
+          maxSessionDurationSeconds: config.roles.maxSessionDurationSeconds,
+          tags: { ...tags },
+          trustPolicy: { Version: '2012-10-17', Statement: [podIdentityServiceStatement(trustInputs, sessionTags)] },
+          permissionPolicy: { name: PERMISSION_POLICY_NAME, document: sourceRolePermissions(arn, sessionTags) },
+        }
+      : undefined;
 
   const desired: DesiredState = {
     claim: {
@@ -160,6 +208,7 @@ function compileValid(
     permissionPolicy: { name: PERMISSION_POLICY_NAME, document: permissionDocument },
     managedPolicyArns,
     binding,
+    ...(sourceRole ? { sourceRole } : {}),
     serviceAccount: {
       namespace,
       name: spec.serviceAccountName,
@@ -179,4 +228,46 @@ function compileValid(
 export function boundaryInAccount(boundaryArn: string, clusterAccountId: string, roleAccountId: string): string {
   const prefix = `:${clusterAccountId}:policy/`;
   return roleAccountId === clusterAccountId || !boundaryArn.includes(prefix) ? boundaryArn : boundaryArn.replace(prefix, `:${roleAccountId}:policy/`);
+}
+
+/** The source role's name: the claim role's name with a suffix, cut to IAM's 64 characters like any role name. */
+export function sourceRoleName(template: string, vars: RoleNameVariables): string {
+  return shortenRoleName(`${renderTemplate(template, vars)}${SOURCE_ROLE_SUFFIX}`);
+}
+
+interface SessionPolicyInputs {
+  spec: ClaimSpec;
+  mechanism: Mechanism;
+  guardrail: EffectiveGuardrail;
+  document: PolicyDocument | undefined;
+}
+
+/** A session policy: Pod Identity only, where every guardrail allows it (it turns session tags off), within STS's size. */
+function checkSessionPolicy({ spec, mechanism, guardrail, document }: SessionPolicyInputs): Problem[] {
+  if (!document) return [];
+  const field = 'spec.podIdentity.sessionPolicy';
+  const problems: Problem[] = [];
+  if (mechanism !== 'PodIdentity') {
+    problems.push({ reason: 'InvalidSpec', field, rule: 'session-policy-mechanism', message: `a session policy is a setting of the Pod Identity association; mechanism ${mechanism} has none: remove it or use PodIdentity` });
+  }
+  if (!guardrail.allowSessionPolicies) {
+    problems.push({
+      reason: 'GuardrailViolation',
+      field,
+      rule: 'session-policy-allowed',
+      message: `session policies are not allowed for ${guardrail.source}: AWS requires session tags off with one, so the role could not be pinned to this namespace and ServiceAccount (only to the cluster); ask the platform team for allowSessionPolicies`,
+    });
+  }
+  const json = canonicalJson(document);
+  if (json.length > SESSION_POLICY_MAX_CHARS) {
+    problems.push({ reason: 'LimitExceeded', field, rule: 'session-policy-size', message: `the session policy is ${json.length} characters; AWS allows at most ${SESSION_POLICY_MAX_CHARS}: name fewer actions or resources` });
+  }
+  spec.podIdentity?.sessionPolicy?.forEach((statement, i) => {
+    const strings = [...statement.actions, ...statement.resources, ...Object.entries(statement.conditions ?? {}).flatMap(([op, block]) => [op, ...Object.entries(block).flatMap(([k, v]) => [k, ...v])])];
+    const bad = strings.map(outsideIamCharacters).find((c) => c !== undefined);
+    if (bad) {
+      problems.push({ reason: 'InvalidSpec', field: `${field}[${i}]`, rule: 'iam-policy-characters', message: `contains ${bad}; IAM policies accept only tab, line feed, carriage return and the characters U+0020 to U+00FF` });
+    }
+  });
+  return problems;
 }

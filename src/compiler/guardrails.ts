@@ -25,6 +25,7 @@ import { parseArn, partitionOf } from './arn.js';
 import { globCovers, globMatch, hasWildcard } from './glob.js';
 import type { Grant } from './intents/index.js';
 import { isKnownRegion } from './regions.js';
+import { unscopedGrantVerdict } from './unscoped-actions.js';
 import type { ClaimSpec } from '../api/types.js';
 import type { PlatformConfig, ValuePinConfig } from '../config/types.js';
 import type { Problem } from './types.js';
@@ -91,6 +92,8 @@ export interface EffectiveGuardrail {
   managedPolicyPatternSets: string[][];
   allowRawStatements: boolean;
   allowWildcardActions: boolean;
+  /** Association session policies (which turn session tags off): every guardrail must allow. */
+  allowSessionPolicies: boolean;
   forbiddenActions: string[];
   ownerPins: ValuePinConfig[];
   environmentPins: ValuePinConfig[];
@@ -111,6 +114,7 @@ export function effectiveGuardrail(namespace: string, config: PlatformConfig): E
       managedPolicyPatternSets: [],
       allowRawStatements: false,
       allowWildcardActions: false,
+      allowSessionPolicies: false,
       forbiddenActions: DEFAULT_FORBIDDEN_ACTIONS,
       ownerPins: [],
       environmentPins: [],
@@ -134,6 +138,7 @@ export function effectiveGuardrail(namespace: string, config: PlatformConfig): E
     managedPolicyPatternSets: guardrails.flatMap((g) => (g.allowManagedPolicies ? [g.allowedManagedPolicyArns ?? []] : [])),
     allowRawStatements: guardrails.every((g) => g.allowRawStatements),
     allowWildcardActions: guardrails.every((g) => g.allowWildcardActions),
+    allowSessionPolicies: guardrails.every((g) => g.allowSessionPolicies),
     forbiddenActions: [...new Set(guardrails.flatMap((g) => g.forbiddenActions))],
     ownerPins: guardrails.flatMap((g) => (g.owner ? [g.owner] : [])),
     environmentPins: guardrails.flatMap((g) => (g.environment ? [g.environment] : [])),
@@ -171,6 +176,7 @@ export function checkGuardrails(input: GuardrailInputs): Problem[] {
     ...checkGrants(grants, guardrail, input.values),
     ...checkManagedPolicies(spec, guardrail, input.values),
     ...checkRawStatementsAllowed(spec, guardrail),
+    ...checkMetricNamespaces(spec),
     ...checkPins('owner', spec.owner, guardrail.ownerPins, input),
     ...checkPins('environment', spec.environment, guardrail.environmentPins, input),
   ];
@@ -356,10 +362,14 @@ function checkGrants(grants: Grant[], g: EffectiveGuardrail, values: Placeholder
         );
       }
     });
+    // A few actions exist only on "*" (unscoped-actions.ts): such a grant reaches no named resource, so no pattern applies.
+    const unscoped = grant.resources.includes('*') ? unscopedGrantVerdict(grant.actions, grant.resources, grant.condition) : undefined;
+    if (unscoped?.ok) continue;
     grant.resources.forEach((resource, j) => {
       if (grant.raw && (hasWildcard(resource) || !parseArn(resource))) {
+        const why = resource === '*' && unscoped?.why ? `: ${unscoped.why}` : '';
         problems.push(
-          violation(`${grant.field}.resources[${j}]`, 'resource-not-wildcard', `resource ${resource} is not one named resource: a raw statement names each resource in full, without "*" or "?" anywhere`),
+          violation(`${grant.field}.resources[${j}]`, 'resource-not-wildcard', `resource ${resource} is not one named resource: a raw statement names each resource in full, without "*" or "?" anywhere${why}`),
         );
       }
     });
@@ -436,6 +446,22 @@ function checkManagedPolicies(spec: ClaimSpec, g: EffectiveGuardrail, values: Pl
       } else if (hasWildcard(action) && !g.allowWildcardActions) {
         problems.push(violation(field, 'action-not-wildcard', `managed policy ${arn} grants ${action} on every resource (allowWildcardActions is off for ${g.source})`));
       }
+    }
+  });
+  return problems;
+}
+
+/** CloudWatch reserves namespaces starting with "AWS/" for AWS services: publishing there is refused by CloudWatch. */
+function checkMetricNamespaces(spec: ClaimSpec): Problem[] {
+  const problems: Problem[] = [];
+  spec.permissions.cloudwatchMetrics?.forEach((entry, i) => {
+    if (/^aws\//i.test(entry.namespace)) {
+      problems.push({
+        reason: 'InvalidSpec',
+        field: `spec.permissions.cloudwatchMetrics[${i}].namespace`,
+        rule: 'metric-namespace-reserved',
+        message: `namespace ${entry.namespace} starts with "AWS/", which CloudWatch reserves for AWS services; choose your own namespace`,
+      });
     }
   });
   return problems;

@@ -15,6 +15,7 @@ import { oidcProviderArn, parseArn } from './arn.js';
 import { shortHash } from './canonical.js';
 import type { OidcIssuerConfig, PlatformConfig } from '../config/types.js';
 import type { Mechanism, PolicyDocument, PolicyStatement } from './types.js';
+import { chainedTrustStatements, podIdentityServiceStatement } from './pod-identity.js';
 
 export const POD_IDENTITY_PRINCIPAL = 'pods.eks.amazonaws.com';
 export const IRSA_AUDIENCE = 'sts.amazonaws.com';
@@ -27,6 +28,15 @@ export interface TrustInputs {
   namespace: string;
   serviceAccount: string;
 }
+
+/**
+ * How Pod Identity reaches the role: directly (the association's roleArn), or
+ * chained from a source role in the cluster's account (targetRoleArn, with
+ * the association's external id). sessionTags false: a session policy.
+ */
+export type PodIdentityTrust =
+  | { kind: 'direct'; sessionTags: boolean }
+  | { kind: 'chain'; sourceRoleArn: string; externalId: string; sessionTags: boolean };
 
 export function podIdentityStatement(input: TrustInputs): PolicyStatement {
   return {
@@ -66,9 +76,13 @@ export function irsaStatements(input: TrustInputs): PolicyStatement[] {
 }
 
 /** Trust for each mechanism given (the current one, plus the old one during a switch). */
-export function trustPolicy(mechanisms: Mechanism[], input: TrustInputs): PolicyDocument {
+export function trustPolicy(mechanisms: Mechanism[], input: TrustInputs & { podIdentity?: PodIdentityTrust }): PolicyDocument {
   const statements: PolicyStatement[] = [];
-  if (mechanisms.includes('PodIdentity')) statements.push(podIdentityStatement(input));
+  const pi = input.podIdentity ?? { kind: 'direct', sessionTags: true };
+  if (mechanisms.includes('PodIdentity')) {
+    if (pi.kind === 'chain') statements.push(...chainedTrustStatements(input, pi.sourceRoleArn, pi.externalId, pi.sessionTags));
+    else statements.push(pi.sessionTags ? podIdentityStatement(input) : podIdentityServiceStatement(input, false));
+  }
   if (mechanisms.includes('IRSA')) statements.push(...irsaStatements(input));
   return { Version: '2012-10-17', Statement: statements };
 }

@@ -34,6 +34,19 @@ export interface DesiredRole {
   trustPolicy: PolicyDocument;
 }
 
+/**
+ * Cross-account Pod Identity: the association's role, in the cluster's
+ * account. EKS Auth assumes it (trust: pods.eks.amazonaws.com) and, from it,
+ * the claim's role in the other account (the association's targetRoleArn,
+ * with the association's external id). It may do nothing but that.
+ */
+export interface DesiredSourceRole extends DesiredRole {
+  /** The cluster's account. */
+  accountId: string;
+  /** sts:AssumeRole (and sts:TagSession) on the claim's role, nothing else. */
+  permissionPolicy: DesiredPermissionPolicy;
+}
+
 export interface DesiredPermissionPolicy {
   /** Inline policy name on the role. */
   name: string;
@@ -84,6 +97,11 @@ export interface DesiredState {
   /** AWS-managed or customer-managed policy ARNs to attach (only where allowed). */
   managedPolicyArns: string[];
   binding: DesiredBinding;
+  /**
+   * Present for Pod Identity when the role is in another account than the
+   * cluster: the association's roleArn (the binding's targetRoleArn is `role`).
+   */
+  sourceRole?: DesiredSourceRole;
   serviceAccount: DesiredServiceAccount;
   /** sha256 of the canonical JSON of the permission and trust policies, "sha256:<hex>". */
   digests: { policy: string; trust: string };
@@ -116,4 +134,12 @@ export interface CompileOptions {
    * a claim is refused: the pin cannot be checked.
    */
   namespaceLabels?: Readonly<Record<string, string>>;
+  /**
+   * Cross-account Pod Identity: the externalId EKS generated for the claim's
+   * association (returned by CreatePodIdentityAssociation and
+   * DescribePodIdentityAssociation). The claim's role trusts the source role
+   * only with it; until the association exists the trust names a placeholder
+   * no association carries (PENDING_EXTERNAL_ID), so nobody can chain in.
+   */
+  associationExternalId?: string;
 }

@@ -224,6 +224,7 @@ export const platformConfigSchema = {
           }),
           allowRawStatements: { type: 'boolean', default: false },
           allowWildcardActions: { type: 'boolean', default: false },
+          allowSessionPolicies: { type: 'boolean', default: false },
           forbiddenActions: stringList(
             {
               type: 'string',

@@ -86,6 +86,11 @@ export interface GuardrailConfig {
   allowRawStatements: boolean;
   /** Whether raw statements may grant action patterns (s3:Get*, *); default false. */
   allowWildcardActions: boolean;
+  /**
+   * Whether claims may set an association session policy (spec.podIdentity.sessionPolicy); default false.
+   * AWS requires session tags off with one, so the role's trust pins only the cluster, not namespace and ServiceAccount.
+   */
+  allowSessionPolicies: boolean;
   /** Actions that may never be granted: an entry forbids every action it matches (see compiler/actions.ts). */
   forbiddenActions: string[];
   owner?: ValuePinConfig;

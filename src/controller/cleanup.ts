@@ -11,6 +11,8 @@ export interface CleanupTarget {
   accountId: string;
   roleName: string;
   roleArn: string;
+  /** Cross-account Pod Identity: the source role in the cluster's account, deleted with the claim's role. */
+  sourceRoleName?: string;
   deletionPolicy: DeletionPolicy;
   /** Only resources tagged (or labelled) for this owner are touched. */
   owner: ClaimOwner;
@@ -32,7 +34,7 @@ export function cleanupTarget(claim: AwsWorkloadIdentityClaim, config: PlatformC
   const asked = claim.spec?.deletionPolicy === 'Retain' || claim.spec?.deletionPolicy === 'Delete' ? claim.spec.deletionPolicy : undefined;
   if (d) {
     return {
-      accountId: d.accountId, roleName: d.role.name, roleArn: d.role.arn, deletionPolicy: asked ?? d.deletionPolicy, owner,
+      accountId: d.accountId, roleName: d.role.name, roleArn: d.role.arn, ...(d.sourceRole ? { sourceRoleName: d.sourceRole.name } : {}), deletionPolicy: asked ?? d.deletionPolicy, owner,
       serviceAccount: { namespace, name: d.serviceAccount.name },
     };
   }

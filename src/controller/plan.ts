@@ -28,7 +28,7 @@ export interface Observed {
 
 export type Resource = 'ServiceAccount' | 'Role' | 'Policy' | 'Binding';
 
-/** Association fields that change what a pod gets (tags only decide ownership). */
+/** Association fields that change what a pod gets (its tags are compared on their own: associationTagDrift). */
 export type AssociationField = 'roleArn' | 'targetRoleArn' | 'disableSessionTags' | 'policy';
 export interface AssociationDrift {
   field: AssociationField;
@@ -53,6 +53,9 @@ export type Step =
   | { kind: 'DetachPolicy'; arn: string }
   | { kind: 'CreateAssociation' }
   | { kind: 'UpdateAssociation'; associationId: string; drift: AssociationDrift[] }
+  /** `tags` is what TagResource sends (the restored tags plus the ownership pair); `drift` names what changed. */
+  | { kind: 'TagAssociation'; associationId: string; associationArn: string; tags: Record<string, string>; drift: TagDrift[] }
+  | { kind: 'UntagAssociation'; associationId: string; associationArn: string; keys: string[] }
   | { kind: 'DeleteAssociation'; associationId: string; why: string }
   /** The claim's own association for a ServiceAccount that is not (or no longer) awi's: it must not keep binding it. */
   | { kind: 'RevokeAssociation'; associationId: string; why: string };
@@ -72,7 +75,8 @@ export const stepResource = (s: Step): Resource =>
   s.kind === 'CreateServiceAccount' ? 'ServiceAccount'
   : s.kind === 'PatchServiceAccount' ? s.resource
   : s.kind === 'PutInlinePolicy' || s.kind === 'DeleteInlinePolicy' || s.kind === 'AttachPolicy' || s.kind === 'DetachPolicy' ? 'Policy'
-  : s.kind === 'CreateAssociation' || s.kind === 'UpdateAssociation' || s.kind === 'DeleteAssociation' || s.kind === 'RevokeAssociation' ? 'Binding'
+  : s.kind === 'CreateAssociation' || s.kind === 'UpdateAssociation' || s.kind === 'DeleteAssociation' || s.kind === 'RevokeAssociation'
+    || s.kind === 'TagAssociation' || s.kind === 'UntagAssociation' ? 'Binding'
   : 'Role';
 
 // --- ownership: awi only ever changes what carries its mark -----------------
@@ -173,6 +177,74 @@ function sessionPoliciesEqual(a: string | boolean | undefined, b: string | boole
   }
 }
 
+// --- the association's tags and who owns it ------------------------------------
+
+/** A tag of an association that differs from the binding's; undefined means absent. */
+export interface TagDrift {
+  key: string;
+  was: string | undefined;
+  want: string | undefined;
+}
+
+/** The keys whose values say who owns an association (the ones ownedBy compares). */
+const OWNERSHIP_KEYS = [TAG.managedBy, TAG.cluster, TAG.namespace, TAG.claim] as const;
+
+/**
+ * Tags to restore and tags to remove, like the role's: every tag the binding
+ * asks for (awi's ledger and the config's default tags) gets its value back;
+ * of the rest, only stale `awi.dev/` keys are removed. Tags outside that
+ * prefix that awi does not set are someone else's (a platform team's cost
+ * tags, say) and are left alone.
+ */
+export function associationTagDrift(a: ObservedAssociation, b: PodIdentityBinding): { set: TagDrift[]; remove: string[] } {
+  const set = Object.entries(b.tags).filter(([k, v]) => a.tags[k] !== v).map(([key, want]) => ({ key, was: a.tags[key], want }));
+  const remove = Object.keys(a.tags).filter((k) => k.startsWith('awi.dev/') && !(k in b.tags)).sort();
+  return { set, remove };
+}
+
+/**
+ * The associations of the claim's ServiceAccount that are this claim's: those
+ * its ownership tags say are, and those whose ownership tags someone removed
+ * by hand. The latter is recognised by what it does, not by what it says: it
+ * points at this claim's role (roleArn equal to the desired role ARN, which is
+ * the role awi manages for the claim), that role exists and carries this
+ * claim's ownership tags, and none of the ownership tags the association still
+ * has names another owner. awi then puts its tags back (TagAssociation) instead
+ * of reporting AssociationConflict: such an association can only give pods the
+ * role the claim asked for. Any other association is foreign, however few
+ * tags it has (a hand-made one pointing at another role, or one tagged
+ * awi.dev/managed-by=platform): awi does not touch it. Only for Pod Identity
+ * claims; an IRSA claim retires only associations its tags mark as its own.
+ */
+export function claimAssociations(desired: DesiredState, observed: Pick<Observed, 'associations' | 'role'>): { ours: ObservedAssociation[]; foreign: ObservedAssociation[] } {
+  const ours: ObservedAssociation[] = [];
+  const foreign: ObservedAssociation[] = [];
+  for (const a of observed.associations) (ownedByClaim(a.tags, desired) || strippedButOurs(a, desired, observed.role) ? ours : foreign).push(a);
+  return { ours, foreign };
+}
+
+function strippedButOurs(a: ObservedAssociation, desired: DesiredState, role: ObservedRole | undefined): boolean {
+  const b = desired.binding;
+  if (b.kind !== 'PodIdentityAssociation') return false;
+  const pointsAtOurRole = a.roleArn === b.roleArn && b.roleArn === desired.role.arn && !!role && role.arn === desired.role.arn && ownedByClaim(role.tags, desired);
+  const namesNoOtherOwner = OWNERSHIP_KEYS.every((k) => a.tags[k] === undefined || a.tags[k] === b.tags[k]);
+  return pointsAtOurRole && namesNoOtherOwner;
+}
+
+/**
+ * The TagResource request that restores the drifted tags. It always carries
+ * the ownership pair (awi.dev/managed-by, awi.dev/cluster): the controller
+ * policy lets it tag an association only with them in the request
+ * (TagPodIdentityAssociationsOnCreate), which also covers putting them back
+ * on an association that lost them.
+ */
+export function associationTagRequest(drift: TagDrift[], b: PodIdentityBinding): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const k of [TAG.managedBy, TAG.cluster]) if (b.tags[k] !== undefined) tags[k] = b.tags[k];
+  for (const d of drift) if (d.want !== undefined) tags[d.key] = d.want;
+  return tags;
+}
+
 /** The UpdatePodIdentityAssociation fields that restore the drifted ones; an empty string clears a field. */
 export function associationUpdate(drift: AssociationDrift[]): AssociationSettings {
   const out: AssociationSettings = {};
@@ -215,8 +287,7 @@ export function planReconcile(desired: DesiredState, observed: Observed): Plan {
 
   // 2. A Pod Identity association made by someone else blocks the claim before
   //    any AWS write: a role and policy made now would serve no pod.
-  const ours = observed.associations.filter((a) => ownedByClaim(a.tags, desired));
-  const foreign = observed.associations.filter((a) => !ownedByClaim(a.tags, desired));
+  const { ours, foreign } = claimAssociations(desired, observed);
   if (desired.binding.kind === 'PodIdentityAssociation' && foreign.length) {
     blockers.push({
       resource: 'Binding',
@@ -272,6 +343,10 @@ export function planReconcile(desired: DesiredState, observed: Observed): Plan {
       steps.push({ kind: 'CreateAssociation' });
     } else {
       for (const a of ours) {
+        // Tags first: the controller policy lets it update only an association that carries its ownership tags.
+        const tags = associationTagDrift(a, b);
+        if (tags.set.length) steps.push({ kind: 'TagAssociation', associationId: a.associationId, associationArn: a.associationArn, tags: associationTagRequest(tags.set, b), drift: tags.set });
+        if (tags.remove.length) steps.push({ kind: 'UntagAssociation', associationId: a.associationId, associationArn: a.associationArn, keys: tags.remove });
         const drift = associationDrift(a, b);
         if (drift.length) steps.push({ kind: 'UpdateAssociation', associationId: a.associationId, drift });
       }

@@ -18,16 +18,18 @@ import type { EventRecorder } from '../kube/events.js';
 import type { NamespaceReader } from '../kube/namespaces.js';
 import { appliedRecord, lastValid } from './applied.js';
 import {
-  changedConditions, eventTypeFor, kubeErrorMessage, mergeConditions, sentence, type Condition, type ConditionInput, type ConditionType,
+  changedConditions, kubeErrorMessage, mergeConditions, sentence, type Condition, type ConditionInput, type ConditionType,
 } from './conditions.js';
+import { appliedEvent, statusEvents } from './event-policy.js';
 import { AssociationManager } from './managers/association.js';
 import { PermissionPolicyManager } from './managers/permission-policy.js';
 import { RoleManager } from './managers/role.js';
 import type { ObservedServiceAccount, ServiceAccountManager } from './managers/service-account.js';
 import { ClaimChecks, foldChecks, isRetireStep, SWITCH_CONDITION, withVerification } from './checks.js';
 import { cleanupTarget, type CleanupTarget } from './cleanup.js';
+import { deleteSourceRole, ensureSourceRole, withObservedExternalId } from './source-role.js';
 import {
-  associationUpdate, ownedBy, ownedByClaim, planReconcile, serviceAccountClaim, RELEASE_LABELS, RELEASED_TAG,
+  associationUpdate, claimAssociations, ownedBy, ownedByClaim, planReconcile, serviceAccountClaim, RELEASE_LABELS, RELEASED_TAG,
   ROLE_ARN_ANNOTATION, stepResource, type AssociationDrift, type Blocker, type Observed, type Resource, type Step,
 } from './plan.js';
 import type { ReconcileOutcome } from './workqueue.js';
@@ -177,7 +179,11 @@ export class Reconciler {
     // Revocation (revoke.ts): the identity the claim moves away from is on record before the new one is made.
     let retiring = refusal ? undefined : await this.recordRetiring(claim, compiled, log);
 
+    // Cross-account Pod Identity (source-role.ts): the source role before the claim role's trust names it, and that trust with the association's external id.
+    const chain = desired.sourceRole ? await this.ensureSourceRole(desired, observed, log) : undefined;
+    if (chain) desired = chain.desired;
     let plan = planReconcile(desired, observed);
+    if (chain?.blocker) plan = { ...plan, blockers: [...plan.blockers, chain.blocker] };
     // Verified before the steps run: what a pod gets right now.
     const credentials = plan.blockers.length ? undefined : await this.checks.credentials(key, desired, observed, plan.steps.some((s) => !isRetireStep(s)), log);
     sw = withVerification(sw, !credentials || credentials.status === 'True');
@@ -186,17 +192,17 @@ export class Reconciler {
     if (applied.length) this.checks.wrote(key);
     const retired = applied.filter(isRetireStep);
     if (retired.length) {
-      await this.o.events.record(claim, 'Normal', 'OldBindingRetired', `Switch from ${sw.from} to ${desired.mechanism}: retired the ${sw.from} binding (${retired.map(describeStep).join('; ')}); ${sw.podsOnOld.length ? `${sw.podsOnOld.length} running pods still on ${sw.from} (switchMaxSeconds passed)` : `no running pod uses ${sw.from}`}.`);
+      await this.o.events.record(claim, 'Normal', 'OldBindingRetired', `Switch from ${sw.from} to ${desired.mechanism}: retired the ${sw.from} binding (${retired.map(describeStep).join('; ')}); ${sw.podsOnOld.length ? `${sw.podsOnOld.length} running pods still on ${sw.from} (switchMaxSeconds passed)` : `no running pod uses ${sw.from}`}.`, 'Retire');
     }
     if (sw.inProgress && !sw.keepOldTrust && applied.some((s) => s.kind === 'UpdateTrustPolicy')) {
-      await this.o.events.record(claim, 'Normal', 'OldTrustRetired', `Switch from ${sw.from} to ${desired.mechanism} complete: the role no longer trusts ${sw.from}.`);
+      await this.o.events.record(claim, 'Normal', 'OldTrustRetired', `Switch from ${sw.from} to ${desired.mechanism} complete: the role no longer trusts ${sw.from}.`, 'Retire');
     }
 
     // Re-read the association id after creating one, for status.
     if (desired.binding.kind === 'PodIdentityAssociation' && applied.some((s) => s.kind === 'CreateAssociation')) {
       observed = { ...observed, associations: await managers.association.find(desired.binding.clusterName, desired.binding.namespace, desired.binding.serviceAccount) };
     }
-    const association = observed.associations.find((a) => ownedByClaim(a.tags, desired));
+    const association = claimAssociations(desired, observed).ours[0];
 
     let conditions = foldChecks(this.conditions(desired, plan.blockers, applied, propagating), {
       blocked: plan.blockers.length > 0,
@@ -206,11 +212,10 @@ export class Reconciler {
     });
     if (refusal) conditions = withRefusal(conditions, refusal);
     const revoked = applied.filter((s) => s.kind === 'RevokeAssociation');
-    if (revoked.length) await this.o.events.record(claim, 'Warning', 'AssociationRevoked', `${revoked.map(describeStep).join('; ')}: awi does not leave a binding on a ServiceAccount that is not the claim's.`);
+    if (revoked.length) await this.o.events.record(claim, 'Warning', 'AssociationRevoked', `${revoked.map(describeStep).join('; ')}: awi does not leave a binding on a ServiceAccount that is not the claim's.`, 'Revoke');
     const corrected = applied.filter((s) => s.kind !== 'RevokeAssociation');
-    if (corrected.length && this.isDriftCorrection(claim, refusal)) {
-      await this.o.events.record(claim, 'Warning', 'DriftCorrected', `Restored the claimed state: ${corrected.map(describeStep).join('; ')}.`);
-    }
+    const appliedNews = appliedEvent(corrected.map((s) => ({ kind: s.kind, description: describeStep(s) })), corrected.length > 0 && this.isDriftCorrection(claim, refusal));
+    if (appliedNews) await this.o.events.record(claim, appliedNews.type, appliedNews.reason, appliedNews.note, appliedNews.action);
     const now = this.now().toISOString();
     const ready = conditions.find((c) => c.type === 'Ready')?.status === 'True';
     // The new identity is Ready (and verified, where verification is on): the old one goes now.
@@ -251,6 +256,14 @@ export class Reconciler {
     const previous = claim.status?.conditions as Condition[] | undefined;
     const wasReady = previous?.find((c) => c.type === 'Ready')?.status === 'True';
     return wasReady && claim.status?.observedGeneration === claim.metadata.generation;
+  }
+
+  private async ensureSourceRole(desired: DesiredState, observed: Observed, log: Logger): Promise<{ desired: DesiredState; blocker?: Blocker }> {
+    const iam = this.o.aws.forAccount(this.o.config.cluster.accountId).iam;
+    const owner = { cluster: this.o.config.cluster.arn, namespace: desired.claim.namespace, claim: desired.claim.name };
+    const out = await ensureSourceRole(desired.sourceRole!, owner, { role: new RoleManager(iam), policy: new PermissionPolicyManager(iam) });
+    if (out.applied.length) log.info({ steps: out.applied }, 'applied');
+    return { desired: withObservedExternalId(desired, observed.associations), ...(out.blocker ? { blocker: out.blocker } : {}) };
   }
 
   private managersFor(accountId: string): Managers {
@@ -385,6 +398,12 @@ export class Reconciler {
       case 'UpdateAssociation':
         await m.association.update(this.o.config.cluster.name, step.associationId, associationUpdate(step.drift));
         return {};
+      case 'TagAssociation':
+        await m.association.tag(step.associationArn, step.tags);
+        return {};
+      case 'UntagAssociation':
+        await m.association.untag(step.associationArn, step.keys);
+        return {};
       case 'DeleteAssociation':
       case 'RevokeAssociation':
         await m.association.delete(this.o.config.cluster.name, step.associationId);
@@ -439,7 +458,7 @@ export class Reconciler {
     }
     if (removed.length) {
       const what = entries.map((e) => `role ${e.roleArn} for ServiceAccount ${owner.namespace}/${e.serviceAccount}`).join('; ');
-      await this.o.events.record(claim, 'Normal', 'OldIdentityRetired', `The claim no longer asks for ${what}: removed ${removed.join(', ')}.`);
+      await this.o.events.record(claim, 'Normal', 'OldIdentityRetired', `The claim no longer asks for ${what}: removed ${removed.join(', ')}.`, 'Retire');
     }
     return [];
   }
@@ -472,6 +491,11 @@ export class Reconciler {
       await association.delete(a.clusterName, a.associationId);
       removed.push(`association ${a.associationId}`);
     }
+    if (t.sourceRoleName) {
+      const iam = this.o.aws.forAccount(this.o.config.cluster.accountId).iam;
+      const gone = await deleteSourceRole(t.sourceRoleName, t.owner, { role: new RoleManager(iam), policy: new PermissionPolicyManager(iam) });
+      if (gone) removed.push(gone);
+    }
     const observedRole = await role.get(t.roleName);
     if (observedRole && ownedBy(observedRole.tags, t.owner)) {
       for (const name of await policy.listInlineNames(t.roleName)) await policy.deleteInline(t.roleName, name);
@@ -490,7 +514,7 @@ export class Reconciler {
       removed.push(`ServiceAccount ${sa.namespace}/${sa.name}`);
     }
     log.info({ removed }, 'claim deleted: cleaned up');
-    await this.o.events.record(claim, 'Normal', 'Deleted', removed.length ? `Deleted ${removed.join(', ')}.` : 'Nothing to delete.');
+    await this.o.events.record(claim, 'Normal', 'Deleted', removed.length ? `Deleted ${removed.join(', ')}.` : 'Nothing to delete.', 'Delete');
   }
 
   /** Retain policy: leave everything working, but mark the role as released by the claim. */
@@ -504,6 +528,7 @@ export class Reconciler {
       claim, 'Normal', 'Retained',
       `deletionPolicy is Retain: role ${t.roleArn}, its policy and binding were left in place and tagged ${RELEASED_TAG}=true.` +
         (released ? ` ServiceAccount ${t.serviceAccount.namespace}/${t.serviceAccount.name} was released: a new claim may take it over.` : ''),
+      'Retain',
     );
   }
 
@@ -562,10 +587,8 @@ export class Reconciler {
     const status: Record<string, unknown> = { ...fields, observedGeneration: claim.metadata.generation, conditions };
     await this.o.claims.patchStatus(claim, status);
     this.o.onReadyStatus?.(claimKey(claim.metadata.namespace ?? '', claim.metadata.name), conditions.find((c) => c.type === 'Ready')?.status);
-    for (const c of changedConditions(previous, conditions)) {
-      log.info({ condition: c.type, status: c.status, reason: c.reason }, 'condition changed');
-      await this.o.events.record(claim, eventTypeFor(c), c.reason, `${c.type}=${c.status}: ${c.message}`);
-    }
+    for (const c of changedConditions(previous, conditions)) log.info({ condition: c.type, status: c.status, reason: c.reason }, 'condition changed');
+    for (const e of statusEvents(previous, conditions)) await this.o.events.record(claim, e.type, e.reason, e.note, e.action);
   }
 
   private resyncDelay(): number {
@@ -593,6 +616,8 @@ export function describeStep(s: Step): string {
     case 'DeleteInlinePolicy': return `DeleteInlinePolicy ${s.name}`;
     case 'AttachPolicy': case 'DetachPolicy': return `${s.kind} ${s.arn}`;
     case 'UpdateAssociation': return `association ${s.associationId}: ${s.drift.map(describeDrift).join(', ')}`;
+    case 'TagAssociation': return `association ${s.associationId}: tags ${s.drift.map((d) => `${d.key} (was ${d.was === undefined ? 'unset' : d.was})`).join(', ')}`;
+    case 'UntagAssociation': return `association ${s.associationId}: removed stale tags ${s.keys.join(', ')}`;
     case 'DeleteAssociation': return `DeleteAssociation ${s.associationId} (${s.why})`;
     case 'RevokeAssociation': return `removed Pod Identity association ${s.associationId} (${s.why})`;
     default: return s.kind;

@@ -6,6 +6,7 @@
 import type { AwsWorkloadIdentityClaim, ClaimSpec } from '../api/types.js';
 import { parseArn } from '../compiler/arn.js';
 import { policiesEqual, policyDigest } from '../compiler/canonical.js';
+import { withAssociationExternalId } from '../compiler/pod-identity.js';
 import { compileClaim } from '../compiler/compile.js';
 import { LABEL, MANAGED_BY, TAG } from '../compiler/tags.js';
 import type { DesiredState, Mechanism, PodIdentityBinding } from '../compiler/types.js';
@@ -112,6 +113,8 @@ export interface InventoryRow {
   serviceAccount: string;
   mechanism: string;
   roleArn: string;
+  /** Cross-account Pod Identity: the association's source role in the cluster's account (also the claim's). */
+  sourceRoleArn?: string;
   owner: string;
   environment: string;
   /** Status of the Ready condition: True, False or Unknown. */
@@ -178,6 +181,11 @@ export function claimRoleArn(claim: AwsWorkloadIdentityClaim, config: PlatformCo
   return compiled.ok ? compiled.desired.role.arn : '';
 }
 
+function sourceRoleOf(claim: AwsWorkloadIdentityClaim, config: PlatformConfig): { sourceRoleArn?: string } {
+  const compiled = compileClaim(claim, config);
+  return compiled.ok && compiled.desired.sourceRole ? { sourceRoleArn: compiled.desired.sourceRole.arn } : {};
+}
+
 export function claimRow(claim: AwsWorkloadIdentityClaim, config: PlatformConfig): InventoryRow {
   const ready = claim.status?.conditions?.find((c) => c.type === 'Ready');
   return {
@@ -187,6 +195,7 @@ export function claimRow(claim: AwsWorkloadIdentityClaim, config: PlatformConfig
     serviceAccount: claim.spec?.serviceAccountName ?? '',
     mechanism: claim.status?.mechanism ?? claim.spec?.mechanism ?? config.defaults.mechanism,
     roleArn: claimRoleArn(claim, config),
+    ...sourceRoleOf(claim, config),
     owner: claim.spec?.owner ?? '',
     environment: claim.spec?.environment ?? '',
     ready: ready?.status ?? 'Unknown',
@@ -236,7 +245,8 @@ export function federatedProviders(desired: DesiredState): string[] {
 
 // --- the audit of one claim ----------------------------------------------------
 
-export function checkClaim(claim: AwsWorkloadIdentityClaim, row: InventoryRow, expected: Expected | undefined, obs: ClaimObservation): AwsCheck {
+export function checkClaim(claim: AwsWorkloadIdentityClaim, row: InventoryRow, compiled: Expected | undefined, obs: ClaimObservation): AwsCheck {
+  const expected = withLiveExternalId(compiled, obs.binding);
   const desired = expected?.desired;
   const namespace = claim.metadata.namespace ?? '';
   const role = obs.role;
@@ -273,6 +283,13 @@ export function checkClaim(claim: AwsWorkloadIdentityClaim, row: InventoryRow, e
   const ok =
     roleState === 'ok' && tags === 'ok' && policy === 'ok' && trust === 'ok' && binding === 'ok' && (provider === 'ok' || provider === '-') && !verified.startsWith('False');
   return { role: roleState, tags, policy, trust, binding, provider, verified, ok, ...(Object.keys(digests).length ? { digests } : {}) };
+}
+
+/** Cross-account Pod Identity: the claim role's trust names the external id of the live association (known only from it). */
+function withLiveExternalId(expected: Expected | undefined, binding: Observed<ObservedBinding>): Expected | undefined {
+  if (!expected?.desired.sourceRole || failed(binding) || binding.mechanism !== 'PodIdentity') return expected;
+  const association = binding.associations.find((a) => a.targetRoleArn === expected.desired.role.arn);
+  return { ...expected, desired: withAssociationExternalId(expected.desired, association?.externalId) };
 }
 
 function safeDigest(doc: string): string | undefined {
@@ -328,7 +345,8 @@ function checkBinding(claim: AwsWorkloadIdentityClaim, row: InventoryRow, desire
     const a = binding.associations[0]!;
     const want = desired?.binding.kind === 'PodIdentityAssociation' ? (desired.binding as BindingSettings) : undefined;
     const diffs: string[] = [];
-    if (a.roleArn !== roleArn) diffs.push(`roleArn=${a.roleArn}`);
+    // Cross-account: the association's roleArn is the source role, its target the claim's role.
+    if (a.roleArn !== (row.sourceRoleArn ?? roleArn)) diffs.push(`roleArn=${a.roleArn}`);
     if ((a.targetRoleArn || undefined) !== (want?.targetRoleArn || undefined)) diffs.push(`targetRoleArn=${a.targetRoleArn ?? '<none>'}`);
     if (a.disableSessionTags !== (want?.disableSessionTags ?? false)) diffs.push(`disableSessionTags=${a.disableSessionTags}`);
     if (!sessionPoliciesEqual(a.policy, want?.policy)) diffs.push(`policy=${a.policy ? (safeDigest(a.policy) ?? 'unparseable') : '<none>'}`);
@@ -441,7 +459,7 @@ const byFindingKey = (a: BindingFinding, b: BindingFinding): number => {
 export function findOrphans(roles: AwsRole[], rows: InventoryRow[], cluster: string | string[], namespace?: string): OrphanRole[] {
   // The cluster tag: the cluster's ARN (or, written by earlier versions, its name).
   const clusterValues = [cluster].flat();
-  const claimRoles = new Map(rows.map((r) => [`${r.namespace}/${r.name}`, r.roleArn]));
+  const claimRoles = new Map(rows.map((r) => [`${r.namespace}/${r.name}`, [r.roleArn, ...(r.sourceRoleArn ? [r.sourceRoleArn] : [])]]));
   const orphans: OrphanRole[] = [];
   for (const role of roles) {
     const t = role.tags;
@@ -450,7 +468,7 @@ export function findOrphans(roles: AwsRole[], rows: InventoryRow[], cluster: str
     if (namespace !== undefined && ns !== namespace) continue;
     const key = `${ns}/${t[TAG.claim] ?? ''}`;
     const claimRole = claimRoles.get(key);
-    if (claimRole === role.arn) continue;
+    if (claimRole?.includes(role.arn)) continue;
     orphans.push({
       accountId: role.accountId || (parseArn(role.arn)?.account ?? ''),
       roleArn: role.arn,

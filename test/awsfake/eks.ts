@@ -2,8 +2,9 @@
 // the Pod Identity association API (create, describe, list with filters and
 // pagination, update, delete; role, target role with its external ID, session
 // tags setting, session policy, tags) and the add-on reads (DescribeAddon,
-// ListAddons; add-ons are installed and removed through the admin API), with
-// AWS's error codes.
+// ListAddons; add-ons are installed and removed through the admin API), the
+// tagging API on association, cluster and add-on ARNs (TagResource,
+// UntagResource, ListTagsForResource), with AWS's error codes.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { kubeconfigEndpoint } from './jwks.js';
 import { parseRoleArn } from './moto-iam.js';
@@ -21,7 +22,10 @@ export type EksOperation =
   | 'UpdatePodIdentityAssociation'
   | 'DeletePodIdentityAssociation'
   | 'ListAddons'
-  | 'DescribeAddon';
+  | 'DescribeAddon'
+  | 'TagResource'
+  | 'UntagResource'
+  | 'ListTagsForResource';
 
 export const EKS_ROUTES: ReadonlyArray<RestRoute<EksOperation>> = [
   { method: 'GET', path: '/clusters', operation: 'ListClusters' },
@@ -33,7 +37,14 @@ export const EKS_ROUTES: ReadonlyArray<RestRoute<EksOperation>> = [
   { method: 'DELETE', path: '/clusters/{name}/pod-identity-associations/{id}', operation: 'DeletePodIdentityAssociation' },
   { method: 'GET', path: '/clusters/{name}/addons', operation: 'ListAddons' },
   { method: 'GET', path: '/clusters/{name}/addons/{id}', operation: 'DescribeAddon' },
+  // The ARN is one path segment: the SDK URI-encodes its "/" and ":".
+  { method: 'POST', path: '/tags/{arn}', operation: 'TagResource' },
+  { method: 'DELETE', path: '/tags/{arn}', operation: 'UntagResource' },
+  { method: 'GET', path: '/tags/{arn}', operation: 'ListTagsForResource' },
 ];
+
+/** Tags per EKS resource ("Maximum number of tags per resource – 50"; aws: tags do not count). */
+export const EKS_TAGS_PER_RESOURCE_MAX = 50;
 
 /** Add-on states of the EKS API (AddonStatus). */
 export const ADDON_STATUSES = ['CREATING', 'ACTIVE', 'CREATE_FAILED', 'UPDATING', 'DELETING', 'DELETE_FAILED', 'DEGRADED', 'UPDATE_FAILED'] as const;
@@ -111,6 +122,8 @@ export class EksService {
   private store = new Map<string, Map<string, Association>>();
   /** cluster name -> add-on name -> add-on */
   private addons = new Map<string, Map<string, Addon>>();
+  /** cluster name -> the cluster's tags (TagResource on a cluster ARN) */
+  private clusterTags = new Map<string, Record<string, string>>();
   private seq = 0;
   private readonly createdAt = Date.now() / 1000;
 
@@ -124,6 +137,7 @@ export class EksService {
   reset(): void {
     this.store.clear();
     this.addons.clear();
+    this.clusterTags.clear();
   }
 
   /** Every association in every cluster, in creation order. */
@@ -149,8 +163,11 @@ export class EksService {
   handle(req: EksRequest): FakeResponse {
     const route = matchRoute(EKS_ROUTES, req.method, req.path);
     if (!route) throw new AwsError('UnknownOperationException', 404, `No operation for ${req.method} ${req.path}`);
-    const name = route.params.name!;
     if (route.operation === 'ListClusters') return jsonResponse({ clusters: this.clusters().map((c) => c.name).sort() });
+    if (route.operation === 'TagResource' || route.operation === 'UntagResource' || route.operation === 'ListTagsForResource') {
+      return this.handleTags(route.operation, route.params.arn!, req);
+    }
+    const name = route.params.name!;
     if (!NAME_RE.test(name) || name.length > 100) throw new AwsError('InvalidParameterException', 400, `Invalid cluster name: ${name}`);
     const cluster = this.cluster(name);
     if (!cluster) throw new AwsError('ResourceNotFoundException', 404, `No cluster found for name: ${name}.`);
@@ -178,6 +195,62 @@ export class EksService {
     }
   }
 
+  // ---- tags ---------------------------------------------------------------------
+
+  /**
+   * TagResource, UntagResource and ListTagsForResource (EKS API reference):
+   * tags of an association, a cluster or an add-on, found by its ARN. Tagging
+   * adds or overwrites the keys given and leaves the others; untagging a key
+   * the resource does not have is no error. An ARN that names no resource:
+   * NotFoundException (404); not an EKS ARN, or a request outside the limits:
+   * BadRequestException (400). These three answer with those two codes, not
+   * the ResourceNotFoundException / InvalidParameterException of the other APIs.
+   */
+  private handleTags(operation: 'TagResource' | 'UntagResource' | 'ListTagsForResource', arn: string, req: EksRequest): FakeResponse {
+    if (!/^arn:aws[a-z-]*:eks:[a-z0-9-]+:\d{12}:[a-z-]+\/.+$/.test(arn)) throw badRequest(`${arn} is not a valid ARN of an Amazon EKS resource.`);
+    const target = this.taggable(arn);
+    if (!target) throw new AwsError('NotFoundException', 404, `Resource ${arn} not found.`);
+    if (operation === 'ListTagsForResource') return jsonResponse({ tags: { ...target.tags } });
+    if (operation === 'TagResource') {
+      let tags: Record<string, string>;
+      try {
+        const body = parseBody(req.body);
+        if (body.tags === undefined || body.tags === null) throw badRequest('tags is required.');
+        tags = checkTags(body.tags);
+      } catch (err) {
+        throw err instanceof AwsError ? badRequest(err.message) : err;
+      }
+      if (Object.keys(tags).length === 0) throw badRequest('tags must contain at least one tag.');
+      const next = { ...target.tags, ...tags };
+      if (countedTags(next) > EKS_TAGS_PER_RESOURCE_MAX) {
+        throw badRequest(`A resource can have at most ${EKS_TAGS_PER_RESOURCE_MAX} tags; this request would leave ${countedTags(next)}.`);
+      }
+      target.set(next);
+      return jsonResponse({});
+    }
+    const keys = req.query.getAll('tagKeys');
+    if (keys.length < 1 || keys.length > 50) throw badRequest('tagKeys must name 1 to 50 tag keys.');
+    for (const k of keys) {
+      if (k.length < 1 || k.length > 128) throw badRequest(`Tag key ${k} must be 1 to 128 characters long.`);
+      if (k.toLowerCase().startsWith('aws:')) throw badRequest(`Tag keys starting with "aws:" are reserved and cannot be removed: ${k}.`);
+    }
+    const next = { ...target.tags };
+    for (const k of keys) delete next[k];
+    target.set(next);
+    return jsonResponse({});
+  }
+
+  /** The resource an ARN names, with its tags and a way to replace them. */
+  private taggable(arn: string): { tags: Record<string, string>; set(tags: Record<string, string>): void } | undefined {
+    const a = this.all().find((x) => x.associationArn === arn);
+    if (a) return { tags: a.tags, set: (t) => void (a.tags = t) };
+    const c = this.clusters().find((x) => this.clusterArn(x) === arn);
+    if (c) return { tags: this.clusterTags.get(c.name) ?? {}, set: (t) => void this.clusterTags.set(c.name, t) };
+    const addon = this.allAddons().find((x) => x.addonArn === arn);
+    if (addon) return { tags: addon.tags, set: (t) => void (addon.tags = t) };
+    return undefined;
+  }
+
   // ---- add-ons ----------------------------------------------------------------
 
   /** Installs (or replaces) an add-on in a cluster; for the admin API. */
@@ -199,7 +272,7 @@ export class EksService {
       addonArn: previous?.addonArn ?? `arn:aws:eks:${cluster.region ?? this.defaults.region}:${cluster.accountId ?? this.defaults.accountId}:addon/${cluster.name}/${addonName}/${randomUUID()}`,
       createdAt: previous?.createdAt ?? t,
       modifiedAt: t,
-      tags: {},
+      tags: previous?.tags ?? {},
       podIdentityAssociations: [],
     };
     m.set(addonName, addon);
@@ -254,7 +327,7 @@ export class EksService {
       identity: { oidc: { issuer: c.issuer } },
       status: 'ACTIVE',
       platformVersion: 'eks.1',
-      tags: {},
+      tags: { ...(this.clusterTags.get(c.name) ?? {}) },
       accessConfig: { authenticationMode: 'API_AND_CONFIG_MAP' },
     };
   }
@@ -399,6 +472,15 @@ export class EksService {
       throw invalid(`${field} ${arn} must be in the same account as the cluster (${account}); use targetRoleArn for a role in another account.`);
     }
   }
+}
+
+function badRequest(message: string): AwsError {
+  return new AwsError('BadRequestException', 400, message);
+}
+
+/** Tags that count against the per-resource limit (aws: tags do not). */
+function countedTags(tags: Record<string, string>): number {
+  return Object.keys(tags).filter((k) => !k.toLowerCase().startsWith('aws:')).length;
 }
 
 function invalid(message: string): AwsError {

@@ -1,19 +1,22 @@
-// `npm run local`: the operator's main job on the embedded local default.
-// Starts a real kube-apiserver (embedded etcd) and the AWS fake, does the
-// platform team's one-time AWS set-up (OIDC provider, permissions boundary),
-// installs the CRD, runs the controller, applies the example claims, and
+// `npm run local` (= `awi dev`, src/cli/dev.ts): the operator's main job on
+// the embedded local default. Starts a real kube-apiserver (embedded etcd)
+// and the AWS fake, does the platform team's one-time AWS set-up (OIDC
+// provider, permissions boundary), installs the CRD, runs `awi controller`
+// as a Deployment does (a child process: the production entry point with its
+// probes, metrics and leader election), applies the example claims, and
 // prints them kubectl-style once they converge (the invalid ones refused),
-// then what a user needs to poke at it (kubeconfig, config, AWS settings).
-import { readFileSync, readdirSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+// what the probes and metrics answered, then what a user needs to poke at it
+// (kubeconfig, config, AWS settings).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync, readdirSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { pino } from 'pino';
 import YAML from 'yaml';
 import { parsePlatformConfig } from '../../src/config/index.js';
-import { Controller } from '../../src/controller/controller.js';
 import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
 import { printClaimTable } from '../../src/cli/table.js';
 import type { AwsWorkloadIdentityClaim } from '../../src/api/types.js';
@@ -25,13 +28,28 @@ import { loadKubeConfig } from '../harness/kube.js';
 import { projectRoot, runRoot } from '../harness/paths.js';
 
 const examplesDir = path.join(projectRoot, 'deploy', 'examples');
-const keepRunning = process.argv.includes('--keep');
+/** The leader Lease's namespace, as in deploy/ (the Deployment's own namespace). */
+const LEASE_NAMESPACE = 'awi-system';
 
-async function main(): Promise<void> {
+/**
+ * Runs the local bed; `awi` is the command line of the awi binary (node and
+ * main.js). Resolves to the exit status: 0 once the run printed its summary.
+ */
+export async function runLocal(o: { keep: boolean; awi: string[] }): Promise<number> {
+  try {
+    await run(o.keep, o.awi);
+    return 0;
+  } catch (err) {
+    console.error(`local run failed: ${err instanceof Error ? err.stack : String(err)}`);
+    return 1;
+  }
+}
+
+async function run(keepRunning: boolean, awi: string[]): Promise<void> {
   const runDir = path.join(runRoot, 'local');
   rmSync(runDir, { recursive: true, force: true });
   mkdirSync(runDir, { recursive: true });
-  const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(path.join(runDir, 'controller.log')));
+  const controllerLog = path.join(runDir, 'controller.log');
   const say = (s: string): void => console.log(s);
 
   say(`awi local run on Node ${process.version} (${process.execPath})`);
@@ -73,15 +91,20 @@ async function main(): Promise<void> {
     say('▶ installing the CRD from crds/');
     await installCrd(kc);
 
-    say('▶ running the controller');
-    const controller = new Controller({ config, kubeConfig: kc, log, propagationRequeueMs: 2000 });
-    await controller.start();
-    stops.push(() => controller.stop());
+    const core = kc.makeApiClient(CoreV1Api);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    await core.createNamespace({ body: { metadata: { name: LEASE_NAMESPACE } } });
+    const probePort = await freePort();
+    const args = ['controller', '--config', configFile, '--kubeconfig', cp.state.kubeconfig, '--probe-port', String(probePort), '--lease-namespace', LEASE_NAMESPACE, '--log-level', process.env.LOG_LEVEL ?? 'info'];
+    say(`▶ running the controller as a Deployment does: awi ${args.join(' ')}`);
+    const controller = startController(awi, args, controllerLog);
+    stops.push(() => stopController(controller));
+    const probes = `http://127.0.0.1:${probePort}`;
+    await waitForReady(`${probes}/readyz`, controller, controllerLog);
+    say(`  pid ${controller.pid}, leader election on Lease ${LEASE_NAMESPACE}/awi-controller; probes and metrics: ${probes}/healthz ${probes}/readyz ${probes}/metrics`);
 
     const claims = loadExampleClaims();
     say(`▶ applying ${claims.length} example claims from deploy/examples/ (${claims.filter((c) => c.invalid).length} of them invalid on purpose)`);
-    const core = kc.makeApiClient(CoreV1Api);
-    const custom = kc.makeApiClient(CustomObjectsApi);
     for (const ns of new Set(claims.map((c) => c.claim.metadata.namespace!))) {
       await core.createNamespace({ body: { metadata: { name: ns } } });
     }
@@ -144,6 +167,9 @@ async function main(): Promise<void> {
     const verified = items.filter((c) => c.status?.conditions?.find((x) => x.type === 'Ready')?.status === 'True' && c.status?.conditions?.find((x) => x.type === 'CredentialsVerified')?.status === 'True').length;
     say(`CredentialsVerified=True on ${verified} of ${ok} Ready claims.`);
     say('');
+    say('▶ the controller\'s probes and metrics, asked during the run:');
+    for (const line of await probeLines(probes)) say(`  ${line}`);
+    say('');
     say(keepRunning
       ? '▶ poke at it (in another shell; the control plane, the AWS fake and the controller run until Ctrl-C):'
       : '▶ poke at it: everything above stops when this run ends; `npm run local -- --keep` keeps it running, then in another shell:');
@@ -151,7 +177,8 @@ async function main(): Promise<void> {
     say(`  export ${Object.entries(awsEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`);
     say('  kubectl get awic -A');
     say(`  npm run awi -- inventory --config ${configFile} --aws`);
-    say(`  controller log: ${path.join(runDir, 'controller.log')}`);
+    say(`  curl ${probes}/metrics`);
+    say(`  controller log: ${controllerLog}`);
     if (keepRunning) {
       say('--keep: running until Ctrl-C');
       await new Promise(() => undefined);
@@ -159,6 +186,68 @@ async function main(): Promise<void> {
   } finally {
     if (!keepRunning) await stopAll();
   }
+}
+
+/** `awi controller`, its output (pino JSON) appended to the log file. */
+function startController(awi: string[], args: string[], logFile: string): ChildProcess {
+  const fd = openSync(logFile, 'a');
+  const child = spawn(awi[0]!, [...awi.slice(1), ...args], { stdio: ['ignore', fd, fd], env: process.env });
+  closeSync(fd);
+  return child;
+}
+
+/** SIGTERM, as the kubelet sends: the controller finishes in-flight reconciles and releases its Lease. */
+async function stopController(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function waitForReady(url: string, child: ChildProcess, logFile: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      const tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join('\n');
+      throw new Error(`awi controller exited with status ${child.exitCode} before it was ready; last lines of ${logFile}:\n${tail}`);
+    }
+    const status = await fetch(url).then((r) => r.status, () => 0);
+    if (status === 200) return;
+    if (Date.now() > deadline) throw new Error(`awi controller not ready after 60 s (${url} answered ${status || 'nothing'}); see ${logFile}`);
+    await sleep(250);
+  }
+}
+
+/** One line per endpoint: status and a short body (the claim and reconcile counts from /metrics). */
+async function probeLines(base: string): Promise<string[]> {
+  const lines: string[] = [];
+  for (const p of ['/healthz', '/readyz', '/metrics']) {
+    try {
+      const r = await fetch(`${base}${p}`);
+      const body = await r.text();
+      const shown = p === '/metrics'
+        ? body.split('\n').filter((l) => /^awi_(claims|reconciles_total|leader)\b/.test(l)).join(', ')
+        : body.trim();
+      lines.push(`GET ${p} -> ${r.status} ${r.statusText}: ${shown}`);
+    } catch (err) {
+      lines.push(`GET ${p} -> no answer: ${(err as Error).message}`);
+    }
+  }
+  return lines;
+}
+
+/** A port free right now on the loopback, for the probe server. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 function loadExampleClaims(): { file: string; claim: AwsWorkloadIdentityClaim; invalid: boolean }[] {
@@ -174,8 +263,3 @@ function loadExampleClaims(): { file: string; claim: AwsWorkloadIdentityClaim; i
   return out;
 }
 
-
-main().catch((err) => {
-  console.error(`local run failed: ${err instanceof Error ? err.stack : String(err)}`);
-  process.exit(1);
-});

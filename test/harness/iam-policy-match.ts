@@ -246,10 +246,27 @@ export class AwsStateModel {
       case 'eks:DeletePodIdentityAssociation':
         this.associations.delete(call.input.associationId);
         return;
+      case 'eks:TagResource': {
+        const id = associationIdOf(call.input.resourceArn);
+        const tags = id !== undefined ? this.associations.get(id) : undefined;
+        if (tags) Object.assign(tags, call.input.tags ?? {});
+        return;
+      }
+      case 'eks:UntagResource': {
+        const id = associationIdOf(call.input.resourceArn);
+        const tags = id !== undefined ? this.associations.get(id) : undefined;
+        if (tags) for (const k of call.input.tagKeys ?? []) delete tags[k];
+        return;
+      }
       default:
         return;
     }
   }
+}
+
+/** The association id of a Pod Identity association ARN (…:podidentityassociation/<cluster>/<id>), else undefined. */
+function associationIdOf(arn: unknown): string | undefined {
+  return typeof arn === 'string' ? /:podidentityassociation\/[^/]+\/([^/]+)$/.exec(arn)?.[1] : undefined;
 }
 
 function tagMap(tags: { Key?: string; Value?: string }[] | undefined): Record<string, string> {
@@ -358,6 +375,17 @@ export function authorizationRequests(call: AwsCall, env: AwsEnv, state: AwsStat
         return [req(api, associationArn(call.input.associationId), existing(call.input.associationId))];
       case 'UpdatePodIdentityAssociation':
         return [req(api, associationArn(call.input.associationId), existing(call.input.associationId)), ...(call.input.roleArn ? [passRole(call.input.roleArn)] : [])];
+      // The tagging API names the resource by ARN; an association's tags are known from earlier calls, other resources' are not modelled.
+      case 'TagResource':
+      case 'UntagResource': {
+        const arn = call.input.resourceArn as string;
+        const id = associationIdOf(arn);
+        const resourceTags = id !== undefined ? existing(id) : {};
+        const context: RequestContext = call.operation === 'TagResource'
+          ? { ...resourceTags, ...requestTags((call.input.tags ?? {}) as Record<string, string>) }
+          : { ...resourceTags, 'aws:TagKeys': (call.input.tagKeys ?? []) as string[] };
+        return [req(api, arn, context)];
+      }
       default:
         throw new Error(`${api}: no authorization mapping; add one to test/harness/iam-policy-match.ts`);
     }

@@ -1,7 +1,7 @@
 // deploy/aws/controller-policy.json against a real controller run: every AWS
 // call the controller makes in a representative scenario (Pod Identity and
 // IRSA claims, a managed policy, drift on every role property and the
-// association, mechanism switches both ways, Delete and Retain) must be
+// association (its tags included, and its ownership tags stripped), mechanism switches both ways, Delete and Retain) must be
 // allowed by the rendered policy, conditions included; and every action the
 // policy allows must have been used, or be in a short list of actions the
 // scenario cannot reach. Every request is decided twice: by the project's
@@ -23,7 +23,7 @@ import {
   CreatePolicyCommand, CreateRoleCommand, DeleteRolePermissionsBoundaryCommand, GetRoleCommand, IAMClient, ListAttachedRolePoliciesCommand,
   PutRolePolicyCommand, TagRoleCommand, UntagRoleCommand, UpdateAssumeRolePolicyCommand, UpdateRoleCommand,
 } from '@aws-sdk/client-iam';
-import { CreatePodIdentityAssociationCommand, EKSClient, UpdatePodIdentityAssociationCommand } from '@aws-sdk/client-eks';
+import { CreatePodIdentityAssociationCommand, EKSClient, TagResourceCommand, UntagResourceCommand, UpdatePodIdentityAssociationCommand } from '@aws-sdk/client-eks';
 import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { assumeRoleForPodIdentity } from '../awsfake/client.js';
 import { captureIo } from '../fixtures/io.js';
@@ -258,14 +258,24 @@ async function runScenario(): Promise<void> {
   await iam().send(new PutRolePolicyCommand({ RoleName: podRole, PolicyName: 'added-by-hand', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListBucket', Resource: '*' }] }) }));
   const association = (await awsFake().associations()).find((a) => a.namespace === ns && a.serviceAccount === 'pod-sa')!;
   await eks().send(new UpdatePodIdentityAssociationCommand({ clusterName: tb.clusterName, associationId: association.associationId, roleArn: irsaRoleArn }));
+  // Its tags: one changed, one stale added (restored with TagResource, removed with UntagResource).
+  await eks().send(new TagResourceCommand({ resourceArn: association.associationArn, tags: { 'awi.dev/owner': 'someone-else', 'awi.dev/stale': 'x' } }));
 
   env.controller.queue.add(`${ns}/pod`);
   await until('the drift to be corrected', async () => {
     const role = (await iam().send(new GetRoleCommand({ RoleName: podRole }))).Role!;
     const tags = Object.fromEntries((role.Tags ?? []).map((t) => [t.Key, t.Value]));
     const a = (await awsFake().associations()).find((x) => x.associationId === association.associationId);
-    return tags['awi.dev/owner'] === 'team-a' && !('awi.dev/stale' in tags) && !!role.PermissionsBoundary && a?.roleArn.endsWith(`/${podRole}`) === true;
+    return tags['awi.dev/owner'] === 'team-a' && !('awi.dev/stale' in tags) && !!role.PermissionsBoundary && a?.roleArn.endsWith(`/${podRole}`) === true
+      && a.tags['awi.dev/owner'] === 'team-a' && !('awi.dev/stale' in a.tags);
   });
+  await waitForReady(ns, 'pod');
+
+  // Its ownership tags stripped by hand: the controller puts them back (TagResource with the ownership pair, on an untagged association).
+  await eks().send(new UntagResourceCommand({ resourceArn: association.associationArn, tagKeys: ['awi.dev/managed-by', 'awi.dev/cluster'] }));
+  env.controller.queue.add(`${ns}/pod`);
+  await until('the ownership tags to be restored', async () =>
+    (await awsFake().associations()).find((x) => x.associationId === association.associationId)?.tags['awi.dev/managed-by'] === 'awi');
   await waitForReady(ns, 'pod');
 
   // 3. The managed policy is dropped from the claim.

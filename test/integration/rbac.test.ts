@@ -130,7 +130,7 @@ describe('the controller with the RBAC of deploy/rbac.yaml', () => {
     expect(sa.metadata?.annotations?.['eks.amazonaws.com/role-arn']).toBe(irsa!.status!.roleArn);
     expect((await awsFake().associations()).filter((a) => a.namespace === ns).map((a) => a.serviceAccount)).toEqual(['pod-sa']);
     const events = await core.listNamespacedEvent({ namespace: ns });
-    expect(events.items.filter((e) => e.source?.component === 'awi-controller').length).toBeGreaterThan(0);
+    expect(events.items.filter((e) => e.reportingComponent === 'awi-controller').length).toBeGreaterThan(0);
 
     await claimsApi().deleteNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: ns, name: 'pod' });
     await waitForClaim(ns, 'pod', (c) => c === undefined);

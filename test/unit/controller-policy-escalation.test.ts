@@ -80,6 +80,8 @@ interface Move {
   deniedAt?: string;
   /** A normal operation the controller gained with issue 9 (the policy before it could not allow it). */
   newWithIssue9?: boolean;
+  /** A normal operation the controller gained with issue 8: removing stale tags of its own association. */
+  newWithIssue8?: boolean;
   /** Why an escalation move is allowed all the same (documented in deploy/aws/README.md). */
   knownLimit?: string;
   /** An API call in a state, mapped to requests by the project's mapping; or requests written out (actions outside the mapping). */
@@ -109,6 +111,8 @@ function moves(o: Ownership): Move[] {
   const associations = world([{ name: mine, tags: own }, { name: theirs, tags: tags(o.other) }], [
     { id: 'a-mine', tags: own },
     { id: 'a-controller', tags: { 'awi.dev/managed-by': 'platform' } },
+    // Its own association after someone removed its tags by hand (the controller restores them).
+    { id: 'a-stripped', tags: {} },
   ]);
   const iam = (operation: string, input: Record<string, unknown>, state = roles): Pick<Move, 'call' | 'state'> => ({ call: { service: 'iam', operation, input }, state });
   const eks = (operation: string, input: Record<string, unknown>, state = associations, extra: Partial<AwsCall> = {}): Pick<Move, 'call' | 'state'> =>
@@ -117,6 +121,9 @@ function moves(o: Ownership): Move[] {
   const associate = (role: string, state = associations, cluster = CLUSTER) =>
     eks('CreatePodIdentityAssociation', { clusterName: cluster, namespace: 'team-a', serviceAccount: 'app', roleArn: role, tags: tags(o.own) }, state, { output: { association: { associationId: 'a-new' } } });
   const req = (action: string, resource: string, context: AuthzRequest['context'] = {}): AuthzRequest => ({ action, resource, context });
+  const associationArn = (id: string, cluster = CLUSTER, region = REGION) => `arn:aws:eks:${region}:${ACCOUNT}:podidentityassociation/${cluster}/${id}`;
+  // Another cluster's association, as the state model knows it (its id is unique, its ARN names the other cluster).
+  const withTheirs = world([], [{ id: 'a-mine', tags: own }, { id: 'a-controller', tags: { 'awi.dev/managed-by': 'platform' } }, { id: 'a-theirs', tags: tags(o.other) }, { id: 'a-twin', tags: tags(o.twin) }]);
 
   return [
     // Another cluster's roles and associations: not the controller's to stamp, change, pass or delete.
@@ -153,6 +160,14 @@ function moves(o: Ownership): Move[] {
     { name: "tag the same-named cluster's association (other region) as its own", expected: 'DENIED', deniedAt: 'eks:TagResource', requests: [req('eks:TagResource', `arn:aws:eks:us-east-1:${ACCOUNT}:podidentityassociation/${CLUSTER}/a-twin`, { 'aws:RequestTag/awi.dev/managed-by': 'awi', 'aws:RequestTag/awi.dev/cluster': o.own, 'aws:TagKeys': ['awi.dev/managed-by', 'awi.dev/cluster'], 'aws:ResourceTag/awi.dev/managed-by': 'awi', 'aws:ResourceTag/awi.dev/cluster': o.twin })] },
     { name: "tag the platform's own association on this cluster as awi's", expected: 'DENIED', deniedAt: 'eks:TagResource', requests: [req('eks:TagResource', `arn:aws:eks:${REGION}:${ACCOUNT}:podidentityassociation/${CLUSTER}/a-controller`, { 'aws:RequestTag/awi.dev/managed-by': 'awi', 'aws:RequestTag/awi.dev/cluster': o.own, 'aws:TagKeys': ['awi.dev/managed-by', 'awi.dev/cluster'], 'aws:ResourceTag/awi.dev/managed-by': 'platform' })] },
     { name: "delete the platform's own association on this cluster", expected: 'DENIED', deniedAt: 'eks:DeletePodIdentityAssociation', ...eks('DeletePodIdentityAssociation', { associationId: 'a-controller' }) },
+    { name: "untag the ownership tags of another cluster's association", expected: 'DENIED', deniedAt: 'eks:UntagResource', ...eks('UntagResource', { resourceArn: associationArn('a-theirs', 'prod-b'), tagKeys: ['awi.dev/managed-by', 'awi.dev/cluster'] }, withTheirs) },
+    { name: "untag the ownership tags of the same-named cluster's association (other region)", expected: 'DENIED', deniedAt: 'eks:UntagResource', env: twinEnv, ...eks('UntagResource', { resourceArn: associationArn('a-twin', CLUSTER, 'us-east-1'), tagKeys: ['awi.dev/managed-by'] }, withTheirs) },
+    { name: "untag another cluster's association (a tag that is not an ownership tag)", expected: 'DENIED', deniedAt: 'eks:UntagResource', ...eks('UntagResource', { resourceArn: associationArn('a-theirs', 'prod-b'), tagKeys: ['awi.dev/owner'] }, withTheirs) },
+    { name: "tag another cluster's association (a tag that is not an ownership tag)", expected: 'DENIED', deniedAt: 'eks:TagResource', ...eks('TagResource', { resourceArn: associationArn('a-theirs', 'prod-b'), tags: { 'awi.dev/owner': 'team-a' } }, withTheirs) },
+    { name: "untag the platform's own association on this cluster", expected: 'DENIED', deniedAt: 'eks:UntagResource', ...eks('UntagResource', { resourceArn: associationArn('a-controller'), tagKeys: ['awi.dev/managed-by'] }) },
+    { name: 'strip the ownership tags of its own association', expected: 'DENIED', deniedAt: 'eks:UntagResource', ...eks('UntagResource', { resourceArn: associationArn('a-mine'), tagKeys: ['awi.dev/stale', 'awi.dev/managed-by'] }) },
+    { name: 'drop the ownership tag of its own association, spelt in capitals', expected: 'DENIED', deniedAt: 'eks:UntagResource', ...eks('UntagResource', { resourceArn: associationArn('a-mine'), tagKeys: ['AWI.DEV/CLUSTER'] }) },
+    { name: 'restamp its own association for another cluster', expected: 'DENIED', deniedAt: 'eks:TagResource', ...eks('TagResource', { resourceArn: associationArn('a-mine'), tags: tags(o.other) }) },
     { name: 'create an association on another cluster', expected: 'DENIED', deniedAt: 'eks:CreatePodIdentityAssociation', ...associate(roleArn(mine), associations, 'prod-b') },
     { name: 'create an association without the ownership tags', expected: 'DENIED', deniedAt: 'eks:CreatePodIdentityAssociation', ...eks('CreatePodIdentityAssociation', { namespace: 'team-a', serviceAccount: 'app', roleArn: roleArn(mine), tags: {} }, associations, { output: { association: { associationId: 'a-new' } } }) },
 
@@ -198,6 +213,9 @@ function moves(o: Ownership): Move[] {
     { name: 'repoint its own association at its own role', expected: 'ALLOWED', ...eks('UpdatePodIdentityAssociation', { associationId: 'a-mine', roleArn: roleArn(mine) }) },
     { name: 'describe an association of this cluster (to report conflicts)', expected: 'ALLOWED', ...eks('DescribePodIdentityAssociation', { associationId: 'a-controller' }) },
     { name: 'delete its own association', expected: 'ALLOWED', ...eks('DeletePodIdentityAssociation', { associationId: 'a-mine' }) },
+    { name: 'restore a changed tag of its own association (the request carries the ownership pair)', expected: 'ALLOWED', ...eks('TagResource', { resourceArn: associationArn('a-mine'), tags: { ...tags(o.own), 'awi.dev/owner': 'team-a' } }) },
+    { name: 'put the ownership tags back on its own association after they were stripped by hand', expected: 'ALLOWED', ...eks('TagResource', { resourceArn: associationArn('a-stripped'), tags: own }) },
+    { name: 'remove a stale awi.dev tag from its own association', expected: 'ALLOWED', newWithIssue8: true, ...eks('UntagResource', { resourceArn: associationArn('a-mine'), tagKeys: ['awi.dev/stale'] }) },
     { name: 'list the associations of this cluster', expected: 'ALLOWED', ...eks('ListPodIdentityAssociations', { namespace: 'team-a', serviceAccount: 'app' }) },
     { name: 'check who it is', expected: 'ALLOWED', requests: [req('sts:GetCallerIdentity', '*')] },
     { name: 'describe its cluster (the start-up check that the cluster ARN is the configured one)', expected: 'ALLOWED', newWithIssue9: true, call: { service: 'eks', operation: 'DescribeCluster', input: { name: CLUSTER } }, state: new AwsStateModel() },
@@ -275,7 +293,7 @@ describe('the policy as it was before issue 9 (cluster-name tags, no resource-ta
   });
 
   it('and its normal operations were allowed too (the comparison is like for like)', async () => {
-    for (const move of before.filter((m) => m.expected === 'ALLOWED' && !m.knownLimit && !m.newWithIssue9)) {
+    for (const move of before.filter((m) => m.expected === 'ALLOWED' && !m.knownLimit && !m.newWithIssue9 && !m.newWithIssue8)) {
       expect({ move: move.name, ...(await decide(policyBefore, move)) }).toEqual({ move: move.name, ...expectedVerdict(move) });
     }
   });

@@ -86,7 +86,7 @@ describe('RBAC', () => {
     { apiGroups: ['awi.dev'], resources: ['awsworkloadidentityclaims'], verbs: ['get', 'list', 'patch', 'watch'] },
     { apiGroups: ['awi.dev'], resources: ['awsworkloadidentityclaims/status'], verbs: ['patch'] },
     { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'watch'] },
-    { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+    { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
     // Credential verification (TokenRequest) and the mechanism switch (read-only pod watch).
     { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
     { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },

@@ -176,6 +176,28 @@ describe('authorizationRequests', () => {
     expect(passed('arn:aws:iam::444455556666:role/awi/r')).toEqual({ 'iam:PassedToService': 'pods.eks.amazonaws.com' });
   });
 
+  it('TagResource and UntagResource of an association: authorized on its ARN with its tags as they were, and they change the tags the state knows', () => {
+    const s = new AwsStateModel();
+    const arn = 'arn:aws:eks:eu-west-1:111122223333:podidentityassociation/c/a-1';
+    s.apply(call({ service: 'eks', operation: 'DescribePodIdentityAssociation', input: { clusterName: 'c', associationId: 'a-1' }, output: { association: { associationId: 'a-1', tags: { 'awi.dev/managed-by': 'awi', 'awi.dev/stale': 'x' } } } }));
+    const tag = call({ service: 'eks', operation: 'TagResource', input: { resourceArn: arn, tags: { 'awi.dev/owner': 'team-a' } } });
+    expect(authorizationRequests(tag, env, s)).toEqual([{
+      action: 'eks:TagResource', resource: arn,
+      context: { 'aws:ResourceTag/awi.dev/managed-by': 'awi', 'aws:ResourceTag/awi.dev/stale': 'x', 'aws:RequestTag/awi.dev/owner': 'team-a', 'aws:TagKeys': ['awi.dev/owner'] },
+    }]);
+    s.apply(tag);
+    const untag = call({ service: 'eks', operation: 'UntagResource', input: { resourceArn: arn, tagKeys: ['awi.dev/stale'] } });
+    expect(authorizationRequests(untag, env, s)).toEqual([{
+      action: 'eks:UntagResource', resource: arn,
+      context: { 'aws:ResourceTag/awi.dev/managed-by': 'awi', 'aws:ResourceTag/awi.dev/stale': 'x', 'aws:ResourceTag/awi.dev/owner': 'team-a', 'aws:TagKeys': ['awi.dev/stale'] },
+    }]);
+    s.apply(untag);
+    expect(s.associations.get('a-1')).toEqual({ 'awi.dev/managed-by': 'awi', 'awi.dev/owner': 'team-a' });
+    // A failed tag call changes nothing.
+    s.apply(call({ service: 'eks', operation: 'UntagResource', input: { resourceArn: arn, tagKeys: ['awi.dev/managed-by'] }, error: 'AccessDeniedException' }));
+    expect(s.associations.get('a-1')).toMatchObject({ 'awi.dev/managed-by': 'awi' });
+  });
+
   it('DescribeCluster is authorized on the cluster it names (input "name")', () => {
     expect(authorizationRequests(call({ service: 'eks', operation: 'DescribeCluster', input: { name: 'c' } }), env, new AwsStateModel()))
       .toEqual([{ action: 'eks:DescribeCluster', resource: 'arn:aws:eks:eu-west-1:111122223333:cluster/c', context: {} }]);

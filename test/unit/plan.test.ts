@@ -30,8 +30,8 @@ const sa = (d: DesiredState, over: Partial<ObservedServiceAccount> = {}): Observ
 });
 
 const association = (d: DesiredState, over: Partial<ObservedAssociation> = {}): ObservedAssociation => ({
-  associationId: 'a-abcdefghijklmnopq', clusterName: config.cluster.name, namespace: d.serviceAccount.namespace,
-  serviceAccount: d.serviceAccount.name, roleArn: d.role.arn, tags: { ...d.role.tags }, disableSessionTags: false, ...over,
+  associationId: 'a-abcdefghijklmnopq', associationArn: `arn:aws:eks:${config.cluster.region}:${config.cluster.accountId}:podidentityassociation/${config.cluster.name}/a-abcdefghijklmnopq`,
+  clusterName: config.cluster.name, namespace: d.serviceAccount.namespace, serviceAccount: d.serviceAccount.name, roleArn: d.role.arn, tags: { ...d.role.tags }, disableSessionTags: false, ...over,
 });
 
 /** The world exactly as the claim wants it. */

@@ -172,7 +172,7 @@ describe('a ServiceAccount that is not awi\'s loses the claim\'s binding', () =>
   });
   const world = (d: DesiredState, sa: ObservedServiceAccount, associationTags: Record<string, string>): Observed => ({
     serviceAccount: sa, role: ourRole(d), inlinePolicyNames: [], attachedPolicyArns: [],
-    associations: [{ associationId: 'a-ours', clusterName: config.cluster.name, namespace: sa.namespace, serviceAccount: sa.name, roleArn: d.role.arn, tags: associationTags, disableSessionTags: false }],
+    associations: [{ associationId: 'a-ours', associationArn: `arn:aws:eks:${config.cluster.region}:${config.cluster.accountId}:podidentityassociation/${config.cluster.name}/a-ours`, clusterName: config.cluster.name, namespace: sa.namespace, serviceAccount: sa.name, roleArn: d.role.arn, tags: associationTags, disableSessionTags: false }],
   });
 
   it('Pod Identity: the claim\'s association is removed and the claim reports ServiceAccountNotOwned, saying pods get no role', () => {

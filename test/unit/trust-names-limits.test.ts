@@ -107,10 +107,11 @@ describe('another account', () => {
     expect(d.role.permissionsBoundaryArn).toBe('arn:aws:iam::222233334444:policy/awi-workload-boundary');
   });
 
-  it('Pod Identity is refused: an association can only bind a role in the cluster account', () => {
-    expect(problems(inOther('PodIdentity'), otherAccount)).toContainEqual(
-      expect.objectContaining({ field: 'spec.mechanism', rule: 'pod-identity-same-account', reason: 'InvalidSpec' }),
-    );
+  it('Pod Identity chains into the role through a source role in the cluster account (test/unit/cross-account-pod-identity.test.ts)', () => {
+    const d = ok(inOther('PodIdentity'), otherAccount);
+    expect(d.role.arn).toMatch(/^arn:aws:iam::222233334444:role\/awi\//);
+    expect(d.sourceRole?.arn).toMatch(/^arn:aws:iam::111122223333:role\/awi\//);
+    expect(d.binding).toMatchObject({ roleArn: d.sourceRole?.arn, targetRoleArn: d.role.arn });
   });
 });
 

@@ -11,6 +11,7 @@ import { secretsManagerGrants } from './secrets-manager.js';
 import { snsGrants } from './sns.js';
 import { sqsGrants } from './sqs.js';
 import { ssmGrants } from './ssm.js';
+import { unscopedGrants } from './unscoped.js';
 
 export type { Grant, IntentContext } from './grant.js';
 export { kmsKeyArn } from './kms.js';
@@ -24,6 +25,7 @@ export function compileIntents(permissions: Permissions, ctx: IntentContext): Gr
     ...kmsGrants(permissions.kms ?? [], ctx),
     ...secretsManagerGrants(permissions.secretsManager ?? [], ctx),
     ...ssmGrants(permissions.ssmParameters ?? [], ctx),
+    ...unscopedGrants(permissions),
     ...assumeRoleGrants(permissions.assumeRoles ?? []),
     ...rawGrants(permissions.rawStatements ?? []),
   ];

@@ -1,7 +1,7 @@
 // EKS Pod Identity association manager.
 import {
   CreatePodIdentityAssociationCommand, DeletePodIdentityAssociationCommand, DescribePodIdentityAssociationCommand, EKSClient,
-  ListPodIdentityAssociationsCommand, UpdatePodIdentityAssociationCommand,
+  ListPodIdentityAssociationsCommand, TagResourceCommand, UntagResourceCommand, UpdatePodIdentityAssociationCommand,
 } from '@aws-sdk/client-eks';
 import { isNotFound } from '../../aws/errors.js';
 import type { PodIdentityBinding } from '../../compiler/types.js';
@@ -9,6 +9,8 @@ import type { PodIdentityBinding } from '../../compiler/types.js';
 /** Every field of an association that changes what a pod gets, plus its ownership tags. */
 export interface ObservedAssociation {
   associationId: string;
+  /** What TagResource and UntagResource address it by. */
+  associationArn: string;
   clusterName: string;
   namespace: string;
   serviceAccount: string;
@@ -59,6 +61,7 @@ export class AssociationManager {
       if (!a?.associationId) return undefined;
       return {
         associationId: a.associationId,
+        associationArn: a.associationArn ?? '',
         clusterName: a.clusterName ?? clusterName,
         namespace: a.namespace ?? '',
         serviceAccount: a.serviceAccount ?? '',
@@ -94,6 +97,15 @@ export class AssociationManager {
   /** Sets only the given fields (EKS leaves the others as they are). */
   async update(clusterName: string, associationId: string, settings: AssociationSettings): Promise<void> {
     await this.eks.send(new UpdatePodIdentityAssociationCommand({ clusterName, associationId, ...settings }));
+  }
+
+  /** Adds or overwrites the given tags (EKS TagResource leaves the others as they are). */
+  async tag(associationArn: string, tags: Record<string, string>): Promise<void> {
+    await this.eks.send(new TagResourceCommand({ resourceArn: associationArn, tags }));
+  }
+
+  async untag(associationArn: string, keys: string[]): Promise<void> {
+    await this.eks.send(new UntagResourceCommand({ resourceArn: associationArn, tagKeys: keys }));
   }
 
   async delete(clusterName: string, associationId: string): Promise<void> {

@@ -1,0 +1,37 @@
+// `awi dev` (what `npm run local` runs): registered in the product's CLI, and
+// outside a source checkout (the image ships dist/src only) it says so
+// instead of failing on a missing module. The run itself starts a control
+// plane: `npm run local` and `npm run readme-sample` exercise it.
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const BIN = resolve('dist/src/cli/main.js');
+
+beforeAll(() => {
+  if (!existsSync(BIN)) spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'ignore' });
+  expect(existsSync(BIN)).toBe(true);
+}, 180_000);
+
+describe('awi dev', () => {
+  it('is a subcommand of the awi binary, with --keep', () => {
+    const help = spawnSync(process.execPath, [BIN, 'dev', '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('--keep');
+    expect(help.stdout).toMatch(/source checkout only/);
+  });
+
+  it('without the test bed (an install of dist/src alone, as in the image) exits 2 naming the missing file and npm run local', () => {
+    // Under the checkout, so that the copy still resolves node_modules.
+    mkdirSync(resolve('.cache/tmp'), { recursive: true });
+    const install = mkdtempSync(join(resolve('.cache/tmp'), 'awi-dev-'));
+    cpSync(resolve('dist/src'), join(install, 'dist', 'src'), { recursive: true });
+    cpSync(resolve('package.json'), join(install, 'package.json'));
+    const run = spawnSync(process.execPath, [join(install, 'dist', 'src', 'cli', 'main.js'), 'dev'], { encoding: 'utf8' });
+    rmSync(install, { recursive: true, force: true });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(join(install, 'dist', 'test', 'bed', 'local.js'));
+    expect(run.stderr).toContain('npm run local');
+  });
+});
