@@ -462,6 +462,18 @@ export const appliedStateSchema: SchemaNode = obj(
   { required: ['generation', 'spec', 'mechanism', 'roleArn'] },
 );
 
+export const retiringIdentitySchema: SchemaNode = obj(
+  'RetiringIdentity',
+  'An identity awi made for this claim that the claim no longer asks for (ServiceAccount renamed, account or role name changed): awi removes it once the new identity is Ready, and on deletion.',
+  {
+    roleArn: str('ARN of the role to remove (only if it carries this claim\'s ownership tags).', { maxLength: 2048 }),
+    serviceAccount: str('Name of the ServiceAccount it was bound to, in the claim\'s namespace: its association and the ServiceAccount itself go if they are this claim\'s.', { maxLength: 253 }),
+    mechanism: enumOf('The mechanism it was bound with.', ['PodIdentity', 'IRSA']),
+    associationId: str('Id of its Pod Identity association, when known.', { maxLength: 256 }),
+  },
+  { required: ['roleArn', 'serviceAccount'] },
+);
+
 export const claimStatusSchema: SchemaNode = obj(
   'ClaimStatus',
   'What awi observed and did, for auditors and for kubectl.',
@@ -475,6 +487,7 @@ export const claimStatusSchema: SchemaNode = obj(
     lastSyncTime: timestamp('When awi last applied the desired state successfully.'),
     lastDriftCheckTime: timestamp('When awi last compared AWS with the desired state.'),
     applied: appliedStateSchema,
+    retiring: arrayOf('Identities the claim no longer asks for that awi has yet to remove; recorded before the new identity is made, so that a crash cannot lose track of them.', retiringIdentitySchema, { maxItems: 32 }),
     conditions: arrayOf('Current conditions, one per type.', claimConditionSchema, {
       maxItems: 16,
       'x-kubernetes-list-type': 'map',

@@ -219,6 +219,8 @@ export interface ClaimStatus {
   lastDriftCheckTime?: string;
   /** What awi last enforced: the last spec that compiled and what it compiled to. A claim edited into an invalid one keeps enforcing this; deletion cleans up from it. */
   applied?: AppliedState;
+  /** Identities the claim no longer asks for that awi has yet to remove; recorded before the new identity is made, so that a crash cannot lose track of them. */
+  retiring?: RetiringIdentity[];
   /** Current conditions, one per type. */
   conditions?: ClaimCondition[];
 }
@@ -237,6 +239,18 @@ export interface AppliedState {
   policyDigest?: string;
   /** sha256 of its canonical trust policy. */
   trustPolicyDigest?: string;
+}
+
+/** An identity awi made for this claim that the claim no longer asks for (ServiceAccount renamed, account or role name changed): awi removes it once the new identity is Ready, and on deletion. */
+export interface RetiringIdentity {
+  /** ARN of the role to remove (only if it carries this claim's ownership tags). */
+  roleArn: string;
+  /** Name of the ServiceAccount it was bound to, in the claim's namespace: its association and the ServiceAccount itself go if they are this claim's. */
+  serviceAccount: string;
+  /** The mechanism it was bound with. */
+  mechanism?: 'PodIdentity' | 'IRSA';
+  /** Id of its Pod Identity association, when known. */
+  associationId?: string;
 }
 
 /** One aspect of the claim state, in the Kubernetes condition shape. */

@@ -56,7 +56,9 @@ export type Step =
   /** `tags` is what TagResource sends (the restored tags plus the ownership pair); `drift` names what changed. */
   | { kind: 'TagAssociation'; associationId: string; associationArn: string; tags: Record<string, string>; drift: TagDrift[] }
   | { kind: 'UntagAssociation'; associationId: string; associationArn: string; keys: string[] }
-  | { kind: 'DeleteAssociation'; associationId: string; why: string };
+  | { kind: 'DeleteAssociation'; associationId: string; why: string }
+  /** The claim's own association for a ServiceAccount that is not (or no longer) awi's: it must not keep binding it. */
+  | { kind: 'RevokeAssociation'; associationId: string; why: string };
 
 export interface Blocker {
   resource: Resource;
@@ -73,7 +75,8 @@ export const stepResource = (s: Step): Resource =>
   s.kind === 'CreateServiceAccount' ? 'ServiceAccount'
   : s.kind === 'PatchServiceAccount' ? s.resource
   : s.kind === 'PutInlinePolicy' || s.kind === 'DeleteInlinePolicy' || s.kind === 'AttachPolicy' || s.kind === 'DetachPolicy' ? 'Policy'
-  : s.kind === 'CreateAssociation' || s.kind === 'UpdateAssociation' || s.kind === 'DeleteAssociation' || s.kind === 'TagAssociation' || s.kind === 'UntagAssociation' ? 'Binding'
+  : s.kind === 'CreateAssociation' || s.kind === 'UpdateAssociation' || s.kind === 'DeleteAssociation' || s.kind === 'RevokeAssociation'
+    || s.kind === 'TagAssociation' || s.kind === 'UntagAssociation' ? 'Binding'
   : 'Role';
 
 // --- ownership: awi only ever changes what carries its mark -----------------
@@ -270,8 +273,7 @@ export function planReconcile(desired: DesiredState, observed: Observed): Plan {
     // Bound by a claim that no longer exists: as good as released.
     const orphaned = owner.kind === 'claim' && !ours && observed.serviceAccountHolderGone === true;
     if (owner.kind === 'foreign' || (owner.kind === 'claim' && !ours && !orphaned)) {
-      blockers.push(serviceAccountBlocker(saName, owner));
-      return { steps, blockers };
+      return unownedServiceAccount(desired, observed, serviceAccountBlocker(saName, owner));
     }
     const labels = diffMap(sa.labels, desired.serviceAccount.labels);
     if (Object.keys(labels).length) {
@@ -359,6 +361,31 @@ export function planReconcile(desired: DesiredState, observed: Observed): Plan {
   }
   if (steps.length === 0 && blockers.length === 0) steps.push(...retire);
   return { steps, blockers };
+}
+
+/**
+ * A ServiceAccount that is not the claim's (e.g. deleted and re-created by
+ * hand without awi's labels) must not keep the claim's binding: its Pod
+ * Identity association goes. An IRSA trust names the ServiceAccount, and awi
+ * does not edit a ServiceAccount it does not own, so for IRSA the claim says
+ * what still works.
+ */
+export function unownedServiceAccount(desired: DesiredState, observed: Observed, blocker: Blocker): Plan {
+  const sa = observed.serviceAccount!;
+  const saName = `${sa.namespace}/${sa.name}`;
+  const revoked = observed.associations.filter((a) => ownedByClaim(a.tags, desired)).map((a) => a.associationId);
+  const steps: Step[] = revoked.map((associationId) => ({ kind: 'RevokeAssociation', associationId, why: `ServiceAccount ${saName} is not this claim's` }));
+  const roleIsOurs = !!observed.role && ownedByClaim(observed.role.tags, desired);
+  const annotated = sa.annotations[ROLE_ARN_ANNOTATION];
+  let after = '';
+  // The same words whether removed now or earlier: the condition does not flap.
+  if (desired.mechanism === 'PodIdentity' || steps.length) after = ' awi keeps no Pod Identity association of this claim for it: pods using it get no role from this claim.';
+  if (desired.mechanism === 'IRSA' && roleIsOurs) {
+    after += annotated === desired.role.arn
+      ? ` With IRSA, role ${desired.role.arn} still trusts tokens of ${saName} (the trust names the ServiceAccount) and it carries ${ROLE_ARN_ANNOTATION}=${annotated}: pods using it still get the role. Remove the annotation, delete the ServiceAccount or delete the claim to revoke it.`
+      : ` With IRSA, role ${desired.role.arn} still trusts tokens of ${saName} (the trust names the ServiceAccount): a pod using it can still assume the role. Delete the ServiceAccount or the claim to revoke it.`;
+  }
+  return { steps, blockers: [{ ...blocker, message: blocker.message + after }] };
 }
 
 function serviceAccountBlocker(saName: string, owner: ServiceAccountOwnership): Blocker {

@@ -4,7 +4,7 @@
 // deletionPolicy.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { AwsWorkloadIdentityClaim } from '../api/types.js';
+import type { AwsWorkloadIdentityClaim, RetiringIdentity } from '../api/types.js';
 import type { AwsClientFactory } from '../aws/clients.js';
 import { awsErrorCode, awsErrorMessage, isAlreadyExists, isRetryableAws, isThrottled } from '../aws/errors.js';
 import { compileClaim } from '../compiler/compile.js';
@@ -33,6 +33,8 @@ import {
   ROLE_ARN_ANNOTATION, stepResource, type AssociationDrift, type Blocker, type Observed, type Resource, type Step,
 } from './plan.js';
 import type { ReconcileOutcome } from './workqueue.js';
+import { retireIdentities } from './retire.js';
+import { recordIdentityMove, retireActions, retiringAtDeletion, type IdentityRef } from './revoke.js';
 
 export interface ReconcilerOptions {
   config: PlatformConfig;
@@ -174,6 +176,9 @@ export class Reconciler {
       return { kind: 'retry', error: new Error(prerequisite.message) };
     }
 
+    // Revocation (revoke.ts): the identity the claim moves away from is on record before the new one is made.
+    let retiring = refusal ? undefined : await this.recordRetiring(claim, compiled, log);
+
     // Cross-account Pod Identity (source-role.ts): the source role before the claim role's trust names it, and that trust with the association's external id.
     const chain = desired.sourceRole ? await this.ensureSourceRole(desired, observed, log) : undefined;
     if (chain) desired = chain.desired;
@@ -206,10 +211,15 @@ export class Reconciler {
       ...(sw.inProgress && sw.condition ? { mechanismSwitch: sw.condition } : {}),
     });
     if (refusal) conditions = withRefusal(conditions, refusal);
-    const appliedNews = appliedEvent(applied.map((s) => ({ kind: s.kind, description: describeStep(s) })), applied.length > 0 && this.isDriftCorrection(claim, refusal));
+    const revoked = applied.filter((s) => s.kind === 'RevokeAssociation');
+    if (revoked.length) await this.o.events.record(claim, 'Warning', 'AssociationRevoked', `${revoked.map(describeStep).join('; ')}: awi does not leave a binding on a ServiceAccount that is not the claim's.`, 'Revoke');
+    const corrected = applied.filter((s) => s.kind !== 'RevokeAssociation');
+    const appliedNews = appliedEvent(corrected.map((s) => ({ kind: s.kind, description: describeStep(s) })), corrected.length > 0 && this.isDriftCorrection(claim, refusal));
     if (appliedNews) await this.o.events.record(claim, appliedNews.type, appliedNews.reason, appliedNews.note, appliedNews.action);
     const now = this.now().toISOString();
     const ready = conditions.find((c) => c.type === 'Ready')?.status === 'True';
+    // The new identity is Ready (and verified, where verification is on): the old one goes now.
+    if (retiring?.length && ready) retiring = await this.retire(claim, retiring, identityOf(desired), log);
     // A claim blocked on the ServiceAccount or the role manages no role: do not
     // report one (with the default name template it would be the other claim's).
     const managesRole = !plan.blockers.some((b) => b.resource === 'ServiceAccount' || b.resource === 'Role');
@@ -223,6 +233,7 @@ export class Reconciler {
       ...(ready ? { lastSyncTime: now } : {}),
       // The spec that compiled is the one to fall back on after a bad edit.
       ...(refusal ? {} : { applied: appliedRecord(claim, compiled) }),
+      ...(retiring ? { retiring: retiring.length ? retiring : null } : {}),
     });
 
     if (refusal || plan.blockers.length) return { kind: 'terminal', requeueAfterMs: propagating || applied.length ? this.o.propagationRequeueMs : this.resyncDelay() };
@@ -394,6 +405,7 @@ export class Reconciler {
         await m.association.untag(step.associationArn, step.keys);
         return {};
       case 'DeleteAssociation':
+      case 'RevokeAssociation':
         await m.association.delete(this.o.config.cluster.name, step.associationId);
         return {};
     }
@@ -419,12 +431,47 @@ export class Reconciler {
     return [summary, ...perResource];
   }
 
+  // --- revocation (revoke.ts decides, retire.ts removes) -------------------------
+
+  /**
+   * status.retiring for this desired state. When the identity moved, the old
+   * one and the new status.applied are written in one status patch before
+   * anything of the new identity is made. More than status can hold: the
+   * waiting ones are retired first.
+   */
+  private async recordRetiring(claim: AwsWorkloadIdentityClaim, compiled: DesiredState, log: Logger): Promise<RetiringIdentity[]> {
+    const update = recordIdentityMove(claim.status, identityOf(compiled));
+    if (!update.changed) return update.retiring;
+    const retiring = update.overflow ? await this.retire(claim, update.retiring, identityOf(compiled), log) : update.retiring;
+    log.info({ retiring: retiring.map((e) => `${e.roleArn} ${e.serviceAccount}`) }, 'identity moved: the old one is recorded for retirement');
+    await this.o.claims.patchStatus(claim, { applied: appliedRecord(claim, compiled), retiring: retiring.length ? retiring : null });
+    return retiring;
+  }
+
+  /** Removes the retiring identities except what `keep` still uses; returns what remains to retire (nothing: failures throw). */
+  private async retire(claim: AwsWorkloadIdentityClaim, entries: RetiringIdentity[], keep: Partial<IdentityRef>, log: Logger): Promise<RetiringIdentity[]> {
+    const owner = { cluster: this.o.config.cluster.arn, namespace: claim.metadata.namespace ?? '', claim: claim.metadata.name };
+    const { removed, unreachable } = await retireIdentities(retireActions(entries, keep), { aws: this.o.aws, serviceAccounts: this.o.serviceAccounts, config: this.o.config, owner, log });
+    log.info({ removed, unreachable }, 'retired identities the claim no longer asks for');
+    if (unreachable.length) {
+      await this.o.events.record(claim, 'Warning', 'OldIdentityNotRetired', `Role ${unreachable.join(', ')} is in an account no longer in the platform config's accounts list: awi cannot delete it; delete it by hand.`);
+    }
+    if (removed.length) {
+      const what = entries.map((e) => `role ${e.roleArn} for ServiceAccount ${owner.namespace}/${e.serviceAccount}`).join('; ');
+      await this.o.events.record(claim, 'Normal', 'OldIdentityRetired', `The claim no longer asks for ${what}: removed ${removed.join(', ')}.`, 'Retire');
+    }
+    return [];
+  }
+
   // --- delete -----------------------------------------------------------------
 
   private async finalize(claim: AwsWorkloadIdentityClaim, log: Logger): Promise<ReconcileOutcome> {
     const finalizers = (claim.metadata.finalizers as string[] | undefined) ?? [];
     if (!finalizers.includes(FINALIZER)) return { kind: 'done' };
     const target = cleanupTarget(claim, this.o.config);
+    // Identities the claim moved away from go whatever the deletion policy (it applies to the one in force).
+    const leftover = retiringAtDeletion(claim.status, target && { roleArn: target.roleArn, serviceAccount: target.serviceAccount.name });
+    if (leftover.length) await this.retire(claim, leftover, target ? { roleArn: target.roleArn, serviceAccount: target.serviceAccount.name } : {}, log);
     if (target?.deletionPolicy === 'Retain') await this.release(claim, target, log);
     else if (target) await this.cleanup(claim, target, log);
     await this.o.claims.setFinalizers(claim, finalizers.filter((f) => f !== FINALIZER));
@@ -572,6 +619,7 @@ export function describeStep(s: Step): string {
     case 'TagAssociation': return `association ${s.associationId}: tags ${s.drift.map((d) => `${d.key} (was ${d.was === undefined ? 'unset' : d.was})`).join(', ')}`;
     case 'UntagAssociation': return `association ${s.associationId}: removed stale tags ${s.keys.join(', ')}`;
     case 'DeleteAssociation': return `DeleteAssociation ${s.associationId} (${s.why})`;
+    case 'RevokeAssociation': return `removed Pod Identity association ${s.associationId} (${s.why})`;
     default: return s.kind;
   }
 }
@@ -581,6 +629,8 @@ function describeDrift(d: AssociationDrift): string {
   const was = d.was === undefined ? 'unset' : d.field === 'policy' ? `a session policy of ${String(d.was).length} characters` : String(d.was);
   return `${d.field} (was ${was})`;
 }
+
+const identityOf = (d: DesiredState): IdentityRef => ({ roleArn: d.role.arn, serviceAccount: d.serviceAccount.name, mechanism: d.mechanism });
 
 type Managers = { role: RoleManager; policy: PermissionPolicyManager; association: AssociationManager };
 

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { CRD_FILE, buildCrd, renderCrdYaml } from '../../src/api/crd.js';
 import { TYPES_FILE, renderTypes } from '../../src/api/typegen.js';
+import { MAX_RETIRING } from '../../src/controller/revoke.js';
 
 const REGENERATE = 'run: npm run build && node dist/src/api/generate-crd.js';
 
@@ -103,8 +104,11 @@ describe('the CRD', () => {
   it('has the status fields the controller writes, conditions keyed by type', () => {
     const status = openApiSchema().properties.status;
     expect(Object.keys(status.properties).sort()).toEqual(
-      ['applied', 'associationId', 'conditions', 'lastDriftCheckTime', 'lastSyncTime', 'mechanism', 'observedGeneration', 'policyDigest', 'roleArn', 'trustPolicyDigest'].sort(),
+      ['applied', 'associationId', 'conditions', 'lastDriftCheckTime', 'lastSyncTime', 'mechanism', 'observedGeneration', 'policyDigest', 'retiring', 'roleArn', 'trustPolicyDigest'].sort(),
     );
+    // Identities still to retire: bounded, and the bound is the one the controller keeps to (revoke.ts).
+    expect(status.properties.retiring.maxItems).toBe(MAX_RETIRING);
+    expect(status.properties.retiring.items.required).toEqual(['roleArn', 'serviceAccount']);
     // The last valid spec, in the spec's own shape; its CEL rules are not run again on status writes.
     const applied = status.properties.applied;
     expect(Object.keys(applied.properties.spec.properties).sort()).toEqual(Object.keys(openApiSchema().properties.spec.properties).sort());

@@ -1,0 +1,69 @@
+// Removes what revoke.ts decided to retire: the association first (pods stop
+// getting credentials through it), then the role with its policies, then the
+// ServiceAccount. Each only if it carries this claim's ownership tags or
+// labels; NotFound counts as done, so running it twice is harmless.
+import type { Logger } from 'pino';
+import type { AwsClientFactory } from '../aws/clients.js';
+import type { PlatformConfig } from '../config/types.js';
+import { AssociationManager } from './managers/association.js';
+import { PermissionPolicyManager } from './managers/permission-policy.js';
+import { RoleManager } from './managers/role.js';
+import type { ServiceAccountManager } from './managers/service-account.js';
+import { ownedBy, serviceAccountClaim, type ClaimOwner } from './plan.js';
+import type { RetireAction } from './revoke.js';
+
+export interface RetireContext {
+  aws: AwsClientFactory;
+  serviceAccounts: ServiceAccountManager;
+  config: PlatformConfig;
+  owner: ClaimOwner;
+  log: Logger;
+}
+
+export interface RetireResult {
+  /** What was removed, for the OldIdentityRetired event. */
+  removed: string[];
+  /** Roles in accounts no longer in the platform config: awi cannot reach them (retrying would never end). */
+  unreachable: string[];
+}
+
+/** Runs the removals. */
+export async function retireIdentities(actions: RetireAction[], c: RetireContext): Promise<RetireResult> {
+  const removed: string[] = [];
+  const unreachable: string[] = [];
+  const association = new AssociationManager(c.aws.forAccount(c.config.cluster.accountId).eks);
+  for (const a of actions) {
+    if (a.serviceAccount) {
+      for (const found of await association.find(c.config.cluster.name, c.owner.namespace, a.serviceAccount)) {
+        if (!ownedBy(found.tags, c.owner)) continue;
+        await association.delete(found.clusterName, found.associationId);
+        removed.push(`Pod Identity association ${found.associationId} of ServiceAccount ${c.owner.namespace}/${a.serviceAccount}`);
+      }
+    }
+    if (a.role && !c.config.accounts.some((acct) => acct.accountId === a.role!.accountId)) {
+      unreachable.push(a.role.arn);
+    } else if (a.role) {
+      const iam = c.aws.forAccount(a.role.accountId).iam;
+      const roles = new RoleManager(iam);
+      const policies = new PermissionPolicyManager(iam);
+      const role = await roles.get(a.role.name);
+      if (role && ownedBy(role.tags, c.owner)) {
+        for (const name of await policies.listInlineNames(a.role.name)) await policies.deleteInline(a.role.name, name);
+        for (const arn of await policies.listAttached(a.role.name)) await policies.detach(a.role.name, arn);
+        await roles.delete(a.role.name);
+        removed.push(`role ${role.arn} and its policies`);
+      } else if (role) {
+        c.log.warn({ role: role.arn }, 'retiring role not owned by this claim: left in place');
+      }
+    }
+    if (a.serviceAccount) {
+      const sa = await c.serviceAccounts.get(c.owner.namespace, a.serviceAccount);
+      const holder = sa && serviceAccountClaim(sa);
+      if (sa && holder?.namespace === c.owner.namespace && holder.claim === c.owner.claim) {
+        await c.serviceAccounts.delete(sa);
+        removed.push(`ServiceAccount ${sa.namespace}/${sa.name}`);
+      }
+    }
+  }
+  return { removed, unreachable };
+}
