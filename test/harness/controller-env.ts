@@ -5,8 +5,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 // loadYaml (not YAML.parse): the typed client keeps x-kubernetes-* schema keys only
 // when the object was deserialized through its own model.
-import { ApiextensionsV1Api, AppsV1Api, CustomObjectsApi, KubeConfig, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, loadYaml, type CoreV1Event, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { CreateOpenIDConnectProviderCommand, CreatePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
+import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { pino } from 'pino';
 import YAML from 'yaml';
 import type { AwsWorkloadIdentityClaim } from '../../src/api/types.js';
@@ -15,6 +16,7 @@ import { Controller } from '../../src/controller/controller.js';
 import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
 import { isKubeConflict } from '../../src/kube/errors.js';
 import { mergePatch } from '../../src/kube/patch.js';
+import { assumeRoleForPodIdentity } from '../awsfake/client.js';
 import { projectRoot } from './paths.js';
 import { awsClientConfig, awsFake, kubeConfig, testbed } from './testbed.js';
 
@@ -240,4 +242,40 @@ export const waitForReady = (namespace: string, name: string, timeoutMs?: number
 export function writeCalls(calls: Record<string, number>): Record<string, number> {
   const write = /^(iam|eks):(Create|Put|Update|Tag|Untag|Delete|Attach|Detach)/;
   return Object.fromEntries(Object.entries(calls).filter(([api, n]) => write.test(api) && n > 0));
+}
+
+// --- probes the controller integration tests share ---------------------------
+
+/** Polls `probe` every 200 ms until it returns a value, or fails naming `what`. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+/** The Events recorded about one claim (read through core/v1, as kubectl describe does). */
+export async function claimEvents(namespace: string, claim: string): Promise<CoreV1Event[]> {
+  return (await kubeConfig().makeApiClient(CoreV1Api).listNamespacedEvent({ namespace })).items.filter((e) => e.involvedObject.name === claim);
+}
+
+/** The fake's Pod Identity association for one ServiceAccount, if any. */
+export const fakeAssociation = async (namespace: string, serviceAccount: string) =>
+  (await awsFake().associations()).find((a) => a.namespace === namespace && a.serviceAccount === serviceAccount);
+
+/** Exchanges a ServiceAccount token the way a pod of that mechanism does: 'ok', or the error's name and message. */
+export async function exchangeAsPod(mechanism: 'IRSA' | 'PodIdentity', token: string, roleArn: string): Promise<string> {
+  try {
+    if (mechanism === 'IRSA') {
+      await new STSClient(awsClientConfig()).send(new AssumeRoleWithWebIdentityCommand({ RoleArn: roleArn, RoleSessionName: 'pod', WebIdentityToken: token }));
+    } else {
+      await assumeRoleForPodIdentity(testbed().awsEndpoint, testbed().clusterName, token);
+    }
+    return 'ok';
+  } catch (err) {
+    return `${(err as Error).name}: ${(err as Error).message}`;
+  }
 }

@@ -7,32 +7,17 @@
 // at another role is foreign and left alone. Tags are changed the way a
 // person would, with EKS TagResource / UntagResource.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { CoreV1Api, type CoreV1Event } from '@kubernetes/client-node';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { EKSClient, TagResourceCommand, UntagResourceCommand, UpdatePodIdentityAssociationCommand } from '@aws-sdk/client-eks';
-import { createClaim, readyCondition, startControllerEnv, testClaimSpec, waitForClaim, waitForReady, writeCalls, type ControllerEnv } from '../harness/controller-env.js';
-import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../harness/testbed.js';
+import {
+  claimEvents as events, createClaim, fakeAssociation as ourAssociation, readyCondition, startControllerEnv, testClaimSpec, until, waitForClaim, waitForReady,
+  writeCalls, type ControllerEnv,
+} from '../harness/controller-env.js';
+import { awsClientConfig, awsFake, freshNamespace, testbed } from '../harness/testbed.js';
 
 const iam = () => new IAMClient(awsClientConfig());
 const eks = () => new EKSClient(awsClientConfig());
-const core = () => kubeConfig().makeApiClient(CoreV1Api);
 
-async function events(namespace: string, claim: string): Promise<CoreV1Event[]> {
-  return (await core().listNamespacedEvent({ namespace })).items.filter((e) => e.involvedObject.name === claim);
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-const ourAssociation = async (namespace: string, sa: string) =>
-  (await awsFake().associations()).find((a) => a.namespace === namespace && a.serviceAccount === sa);
 
 let env: ControllerEnv;
 beforeAll(async () => {

@@ -10,8 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, type CoreV1Event } from '@kubernetes/client-node';
 import { CreateOpenIDConnectProviderCommand, CreatePolicyCommand, IAMClient, ListRolesCommand } from '@aws-sdk/client-iam';
-import { AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { assumeRoleForPodIdentity } from '../awsfake/client.js';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { runInventory } from '../../src/cli/inventory.js';
 import type { Inventory } from '../../src/inventory/index.js';
 import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
@@ -20,6 +19,7 @@ import { captureIo } from '../fixtures/io.js';
 import {
   claimsApi, createClaim, readyCondition, startControllerEnv, testClaimSpec, testPlatformConfig, waitForClaim, waitForReady,
   type ControllerEnv,
+  exchangeAsPod,
 } from '../harness/controller-env.js';
 import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../harness/testbed.js';
 
@@ -34,20 +34,6 @@ async function token(namespace: string, sa: string, mechanism: Mech): Promise<st
   const audience = mechanism === 'IRSA' ? 'sts.amazonaws.com' : 'pods.eks.amazonaws.com';
   const out = await core().createNamespacedServiceAccountToken({ namespace, name: sa, body: { spec: { audiences: [audience] } } });
   return out.status!.token!;
-}
-
-/** Exchanges a token the way a pod of that mechanism does: 'ok' or the error name. */
-async function exchange(mechanism: Mech, tok: string, roleArn: string): Promise<string> {
-  try {
-    if (mechanism === 'IRSA') {
-      await new STSClient(awsClientConfig()).send(new AssumeRoleWithWebIdentityCommand({ RoleArn: roleArn, RoleSessionName: 'pod', WebIdentityToken: tok }));
-    } else {
-      await assumeRoleForPodIdentity(testbed().awsEndpoint, testbed().clusterName, tok);
-    }
-    return 'ok';
-  } catch (err) {
-    return (err as Error).name;
-  }
 }
 
 async function iamIn(account: string): Promise<IAMClient> {
@@ -110,14 +96,14 @@ describe('renaming the ServiceAccount revokes the old identity', () => {
     await createClaim(ns, 'app', testClaimSpec('app-sa', mechanism));
     const oldArn = (await waitForReady(ns, 'app', 60_000))!.status!.roleArn!;
     const oldToken = await token(ns, 'app-sa', mechanism);
-    expect(await exchange(mechanism, oldToken, oldArn)).toBe('ok');
+    expect(await exchangeAsPod(mechanism, oldToken, oldArn)).toBe('ok');
 
     await patchSpec(ns, 'app', { serviceAccountName: 'app-sa-v2' });
     const claim = (await readyWith(ns, 'app', (arn) => arn !== '' && arn !== oldArn))!;
     expect(claim.status!.conditions!.find((c) => c.type === 'CredentialsVerified')).toMatchObject({ status: 'True', observedGeneration: claim.metadata.generation });
     // No further reconcile: the reconcile that reported the new identity Ready retired the old one.
-    expect(await exchange(mechanism, oldToken, oldArn)).not.toBe('ok');
-    expect(await exchange(mechanism, await token(ns, 'app-sa-v2', mechanism), claim.status!.roleArn!)).toBe('ok');
+    expect(await exchangeAsPod(mechanism, oldToken, oldArn)).not.toBe('ok');
+    expect(await exchangeAsPod(mechanism, await token(ns, 'app-sa-v2', mechanism), claim.status!.roleArn!)).toBe('ok');
     expect(await rolesOf(ns)).toEqual([claim.status!.roleArn]);
     expect((await associationsOf(ns)).map((a) => a.serviceAccount)).toEqual(mechanism === 'PodIdentity' ? ['app-sa-v2'] : []);
     expect(await serviceAccountNames(ns)).toEqual(['app-sa-v2']);
@@ -141,14 +127,14 @@ describe('changing the account revokes the role in the old account', () => {
     const oldArn = (await waitForReady(ns, 'app', 60_000))!.status!.roleArn!;
     expect(oldArn).toContain(`::${testbed().accountId}:`);
     const tok = await token(ns, 'app-sa', 'IRSA');
-    expect(await exchange('IRSA', tok, oldArn)).toBe('ok');
+    expect(await exchangeAsPod('IRSA', tok, oldArn)).toBe('ok');
 
     await patchSpec(ns, 'app', { aws: { accountId: otherAccount, region: testbed().region } });
     const claim = (await readyWith(ns, 'app', (arn) => arn.includes(`::${otherAccount}:`)))!;
     const newArn = claim.status!.roleArn!;
     expect(claim.status!.conditions!.find((c) => c.type === 'CredentialsVerified')).toMatchObject({ status: 'True', observedGeneration: claim.metadata.generation });
-    expect(await exchange('IRSA', tok, oldArn)).not.toBe('ok');
-    expect(await exchange('IRSA', tok, newArn)).toBe('ok');
+    expect(await exchangeAsPod('IRSA', tok, oldArn)).not.toBe('ok');
+    expect(await exchangeAsPod('IRSA', tok, newArn)).toBe('ok');
     expect(await rolesOf(ns)).toEqual([newArn]);
     // The ServiceAccount stays (the same one), pointing at the new role.
     const sa = await core().readNamespacedServiceAccount({ namespace: ns, name: 'app-sa' });
@@ -204,7 +190,7 @@ describe('a ServiceAccount re-created by hand without awi\'s labels', () => {
     const claim = await waitForClaim(ns, 'app', (c) => readyCondition(c)?.reason === 'ServiceAccountNotOwned', 60_000);
     expect(readyCondition(claim)!.message).toContain('pods using it get no role from this claim');
     expect(await associationsOf(ns)).toEqual([]);
-    expect(await exchange('PodIdentity', handMadeToken, roleArn)).not.toBe('ok');
+    expect(await exchangeAsPod('PodIdentity', handMadeToken, roleArn)).not.toBe('ok');
     const revoked = (await events(ns, 'app')).find((e) => e.reason === 'AssociationRevoked');
     expect(revoked?.type).toBe('Warning');
     // Later reconciles keep it that way, and the ServiceAccount is left as its maker made it.
@@ -241,7 +227,7 @@ describe('a finalizer removed by hand', () => {
     await env.controller.queue.idle();
     // Nothing cleaned up it: the old identity still works...
     expect(await rolesOf(ns)).toEqual([roleArn]);
-    expect(await exchange('PodIdentity', await token(ns, 'app-sa', 'PodIdentity'), roleArn)).toBe('ok');
+    expect(await exchangeAsPod('PodIdentity', await token(ns, 'app-sa', 'PodIdentity'), roleArn)).toBe('ok');
 
     // ... and the inventory says so.
     const io = captureIo();

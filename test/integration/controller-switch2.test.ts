@@ -8,15 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, type CoreV1Event } from '@kubernetes/client-node';
 import { CreateOpenIDConnectProviderCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
-import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { assumeRoleForPodIdentity } from '../awsfake/client.js';
 import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
 import { mergePatch } from '../../src/kube/patch.js';
 import {
   claimsApi, createClaim, readyCondition, startControllerEnv, testClaimSpec, testPlatformConfig, waitForClaim, waitForReady, writeCalls,
   type ControllerEnv,
+  exchangeAsPod,
 } from '../harness/controller-env.js';
-import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../harness/testbed.js';
+import { awsClientConfig, awsFake, freshNamespace, kubeConfig } from '../harness/testbed.js';
 import type { AwsWorkloadIdentityClaim } from '../../src/api/types.js';
 import { compileClaim } from '../../src/compiler/compile.js';
 
@@ -54,20 +53,6 @@ async function deletePod(namespace: string, name: string): Promise<void> {
   }
 }
 
-/** Exchanges a token the way a pod of that mechanism does; 'ok' or the error name. */
-async function exchange(mechanism: Mech, namespace: string, tok: string, roleArn: string): Promise<string> {
-  try {
-    if (mechanism === 'IRSA') {
-      await new STSClient(awsClientConfig()).send(new AssumeRoleWithWebIdentityCommand({ RoleArn: roleArn, RoleSessionName: 'pod', WebIdentityToken: tok }));
-    } else {
-      await assumeRoleForPodIdentity(testbed().awsEndpoint, testbed().clusterName, tok);
-    }
-    return 'ok';
-  } catch (err) {
-    return `${(err as Error).name}: ${(err as Error).message}`;
-  }
-}
-
 async function trustedMechanisms(roleArn: string): Promise<Mech[]> {
   const doc = JSON.parse(decodeURIComponent((await iam().send(new GetRoleCommand({ RoleName: roleName(roleArn) }))).Role!.AssumeRolePolicyDocument!)) as { Statement: Array<{ Principal: { Federated?: string; Service?: string } }> };
   const out = new Set<Mech>();
@@ -101,7 +86,7 @@ describe('mechanism switch keeps running pods working', () => {
     await webhookMutatedPod(ns, 'old-1', 'app-sa', from, roleArn);
     await webhookMutatedPod(ns, 'old-2', 'app-sa', from, roleArn);
     const oldToken = await token(ns, 'app-sa', from === 'IRSA' ? 'sts.amazonaws.com' : 'pods.eks.amazonaws.com');
-    expect(await exchange(from, ns, oldToken, roleArn)).toBe('ok');
+    expect(await exchangeAsPod(from, oldToken, roleArn)).toBe('ok');
 
     await patchSpec(ns, 'app', { mechanism: to });
     const waiting = await waitForClaim(ns, 'app', (c) => condition(c, 'MechanismSwitch')?.reason === 'WaitingForPods' && c?.status?.mechanism === to, 60_000);
@@ -113,7 +98,7 @@ describe('mechanism switch keeps running pods working', () => {
       env.controller.queue.add(`${ns}/app`);
       await env.controller.queue.idle();
       expect(await trustedMechanisms(roleArn)).toEqual(['IRSA', 'PodIdentity']);
-      expect(await exchange(from, ns, oldToken, roleArn)).toBe('ok');
+      expect(await exchangeAsPod(from, oldToken, roleArn)).toBe('ok');
       await sleep(200);
     }
     if (from === 'PodIdentity') expect((await awsFake().associations()).filter((a) => a.namespace === ns)).toHaveLength(1);
@@ -121,7 +106,7 @@ describe('mechanism switch keeps running pods working', () => {
     await deletePod(ns, 'old-1');
     const one = await waitForClaim(ns, 'app', (c) => /1 running pod still uses/.test(condition(c, 'MechanismSwitch')?.message ?? ''), 30_000);
     expect(condition(one, 'MechanismSwitch')!.message).toContain('old-2');
-    expect(await exchange(from, ns, oldToken, roleArn)).toBe('ok');
+    expect(await exchangeAsPod(from, oldToken, roleArn)).toBe('ok');
     expect(await trustedMechanisms(roleArn)).toEqual(['IRSA', 'PodIdentity']);
 
     // The last old pod goes: the pod watch wakes the claim (the resync is an hour here).
@@ -129,7 +114,7 @@ describe('mechanism switch keeps running pods working', () => {
     const done = await waitForClaim(ns, 'app', (c) => readyCondition(c)?.status === 'True' && !condition(c, 'MechanismSwitch'), 30_000);
     expect(done!.status!.mechanism).toBe(to);
     expect(await trustedMechanisms(roleArn)).toEqual([to]);
-    expect(await exchange(from, ns, oldToken, roleArn)).not.toBe('ok');
+    expect(await exchangeAsPod(from, oldToken, roleArn)).not.toBe('ok');
     if (to === 'IRSA') expect((await awsFake().associations()).filter((a) => a.namespace === ns)).toEqual([]);
     const sa = await core().readNamespacedServiceAccount({ namespace: ns, name: 'app-sa' });
     expect(sa.metadata?.annotations?.['eks.amazonaws.com/role-arn']).toBe(to === 'IRSA' ? roleArn : undefined);

@@ -4,13 +4,14 @@
 // releases a retained ServiceAccount, and says which label is missing. Each
 // test reproduces a case that misreported before.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { CoreV1Api, Watch, type CoreV1Event, type V1ServiceAccount } from '@kubernetes/client-node';
+import { CoreV1Api, Watch, type V1ServiceAccount } from '@kubernetes/client-node';
 import { CreateRoleCommand, GetRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreatePodIdentityAssociationCommand, EKSClient, UpdatePodIdentityAssociationCommand } from '@aws-sdk/client-eks';
 import { assumeRoleForPodIdentity } from '../awsfake/client.js';
 import {
   claimsApi, createClaim, getClaim, readyCondition, startControllerEnv, testClaimSpec, testPlatformConfig, waitForClaim, waitForReady, writeCalls,
   type ControllerEnv,
+  claimEvents as events, fakeAssociation as ourAssociation, until,
 } from '../harness/controller-env.js';
 import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../harness/testbed.js';
 import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
@@ -34,22 +35,6 @@ async function token(namespace: string, sa: string, audience: string): Promise<s
   return out.status!.token!;
 }
 
-async function events(namespace: string, claim: string): Promise<CoreV1Event[]> {
-  return (await core().listNamespacedEvent({ namespace })).items.filter((e) => e.involvedObject.name === claim);
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-const ourAssociation = async (namespace: string, sa: string) =>
-  (await awsFake().associations()).find((a) => a.namespace === namespace && a.serviceAccount === sa);
 
 /** The role a pod of namespace/sa gets through Pod Identity, by role name. */
 async function podIdentityRole(namespace: string, sa: string): Promise<string> {
