@@ -29,13 +29,14 @@ import { dedupeProblems } from './problems.js';
 import { checkSpecRules } from './spec-rules.js';
 import { buildStatements, policyDocument } from './statements.js';
 import { roleTags, serviceAccountLabels } from './tags.js';
+import { ROLE_ARN_ANNOTATION } from '../ownership.js';
 import { trustPolicy } from './trust.js';
 import type { ClaimSpec } from '../api/types.js';
 import { canonicalJson } from './canonical.js';
 import type { CompileOptions, CompileResult, DesiredBinding, DesiredSourceRole, DesiredState, Mechanism, PolicyDocument, Problem } from './types.js';
 
 export const PERMISSION_POLICY_NAME = 'awi-permissions';
-export const IRSA_ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
+export { ROLE_ARN_ANNOTATION as IRSA_ROLE_ARN_ANNOTATION } from '../ownership.js';
 
 /**
  * Compiles a claim (any object: it is validated here) with the platform
@@ -166,7 +167,7 @@ function compileValid(
           ...(sourceArn ? { targetRoleArn: arn } : {}),
           ...(sessionPolicyDoc ? { disableSessionTags: true, policy: sessionPolicyJson(sessionPolicyDoc) } : {}),
         }
-      : { kind: 'IRSAAnnotation', namespace, serviceAccount: spec.serviceAccountName, annotations: { [IRSA_ROLE_ARN_ANNOTATION]: arn } };
+      : { kind: 'IRSAAnnotation', namespace, serviceAccount: spec.serviceAccountName, annotations: { [ROLE_ARN_ANNOTATION]: arn } };
   // Only while the binding is Pod Identity: during a switch to IRSA the old association (and its source role) is retired by the controller.
   const sourceRole: DesiredSourceRole | undefined =
     sourceName && sourceArn && mechanism === 'PodIdentity'

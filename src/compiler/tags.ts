@@ -1,23 +1,9 @@
-// The ownership ledger: tags on every AWS resource awi manages and labels on
-// every ServiceAccount. The controller only touches what carries them.
+// Writes the ownership ledger: tags on every AWS resource awi manages and
+// labels on every ServiceAccount. The names are the ownership vocabulary's
+// (src/ownership.ts), which also reads them back.
+import { LABEL, MANAGED_BY, TAG } from '../ownership.js';
 
-export const MANAGED_BY = 'awi';
-
-export const TAG = {
-  managedBy: 'awi.dev/managed-by',
-  cluster: 'awi.dev/cluster',
-  namespace: 'awi.dev/namespace',
-  claim: 'awi.dev/claim',
-  claimUid: 'awi.dev/claim-uid',
-  owner: 'awi.dev/owner',
-  environment: 'awi.dev/environment',
-} as const;
-
-export const LABEL = {
-  managedBy: 'app.kubernetes.io/managed-by',
-  claim: 'awi.dev/claim',
-  claimNamespace: 'awi.dev/claim-namespace',
-} as const;
+export { LABEL, MANAGED_BY, TAG };
 
 export const TAGS_PER_ROLE_MAX = 50;
 

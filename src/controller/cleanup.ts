@@ -4,8 +4,8 @@ import type { AwsWorkloadIdentityClaim } from '../api/types.js';
 import { compileClaim } from '../compiler/compile.js';
 import type { DeletionPolicy } from '../compiler/types.js';
 import type { PlatformConfig } from '../config/types.js';
+import type { ClaimOwner } from '../ownership.js';
 import { lastValid } from './applied.js';
-import type { ClaimOwner } from './plan.js';
 
 export interface CleanupTarget {
   accountId: string;

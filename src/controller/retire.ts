@@ -5,11 +5,11 @@
 import type { Logger } from 'pino';
 import type { AwsClientFactory } from '../aws/clients.js';
 import type { PlatformConfig } from '../config/types.js';
+import { ownedBy, serviceAccountClaim, type ClaimOwner } from '../ownership.js';
 import { AssociationManager } from './managers/association.js';
 import { PermissionPolicyManager } from './managers/permission-policy.js';
 import { RoleManager } from './managers/role.js';
 import type { ServiceAccountManager } from './managers/service-account.js';
-import { ownedBy, serviceAccountClaim, type ClaimOwner } from './plan.js';
 import type { RetireAction } from './revoke.js';
 
 export interface RetireContext {

@@ -6,10 +6,11 @@
 import { policiesEqual } from '../compiler/canonical.js';
 import { withAssociationExternalId } from '../compiler/pod-identity.js';
 import type { DesiredSourceRole, DesiredState } from '../compiler/types.js';
+import { ownedBy, ownedByClaim, type ClaimOwner } from '../ownership.js';
 import type { ObservedAssociation } from './managers/association.js';
 import type { PermissionPolicyManager } from './managers/permission-policy.js';
 import type { RoleManager } from './managers/role.js';
-import { ownedBy, ownedByClaim, type Blocker, type ClaimOwner } from './plan.js';
+import type { Blocker } from './plan.js';
 
 export interface SourceRoleManagers {
   role: RoleManager;

@@ -4,13 +4,10 @@
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import type { AwsWorkloadIdentityClaim } from '../api/types.js';
 import { isKubeNotFound } from './errors.js';
+import { GROUP, PLURAL, VERSION } from '../ownership.js';
 import { mergePatch } from './patch.js';
 
-export const GROUP = 'awi.dev';
-export const VERSION = 'v1alpha1';
-export const PLURAL = 'awsworkloadidentityclaims';
-export const KIND = 'AwsWorkloadIdentityClaim';
-export const FINALIZER = 'awi.dev/cleanup';
+export { FINALIZER, GROUP, KIND, PLURAL, VERSION } from '../ownership.js';
 
 export class ClaimClient {
   private readonly api: CustomObjectsApi;
