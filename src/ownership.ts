@@ -27,6 +27,9 @@ export const TAG = {
   environment: 'awi.dev/environment',
 } as const;
 
+/** The tags that say which claim a resource belongs to (the ones isOwnedBy compares). */
+export const OWNERSHIP_TAGS = [TAG.managedBy, TAG.cluster, TAG.namespace, TAG.claim] as const;
+
 /** Tag set on AWS resources a claim with deletionPolicy Retain let go of. */
 export const RELEASED_TAG = 'awi.dev/released';
 
@@ -121,8 +124,19 @@ export function isOwnedBy(tags: Tags, owner: ClaimOwner): boolean;
 export function isOwnedBy(sa: LabelledServiceAccount, owner: ClaimRef): boolean;
 export function isOwnedBy(x: Tags | LabelledServiceAccount, owner: ClaimOwner | ClaimRef): boolean {
   const o = ownerOf(x);
-  if (o.kind === 'foreign' || !('claim' in o) || o.namespace !== owner.namespace || o.claim !== owner.claim) return false;
-  return 'cluster' in o ? 'cluster' in owner && o.cluster === owner.cluster : true;
+  if (!('claim' in o) || o.namespace !== owner.namespace || o.claim !== owner.claim) return false;
+  // AWS resources are shared by clusters: there the cluster must match too.
+  return !('cluster' in o) || ('cluster' in owner && o.cluster === owner.cluster);
+}
+
+/**
+ * Do the marks name this claim, on whichever cluster, released or not? For
+ * reports that know no cluster (the inventory of a claim that does not
+ * compile); before changing anything, use isOwnedBy.
+ */
+export function namesClaim(x: Tags | LabelledServiceAccount, ref: ClaimRef): boolean {
+  const o = ownerOf(x);
+  return 'claim' in o && o.namespace === ref.namespace && o.claim === ref.claim;
 }
 
 /** The claim a desired state is for, as its tags name it. */

@@ -7,7 +7,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Document, LineCounter } from 'yaml';
-import { KIND } from '../api/schema.js';
+import { KIND } from '../ownership.js';
 import type { Io } from './io.js';
 import { parseManifests, type ReadFailure, type TextPosition } from './kube-yaml.js';
 import { locateField, parseFieldPath, type PathSegment } from './locate.js';

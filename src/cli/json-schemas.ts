@@ -6,7 +6,7 @@
 // Regenerate: npm run build && bash test/bed/node.sh node dist/src/cli/generate-schemas.js
 
 import { claimJsonSchema } from '../api/crd.js';
-import { API_VERSION, KIND } from '../api/schema.js';
+import { API_VERSION, KIND } from '../ownership.js';
 import { platformConfigSchema } from '../config/schema.js';
 
 export const CLAIM_SCHEMA_FILE = 'schemas/awsworkloadidentityclaim.schema.json';

@@ -1,6 +1,7 @@
 // The inventory as text: a kubectl-style table (the style of cli/table.ts),
 // JSON, or CSV. Deterministic: the same cluster state prints the same bytes
 // (no ages, no "now"), so the output can be diffed and pasted.
+import { MANAGED_BY, TAG } from '../ownership.js';
 import type { BindingFinding, Inventory, InventoryRow, OrphanRole } from './join.js';
 
 export type InventoryFormat = 'table' | 'json' | 'csv';
@@ -60,10 +61,10 @@ export function formatTable(inv: Inventory): string[] {
   if (inv.orphans) {
     lines.push('');
     if (inv.orphans.length) {
-      lines.push(`Roles tagged awi.dev/managed-by=awi for cluster ${inv.cluster} that no claim accounts for:`);
+      lines.push(`Roles tagged ${TAG.managedBy}=${MANAGED_BY} for cluster ${inv.cluster} that no claim accounts for:`);
       lines.push(...table(ORPHAN_COLUMNS.map(([h]) => h), inv.orphans.map((o) => ORPHAN_COLUMNS.map(([, get]) => get(o)))));
     } else {
-      lines.push(`No orphaned roles: every role tagged awi.dev/managed-by=awi for cluster ${inv.cluster} belongs to a claim.`);
+      lines.push(`No orphaned roles: every role tagged ${TAG.managedBy}=${MANAGED_BY} for cluster ${inv.cluster} belongs to a claim.`);
     }
   }
   if (inv.bindings) {

@@ -3,15 +3,14 @@
 // trust digests, every association field, the IRSA OIDC provider, the last
 // credential verification), the bindings made outside awi or left without a
 // claim, and the roles awi tagged that no claim accounts for. No clients, no clock.
-import type { AwsWorkloadIdentityClaim, ClaimSpec } from '../api/types.js';
+import type { AwsWorkloadIdentityClaim } from '../api/types.js';
 import { parseArn } from '../compiler/arn.js';
 import { policiesEqual, policyDigest } from '../compiler/canonical.js';
 import { withAssociationExternalId } from '../compiler/pod-identity.js';
 import { compileClaim } from '../compiler/compile.js';
-import { LABEL, MANAGED_BY, TAG } from '../compiler/tags.js';
 import type { DesiredState, Mechanism, PodIdentityBinding } from '../compiler/types.js';
 import type { PlatformConfig } from '../config/types.js';
-import { RELEASED_TAG, ROLE_ARN_ANNOTATION } from '../controller/plan.js';
+import { claimOwner, isOwnedBy, MANAGED_BY, namesClaim, ownerOf, ROLE_ARN_ANNOTATION, TAG, TAG_PREFIX, type ClaimRef, type Tags } from '../ownership.js';
 
 /** A role as listed in AWS, with its tags and (URL-encoded, as IAM returns it) trust policy. */
 export interface AwsRole {
@@ -214,7 +213,7 @@ const otherMechanism = (m: Mechanism): Mechanism => (m === 'IRSA' ? 'PodIdentity
  * which awi keeps enforcing. Undefined when neither compiles.
  */
 export function expectedState(claim: AwsWorkloadIdentityClaim, config: PlatformConfig): Expected | undefined {
-  const applied = (claim.status as { applied?: { spec?: ClaimSpec } } | undefined)?.applied;
+  const applied = claim.status?.applied;
   const candidates: Array<[AwsWorkloadIdentityClaim, Expected['source']]> = [[claim, 'spec']];
   if (applied?.spec) candidates.push([{ ...claim, spec: applied.spec }, 'applied']);
   for (const [source, kind] of candidates) {
@@ -228,14 +227,17 @@ export function expectedState(claim: AwsWorkloadIdentityClaim, config: PlatformC
 
 /** The ownership ledger on the claim's role: the awi.dev/* tags the compiler writes. */
 export function expectedOwnershipTags(desired: DesiredState): Record<string, string> {
-  return Object.fromEntries(Object.entries(desired.role.tags).filter(([k]) => k.startsWith('awi.dev/')));
+  return Object.fromEntries(Object.entries(desired.role.tags).filter(([k]) => k.startsWith(TAG_PREFIX)));
 }
 
-/** The tags that say which claim a resource belongs to; a role differing in one of them is not this claim's. */
-const IDENTITY_TAGS: string[] = [TAG.managedBy, TAG.cluster, TAG.namespace, TAG.claim];
-
-const claimOwns = (tags: Record<string, string>, namespace: string, claim: string): boolean =>
-  tags[TAG.managedBy] === MANAGED_BY && tags[TAG.namespace] === namespace && tags[TAG.claim] === claim;
+/**
+ * Is it the claim's, as the controller decides it: its tags name the claim on
+ * this cluster. A claim that compiles from nothing names no cluster; then its
+ * namespace and name must match.
+ */
+function claimOwns(x: Tags, desired: DesiredState | undefined, ref: ClaimRef): boolean {
+  return desired ? isOwnedBy(x, claimOwner(desired)) : namesClaim(x, ref);
+}
 
 /** The IAM OIDC providers a trust policy names (Principal.Federated). */
 export function federatedProviders(desired: DesiredState): string[] {
@@ -248,7 +250,7 @@ export function federatedProviders(desired: DesiredState): string[] {
 export function checkClaim(claim: AwsWorkloadIdentityClaim, row: InventoryRow, compiled: Expected | undefined, obs: ClaimObservation): AwsCheck {
   const expected = withLiveExternalId(compiled, obs.binding);
   const desired = expected?.desired;
-  const namespace = claim.metadata.namespace ?? '';
+  const ref: ClaimRef = { namespace: claim.metadata.namespace ?? '', claim: claim.metadata.name };
   const role = obs.role;
   const digests: NonNullable<AwsCheck['digests']> = {};
 
@@ -257,14 +259,14 @@ export function checkClaim(claim: AwsWorkloadIdentityClaim, row: InventoryRow, c
   if (!row.roleArn) roleState = 'unknown: the claim does not compile';
   else if (failed(role)) roleState = `unknown: ${role.error}`;
   else if (!role) roleState = 'missing';
-  else if (!desired) {
-    roleState = claimOwns(role.tags, namespace, claim.metadata.name) ? 'ok' : 'not owned';
-    tags = 'unknown: the claim does not compile';
-  } else {
-    const want = expectedOwnershipTags(desired);
-    const differing = Object.keys(want).filter((k) => role.tags[k] !== want[k]).sort();
-    roleState = differing.some((k) => IDENTITY_TAGS.includes(k)) ? 'not owned' : 'ok';
-    tags = differing.length ? `differs: ${differing.join(',')}` : 'ok';
+  else {
+    roleState = claimOwns(role.tags, desired, ref) ? 'ok' : 'not owned';
+    if (!desired) tags = 'unknown: the claim does not compile';
+    else {
+      const want = expectedOwnershipTags(desired);
+      const differing = Object.keys(want).filter((k) => role.tags[k] !== want[k]).sort();
+      tags = differing.length ? `differs: ${differing.join(',')}` : 'ok';
+    }
   }
   const liveRole = roleState === 'ok' && role && !failed(role) ? role : undefined;
 
@@ -277,7 +279,7 @@ export function checkClaim(claim: AwsWorkloadIdentityClaim, row: InventoryRow, c
     policy = trust = 'unknown: the claim does not compile';
   }
 
-  const binding = checkBinding(claim, row, desired, obs.binding);
+  const binding = checkBinding(ref, row, desired, obs.binding);
   const provider = checkProviders(desired, row.mechanism, obs.providers);
   const verified = verification(claim);
   const ok =
@@ -333,14 +335,12 @@ function checkTrust(expected: Expected | undefined, role: AwsRole, digests: NonN
 /** Association fields the compiler may set (absent: AWS's defaults, no target role, session tags on, no session policy). */
 type BindingSettings = PodIdentityBinding & { targetRoleArn?: string; disableSessionTags?: boolean; policy?: string };
 
-function checkBinding(claim: AwsWorkloadIdentityClaim, row: InventoryRow, desired: DesiredState | undefined, binding: Observed<ObservedBinding>): string {
+function checkBinding(ref: ClaimRef, row: InventoryRow, desired: DesiredState | undefined, binding: Observed<ObservedBinding>): string {
   if (failed(binding)) return `unknown: ${binding.error}`;
-  const namespace = claim.metadata.namespace ?? '';
-  const name = claim.metadata.name;
   const roleArn = row.roleArn || desired?.role.arn;
   if (binding.mechanism === 'PodIdentity') {
     if (!binding.associations.length) return 'missing';
-    const foreign = binding.associations.find((a) => !claimOwns(a.tags, namespace, name));
+    const foreign = binding.associations.find((a) => !claimOwns(a.tags, desired, ref));
     if (foreign) return `not owned: ${foreign.associationId} (${foreign.targetRoleArn ?? foreign.roleArn})`;
     const a = binding.associations[0]!;
     const want = desired?.binding.kind === 'PodIdentityAssociation' ? (desired.binding as BindingSettings) : undefined;
@@ -351,7 +351,7 @@ function checkBinding(claim: AwsWorkloadIdentityClaim, row: InventoryRow, desire
     if (a.disableSessionTags !== (want?.disableSessionTags ?? false)) diffs.push(`disableSessionTags=${a.disableSessionTags}`);
     if (!sessionPoliciesEqual(a.policy, want?.policy)) diffs.push(`policy=${a.policy ? (safeDigest(a.policy) ?? 'unparseable') : '<none>'}`);
     if (want) {
-      const wantTags = Object.entries(want.tags).filter(([k]) => k.startsWith('awi.dev/'));
+      const wantTags = Object.entries(want.tags).filter(([k]) => k.startsWith(TAG_PREFIX));
       const differing = wantTags.filter(([k, v]) => a.tags[k] !== v).map(([k]) => k).sort();
       if (differing.length) diffs.push(`tags=${differing.join(',')}`);
     }
@@ -360,7 +360,7 @@ function checkBinding(claim: AwsWorkloadIdentityClaim, row: InventoryRow, desire
   }
   const sa = binding.serviceAccount;
   if (!sa) return 'no ServiceAccount';
-  if (sa.labels[LABEL.managedBy] !== MANAGED_BY || sa.labels[LABEL.claim] !== name || (sa.labels[LABEL.claimNamespace] ?? sa.namespace) !== namespace) return 'not owned';
+  if (!isOwnedBy(sa, ref)) return 'not owned';
   const annotation = sa.annotations[ROLE_ARN_ANNOTATION];
   if (annotation === undefined) return 'missing';
   return annotation === roleArn ? 'ok' : `differs: ${ROLE_ARN_ANNOTATION}=${annotation}`;
@@ -409,27 +409,29 @@ export function findBindings(claims: AwsWorkloadIdentityClaim[], serviceAccounts
   const out: BindingFinding[] = [];
   for (const sa of serviceAccounts) {
     const annotation = sa.annotations[ROLE_ARN_ANNOTATION];
-    const ours = sa.labels[LABEL.managedBy] === MANAGED_BY && sa.labels[LABEL.claim] !== undefined;
-    if (!ours) {
-      if (annotation !== undefined) {
-        out.push({ kind: 'foreign ServiceAccount', namespace: sa.namespace, serviceAccount: sa.name, roleArn: annotation, detail: `annotated with ${ROLE_ARN_ANNOTATION}, not created by awi` });
-      }
+    const owner = ownerOf(sa);
+    if (owner.kind !== 'claim') {
+      if (annotation === undefined) continue;
+      out.push(
+        owner.kind === 'released'
+          ? { kind: 'orphaned ServiceAccount', namespace: sa.namespace, serviceAccount: sa.name, roleArn: annotation, detail: `annotated with ${ROLE_ARN_ANNOTATION}; released by awi (deletionPolicy Retain), no claim binds it` }
+          : { kind: 'foreign ServiceAccount', namespace: sa.namespace, serviceAccount: sa.name, roleArn: annotation, detail: `annotated with ${ROLE_ARN_ANNOTATION}, not created by awi` },
+      );
       continue;
     }
-    const claimName = sa.labels[LABEL.claim]!;
-    const claimNs = sa.labels[LABEL.claimNamespace] ?? sa.namespace;
+    const { claim: claimName, namespace: claimNs } = owner;
     const claim = byKey.get(`${claimNs}/${claimName}`);
     const why = !claim ? `claim ${claimNs}/${claimName} does not exist` : claim.spec?.serviceAccountName !== sa.name || claimNs !== sa.namespace ? `claim ${claimNs}/${claimName} binds ServiceAccount ${claim.spec?.serviceAccountName}` : undefined;
     if (why) out.push({ kind: 'orphaned ServiceAccount', namespace: sa.namespace, serviceAccount: sa.name, roleArn: annotation ?? '', claim: claimName, detail: why });
   }
   for (const a of associations) {
     const gives = a.targetRoleArn ?? a.roleArn;
-    if (a.tags[TAG.managedBy] !== MANAGED_BY) {
-      out.push({ kind: 'foreign association', namespace: a.namespace, serviceAccount: a.serviceAccount, roleArn: gives, associationId: a.associationId, detail: 'no awi.dev/managed-by=awi tag' });
+    const owner = ownerOf(a.tags);
+    if (owner.kind === 'foreign') {
+      out.push({ kind: 'foreign association', namespace: a.namespace, serviceAccount: a.serviceAccount, roleArn: gives, associationId: a.associationId, detail: `no ${TAG.managedBy}=${MANAGED_BY} tag` });
       continue;
     }
-    const claimNs = a.tags[TAG.namespace] ?? '';
-    const claimName = a.tags[TAG.claim] ?? '';
+    const { namespace: claimNs, claim: claimName } = owner;
     const claim = byKey.get(`${claimNs}/${claimName}`);
     const mechanism = claim?.status?.mechanism ?? claim?.spec?.mechanism;
     const why = !claim
@@ -463,21 +465,22 @@ export function findOrphans(roles: AwsRole[], rows: InventoryRow[], cluster: str
   const orphans: OrphanRole[] = [];
   for (const role of roles) {
     const t = role.tags;
-    if (t[TAG.managedBy] !== MANAGED_BY || !clusterValues.includes(t[TAG.cluster] ?? '')) continue;
-    const ns = t[TAG.namespace] ?? '';
+    const owner = ownerOf(t);
+    if (owner.kind === 'foreign' || !clusterValues.includes(owner.cluster)) continue;
+    const ns = owner.namespace;
     if (namespace !== undefined && ns !== namespace) continue;
-    const key = `${ns}/${t[TAG.claim] ?? ''}`;
+    const key = `${ns}/${owner.claim}`;
     const claimRole = claimRoles.get(key);
     if (claimRole?.includes(role.arn)) continue;
     orphans.push({
       accountId: role.accountId || (parseArn(role.arn)?.account ?? ''),
       roleArn: role.arn,
       namespace: ns,
-      claim: t[TAG.claim] ?? '',
+      claim: owner.claim,
       owner: t[TAG.owner] ?? '',
       environment: t[TAG.environment] ?? '',
       created: role.created ?? '',
-      status: t[RELEASED_TAG] === 'true' ? 'released' : claimRole === undefined ? 'no claim' : "not the claim's role",
+      status: owner.kind === 'released' ? 'released' : claimRole === undefined ? 'no claim' : "not the claim's role",
     });
   }
   return orphans.sort(byKey((o) => `${o.namespace}/${o.claim}/${o.roleArn}`));

@@ -3,7 +3,7 @@
 // sources (including ListRoles/ListRoleTags pagination).
 import { describe, expect, it } from '@jest/globals';
 import { ListRolesCommand, ListRoleTagsCommand } from '@aws-sdk/client-iam';
-import type { AwsWorkloadIdentityClaim } from '../../src/api/types.js';
+import type { AwsWorkloadIdentityClaim, ClaimStatus, ConditionStatus } from '../../src/api/types.js';
 import { collectInventory, formatInventory, listRolesWithTags, type AwsRole, type Inventory, type InventorySources } from '../../src/inventory/index.js';
 import {
   checkClaim, claimRow, expectedState, federatedProviders, findBindings, findOrphans,
@@ -20,7 +20,7 @@ const CLUSTER = config.cluster.name;
 const ACCOUNT = config.cluster.accountId;
 const arnOf = (name: string) => `arn:aws:iam::${ACCOUNT}:role/awi/${name}`;
 
-function claim(namespace: string, name: string, over: { mechanism?: 'IRSA' | 'PodIdentity'; status?: Record<string, unknown>; uid?: string; owner?: string } = {}): AwsWorkloadIdentityClaim {
+function claim(namespace: string, name: string, over: { mechanism?: 'IRSA' | 'PodIdentity'; status?: ClaimStatus; uid?: string; owner?: string } = {}): AwsWorkloadIdentityClaim {
   const base = loadExample('checkout-api-s3-read');
   return {
     ...base,
@@ -30,7 +30,7 @@ function claim(namespace: string, name: string, over: { mechanism?: 'IRSA' | 'Po
   } as AwsWorkloadIdentityClaim;
 }
 
-const readyStatus = (roleArn: string, mechanism = 'PodIdentity'): Record<string, any> => ({
+const readyStatus = (roleArn: string, mechanism: 'IRSA' | 'PodIdentity' = 'PodIdentity'): ClaimStatus => ({
   mechanism,
   roleArn,
   conditions: [{ type: 'Ready', status: 'True', reason: 'Reconciled', message: 'ok', lastTransitionTime: '2026-11-23T10:00:00Z' }],
@@ -140,6 +140,12 @@ describe('checkClaim (the audit of one claim)', () => {
     expect(checkClaim(c, row, e, { ...pod(), binding: { mechanism: 'PodIdentity', associations: [] } }).binding).toBe('missing');
   });
 
+  it('an association tagged for this claim on another cluster is not owned, as the controller decides it', () => {
+    const l = liveOf(c);
+    const elsewhere = { ...l.association.tags, 'awi.dev/cluster': 'arn:aws:eks:eu-west-1:444455556666:cluster/prod-platform-a' };
+    expect(checkClaim(c, row, l.expected, pod({}, { tags: elsewhere })).binding).toBe(`not owned: a-1 (${l.association.roleArn})`);
+  });
+
   it('names the tags that differ; a different claim, namespace or cluster means not owned (and nothing else is compared)', () => {
     const l = liveOf(c);
     const e = l.expected;
@@ -172,10 +178,10 @@ describe('checkClaim (the audit of one claim)', () => {
   });
 
   it('reads the last credential verification: False fails the audit, absent is "-"', () => {
-    const verifiedClaim = (status: string, reason: string) => {
+    const verifiedClaim = (status: ConditionStatus, reason: string) => {
       const v = claim('checkout-prod', 'api', { uid: 'u-1' });
       const s = readyStatus(expectedState(v, config)!.desired.role.arn);
-      v.status = { ...s, conditions: [...(s.conditions as object[]), { type: 'CredentialsVerified', status, reason, message: 'm', lastTransitionTime: '2026-11-23T10:00:00Z' }] } as never;
+      v.status = { ...s, conditions: [...(s.conditions ?? []), { type: 'CredentialsVerified', status, reason, message: 'm', lastTransitionTime: '2026-11-23T10:00:00Z' }] };
       return v;
     };
     const t = verifiedClaim('True', 'Verified');
@@ -187,7 +193,8 @@ describe('checkClaim (the audit of one claim)', () => {
   it('a claim edited into an invalid one is audited against the last valid spec awi recorded', () => {
     const edited = claim('checkout-prod', 'api', { uid: 'u-1' });
     const validSpec = edited.spec;
-    edited.status = { ...readyStatus(expectedState(edited, config)!.desired.role.arn), applied: { generation: 1, spec: validSpec } } as never;
+    const roleArn = expectedState(edited, config)!.desired.role.arn;
+    edited.status = { ...readyStatus(roleArn), applied: { generation: 1, spec: validSpec, mechanism: 'PodIdentity', roleArn } };
     edited.spec = { ...validSpec, permissions: { s3: [{ bucket: '*', access: ['read'] }] } } as never;
     expect(compileClaim(edited, config).ok).toBe(false);
     const e = expectedState(edited, config);
@@ -233,6 +240,15 @@ describe('findBindings (bindings outside awi)', () => {
       ['orphaned association', 'switched-sa', 'switched', 'claim team-a/switched uses IRSA'],
     ]);
     expect(findBindings([api], [awiSa], [l.association])).toEqual([]);
+  });
+
+  it('a ServiceAccount awi released (Retain) that still carries the role annotation is orphaned, not foreign', () => {
+    const released = sa('team-a', 'kept-sa', { 'app.kubernetes.io/managed-by': 'awi' }, { 'eks.amazonaws.com/role-arn': arnOf('kept') });
+    const otherManager = sa('team-a', 'helm-sa', { 'app.kubernetes.io/managed-by': 'Helm' }, { 'eks.amazonaws.com/role-arn': arnOf('helm') });
+    expect(findBindings([api], [awiSa, released, otherManager], [l.association]).map((f) => [f.kind, f.serviceAccount, f.claim, f.detail])).toEqual([
+      ['foreign ServiceAccount', 'helm-sa', undefined, 'annotated with eks.amazonaws.com/role-arn, not created by awi'],
+      ['orphaned ServiceAccount', 'kept-sa', undefined, 'annotated with eks.amazonaws.com/role-arn; released by awi (deletionPolicy Retain), no claim binds it'],
+    ]);
   });
 });
 
