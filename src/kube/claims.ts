@@ -2,12 +2,15 @@
 // finalizer (with an optimistic-concurrency precondition) and its status
 // (through the status subresource only).
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import type { AwsWorkloadIdentityClaim } from '../api/types.js';
+import type { AwsWorkloadIdentityClaim, ClaimStatus } from '../api/types.js';
 import { isKubeNotFound } from './errors.js';
 import { GROUP, PLURAL, VERSION } from '../ownership.js';
 import { mergePatch } from './patch.js';
 
 export { FINALIZER, GROUP, KIND, PLURAL, VERSION } from '../ownership.js';
+
+/** A JSON merge patch of the status: fields as the generated type has them, null removes one. */
+export type ClaimStatusPatch = { [K in keyof ClaimStatus]?: ClaimStatus[K] | null };
 
 export class ClaimClient {
   private readonly api: CustomObjectsApi;
@@ -43,7 +46,7 @@ export class ClaimClient {
     )) as AwsWorkloadIdentityClaim;
   }
 
-  async patchStatus(claim: AwsWorkloadIdentityClaim, status: Record<string, unknown>): Promise<void> {
+  async patchStatus(claim: AwsWorkloadIdentityClaim, status: ClaimStatusPatch): Promise<void> {
     const { namespace = '', name } = claim.metadata;
     await this.api.patchNamespacedCustomObjectStatus(
       { group: GROUP, version: VERSION, plural: PLURAL, namespace, name, body: { status } },
