@@ -10,7 +10,7 @@ import { withAssociationExternalId } from '../compiler/pod-identity.js';
 import { compileClaim } from '../compiler/compile.js';
 import type { DesiredState, Mechanism, PodIdentityBinding } from '../compiler/types.js';
 import type { PlatformConfig } from '../config/types.js';
-import { claimOwner, isOwnedBy, MANAGED_BY, namesClaim, ownerOf, ROLE_ARN_ANNOTATION, TAG, TAG_PREFIX, type ClaimRef, type Tags } from '../ownership.js';
+import { claimOwner, isOwnedBy, MANAGED_BY, namesClaim, ownerOf, ROLE_ARN_ANNOTATION, TAG, TAG_PREFIX, type ClaimRef, type LabelledServiceAccount, type Tags } from '../ownership.js';
 
 /** A role as listed in AWS, with its tags and (URL-encoded, as IAM returns it) trust policy. */
 export interface AwsRole {
@@ -43,10 +43,9 @@ export interface LiveAssociation {
   tags: Record<string, string>;
 }
 
-export interface LiveServiceAccount {
-  namespace: string;
+/** A ServiceAccount as listed: its ownership labels, and its annotations (the IRSA binding). */
+export interface LiveServiceAccount extends LabelledServiceAccount {
   name: string;
-  labels: Record<string, string>;
   annotations: Record<string, string>;
 }
 
