@@ -1,4 +1,4 @@
-// The AWS fake's EKS tagging API (test/awsfake/eks.ts) against the EKS API
+// The AWS fake's EKS tagging API (testbed/awsfake/eks.ts) against the EKS API
 // reference: TagResource (POST /tags/{resourceArn}, body {"tags": {...}}:
 // adds or overwrites the keys given, leaves the others), UntagResource
 // (DELETE /tags/{resourceArn}?tagKeys=k1&tagKeys=k2: 1 to 50 keys),
@@ -11,8 +11,8 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
 import { DescribeClusterCommand, DescribePodIdentityAssociationCommand, EKSClient, ListTagsForResourceCommand, TagResourceCommand, UntagResourceCommand } from '@aws-sdk/client-eks';
-import { EKS_TAGS_PER_RESOURCE_MAX, EksService } from '../awsfake/eks.js';
-import { AwsError, jsonError } from '../awsfake/protocol.js';
+import { EKS_TAGS_PER_RESOURCE_MAX, EksService } from '../../testbed/awsfake/eks.js';
+import { AwsError, jsonError } from '../../testbed/awsfake/protocol.js';
 
 const ACCOUNT = '111122223333';
 const REGION = 'eu-west-1';

@@ -1,11 +1,11 @@
-// The AWS fake's in-memory EKS (test/awsfake/eks.ts) against the EKS API
+// The AWS fake's in-memory EKS (testbed/awsfake/eks.ts) against the EKS API
 // reference: Pod Identity associations with a target role, session tags
 // setting and session policy (CreatePodIdentityAssociation,
 // UpdatePodIdentityAssociation, DescribePodIdentityAssociation,
 // ListPodIdentityAssociations), and the add-on reads (DescribeAddon, ListAddons).
 import { describe, expect, it } from '@jest/globals';
-import { EksService } from '../awsfake/eks.js';
-import { AwsError } from '../awsfake/protocol.js';
+import { EksService } from '../../testbed/awsfake/eks.js';
+import { AwsError } from '../../testbed/awsfake/protocol.js';
 
 const ACCOUNT = '111122223333';
 const CLUSTER = 'demo';

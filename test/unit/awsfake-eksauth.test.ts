@@ -10,15 +10,15 @@
 //   ID list lacks the token's audience.
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JSONWebKeySet } from 'jose';
-import { EksService } from '../awsfake/eks.js';
-import { assumeRoleForPodIdentity } from '../awsfake/eksauth.js';
-import { TokenVerifier } from '../awsfake/jwks.js';
-import type { IamBackend, MintedCredentials, OidcProviderInfo, RoleInfo } from '../awsfake/moto-iam.js';
-import { PropagationTracker } from '../awsfake/propagation.js';
-import { AwsError, type FakeResponse } from '../awsfake/protocol.js';
-import { assumeRoleWithWebIdentity } from '../awsfake/sts-webidentity.js';
-import { parsePolicyDocument } from '../awsfake/trust-evaluation.js';
-import type { ClusterConfig } from '../awsfake/types.js';
+import { EksService } from '../../testbed/awsfake/eks.js';
+import { assumeRoleForPodIdentity } from '../../testbed/awsfake/eksauth.js';
+import { TokenVerifier } from '../../testbed/awsfake/jwks.js';
+import type { IamBackend, MintedCredentials, OidcProviderInfo, RoleInfo } from '../../testbed/awsfake/moto-iam.js';
+import { PropagationTracker } from '../../testbed/awsfake/propagation.js';
+import { AwsError, type FakeResponse } from '../../testbed/awsfake/protocol.js';
+import { assumeRoleWithWebIdentity } from '../../testbed/awsfake/sts-webidentity.js';
+import { parsePolicyDocument } from '../../testbed/awsfake/trust-evaluation.js';
+import type { ClusterConfig } from '../../testbed/awsfake/types.js';
 
 const ACCOUNT = '111122223333';
 const OTHER = '444455556666';

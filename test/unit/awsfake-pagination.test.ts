@@ -1,9 +1,9 @@
-// Pagination of the AWS fake (test/awsfake/pagination.ts) and EKS association
-// listing through the in-memory EKS service (test/awsfake/eks.ts).
+// Pagination of the AWS fake (testbed/awsfake/pagination.ts) and EKS association
+// listing through the in-memory EKS service (testbed/awsfake/eks.ts).
 import { describe, expect, it } from '@jest/globals';
-import { EksService, eksOperation, newAssociationId } from '../awsfake/eks.js';
-import { decodeToken, encodeToken, InvalidTokenError, paginate } from '../awsfake/pagination.js';
-import { AwsError } from '../awsfake/protocol.js';
+import { EksService, eksOperation, newAssociationId } from '../../testbed/awsfake/eks.js';
+import { decodeToken, encodeToken, InvalidTokenError, paginate } from '../../testbed/awsfake/pagination.js';
+import { AwsError } from '../../testbed/awsfake/protocol.js';
 
 const key = (s: string): string => s;
 

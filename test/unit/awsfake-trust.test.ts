@@ -1,6 +1,6 @@
-// Trust-policy evaluation of the AWS fake (test/awsfake/trust-evaluation.ts).
+// Trust-policy evaluation of the AWS fake (testbed/awsfake/trust-evaluation.ts).
 import { describe, expect, it } from '@jest/globals';
-import { evaluateOne, evaluateTrust, globMatch, MalformedPolicyError, parsePolicyDocument, type TrustRequest } from '../awsfake/trust-evaluation.js';
+import { evaluateOne, evaluateTrust, globMatch, MalformedPolicyError, parsePolicyDocument, type TrustRequest } from '../../testbed/awsfake/trust-evaluation.js';
 
 const HP = '127.0.0.1:6443';
 const PROVIDER = `arn:aws:iam::111122223333:oidc-provider/${HP}`;
