@@ -33,8 +33,8 @@ if (!existsSync(bin)) {
   console.error(`${bin} is missing: run npm run build first`);
   process.exit(2);
 }
-const claim = 'test/fixtures/examples/checkout-api-s3-read.yaml';
-const config = 'test/fixtures/examples/platform-config.yaml';
+const claim = 'deploy/examples/checkout-api-s3-read.yaml';
+const config = 'deploy/examples/platform-config.yaml';
 
 /** CPU seconds (user, system) of one run of `node <bin> ...args`. */
 function cpuOf(args: string[]): { user: number; sys: number; status: number } {
