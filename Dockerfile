@@ -4,7 +4,7 @@
 #   docker build -t awi:0.1.0 .            (or podman build)
 #   docker run --rm awi:0.1.0 --help
 #
-# test/bed/containers.sh builds it with podman on a Node base image it makes
+# testbed/scripts/containers.sh builds it with podman on a Node base image it makes
 # locally (--build-arg NODE_IMAGE=...) and test/integration/image.test.ts runs
 # the controller from it against the test bed. The build reaches no network
 # but the npm registry (npm ci).
@@ -20,7 +20,7 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 # Only for npm ci behind a TLS-inspecting proxy: the path of a CA bundle that
-# the build mounts (test/bed/containers.sh passes the machine's). Build
+# the build mounts (testbed/scripts/containers.sh passes the machine's). Build
 # stages only: the final image keeps Node's own CAs.
 ARG NODE_EXTRA_CA_CERTS
 WORKDIR /src

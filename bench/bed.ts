@@ -4,9 +4,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { startControlPlane, stopChild, type RunningControlPlane } from '../test/harness/controlplane.js';
-import { projectRoot, runRoot } from '../test/harness/paths.js';
-import { testAccountId, testBedEnv, testClusterName, testRegion, type TestBedInfo } from '../test/harness/testbed-info.js';
+import { startControlPlane, stopChild, type RunningControlPlane } from '../testbed/harness/controlplane.js';
+import { projectRoot, runRoot } from '../testbed/harness/paths.js';
+import { testAccountId, testBedEnv, testClusterName, testRegion, type TestBedInfo } from '../testbed/harness/testbed-info.js';
 
 // --- the permission shapes of the claims -------------------------------------
 
@@ -48,7 +48,7 @@ async function startFake(runDir: string, cp: RunningControlPlane): Promise<{ chi
     clusters: [{ name: testClusterName, issuer: cp.state.issuer, kubeconfigPath: cp.state.kubeconfig }],
   }));
   const log = createWriteStream(path.join(runDir, 'awsfake.log'));
-  const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'test', 'awsfake', 'main.js'), optsFile], {
+  const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'testbed', 'awsfake', 'main.js'), optsFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, AWSFAKE_LOG_LEVEL: 'warn' },
   });

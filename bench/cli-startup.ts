@@ -3,7 +3,7 @@
 // version), the median of a few runs. A benchmark, not a test: the machine's
 // load moves the figures, so nothing here fails on a threshold.
 //
-//   npm run build && bash test/bed/node.sh node dist/bench/cli-startup.js [--runs 7] [--node /path/to/node]
+//   npm run build && bash testbed/scripts/node.sh node dist/bench/cli-startup.js [--runs 7] [--node /path/to/node]
 //
 // CPU is measured outside the process, by the shell's `times` (the rusage of
 // its reaped children), so that it includes Node's own start-up and module
@@ -33,8 +33,8 @@ if (!existsSync(bin)) {
   console.error(`${bin} is missing: run npm run build first`);
   process.exit(2);
 }
-const claim = 'test/fixtures/examples/checkout-api-s3-read.yaml';
-const config = 'test/fixtures/examples/platform-config.yaml';
+const claim = 'deploy/examples/checkout-api-s3-read.yaml';
+const config = 'deploy/examples/platform-config.yaml';
 
 /** CPU seconds (user, system) of one run of `node <bin> ...args`. */
 function cpuOf(args: string[]): { user: number; sys: number; status: number } {

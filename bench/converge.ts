@@ -23,9 +23,9 @@ import { Controller } from '../src/controller/controller.js';
 import { shareConnections } from '../src/kube/connections.js';
 import { claimKey, GROUP, PLURAL, VERSION } from '../src/kube/claims.js';
 import { ResilientWatch } from '../src/kube/watch.js';
-import { AwsFakeClient } from '../test/awsfake/client.js';
-import { installCrd, platformPrerequisites, testPlatformConfig, writeCalls } from '../test/harness/controller-env.js';
-import { loadKubeConfig } from '../test/harness/kube.js';
+import { AwsFakeClient, writeCalls } from '../testbed/awsfake/client.js';
+import { installCrd, platformPrerequisites, testPlatformConfig } from '../testbed/harness/platform.js';
+import { loadKubeConfig } from '../testbed/harness/kube.js';
 import { benchClaims, startBed, stopBed } from './bed.js';
 
 interface Options {

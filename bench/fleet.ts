@@ -7,7 +7,7 @@
 // first pass after a restart, the controller's peak RSS, and (with --kills)
 // whether convergence progresses through a crash loop.
 //
-//   npm run build && bash test/bed/node.sh node dist/bench/fleet.js --claims 200 [--kills 5] [--throttle 0.3] [--5xx 0.05] [--lag-ms 10000]
+//   npm run build && bash testbed/scripts/node.sh node dist/bench/fleet.js --claims 200 [--kills 5] [--throttle 0.3] [--5xx 0.05] [--lag-ms 10000]
 //
 // Exit code 0 when every claim became Ready with no duplicate and no orphan
 // and the resync wrote nothing to AWS; 1 otherwise; 2 on bad arguments.
@@ -28,12 +28,12 @@ import { parsePlatformConfig } from '../src/config/index.js';
 import { shareConnections } from '../src/kube/connections.js';
 import { claimKey, GROUP, PLURAL, VERSION } from '../src/kube/claims.js';
 import { ResilientWatch } from '../src/kube/watch.js';
-import { AwsFakeClient, awsClientConfig, type FaultRule } from '../test/awsfake/client.js';
-import { installCrd, platformPrerequisites, testPlatformConfigDocument, writeCalls } from '../test/harness/controller-env.js';
-import { stopChild } from '../test/harness/controlplane.js';
-import { loadKubeConfig } from '../test/harness/kube.js';
-import { projectRoot } from '../test/harness/paths.js';
-import { testClusterName, testRegion } from '../test/harness/testbed-info.js';
+import { AwsFakeClient, awsClientConfig, writeCalls, type FaultRule } from '../testbed/awsfake/client.js';
+import { installCrd, platformPrerequisites, testPlatformConfigDocument } from '../testbed/harness/platform.js';
+import { stopChild } from '../testbed/harness/controlplane.js';
+import { loadKubeConfig } from '../testbed/harness/kube.js';
+import { projectRoot } from '../testbed/harness/paths.js';
+import { testClusterName, testRegion } from '../testbed/harness/testbed-info.js';
 import { benchClaims, startBed, stopBed, type Bed, type ClaimToCreate } from './bed.js';
 
 interface Options {

@@ -1,5 +1,5 @@
 // Tests on the test bed: one control plane and one AWS fake per run, shared by
-// every file, so files run one at a time (see test/harness/).
+// every file, so files run one at a time (see testbed/README.md).
 import base from './jest.base.js';
 export default {
   ...base,

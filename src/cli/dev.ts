@@ -3,7 +3,7 @@
 // claims, and runs `awi controller` itself, the entry point a Deployment runs
 // (probes, metrics, leader election), as a child process of this one.
 //
-// The test bed lives in the source checkout (test/bed/local.ts), not in the
+// The test bed lives in the source checkout (testbed/local.ts), not in the
 // image or the npm package: the module is found at run time, so that building
 // src/ alone (the Dockerfile) still works, and an install without it says so.
 import { existsSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { EXIT, type Io } from './io.js';
 
-/** What test/bed/local.ts exports. */
+/** What testbed/local.ts exports. */
 export interface LocalBed {
   runLocal(o: { keep: boolean; awi: string[] }): Promise<number>;
 }
@@ -22,7 +22,7 @@ export function registerDev(program: Command, io: Io): void {
     .description('run awi on a local test bed (source checkout only): kube-apiserver + AWS fake + the example claims, reconciled by `awi controller` with its probes and metrics')
     .option('--keep', 'leave the control plane, the AWS fake and the controller running until Ctrl-C')
     .action(async (opts: { keep?: boolean }) => {
-      const bed = new URL('../../test/bed/local.js', import.meta.url);
+      const bed = new URL('../../testbed/local.js', import.meta.url);
       if (!existsSync(fileURLToPath(bed))) {
         io.err(`awi dev: the local test bed is not part of this install (${fileURLToPath(bed)} is missing); run it from a source checkout: npm run local\n`);
         process.exitCode = EXIT.usage;

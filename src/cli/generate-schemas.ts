@@ -1,6 +1,6 @@
 // Writes the JSON Schemas for editors into schemas/. Run from the repository
 // root after a build:
-//   npm run build && bash test/bed/node.sh node dist/src/cli/generate-schemas.js
+//   npm run build && bash testbed/scripts/node.sh node dist/src/cli/generate-schemas.js
 
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

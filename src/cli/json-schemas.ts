@@ -3,7 +3,7 @@
 // from src/api/schema.ts (through the JSON Schema `awi validate` itself
 // uses), the platform configuration from src/config/schema.ts. Published in
 // schemas/; test/unit/cli-schemas.test.ts fails when they are stale.
-// Regenerate: npm run build && bash test/bed/node.sh node dist/src/cli/generate-schemas.js
+// Regenerate: npm run build && bash testbed/scripts/node.sh node dist/src/cli/generate-schemas.js
 
 import { claimJsonSchema } from '../api/crd.js';
 import { API_VERSION, KIND } from '../ownership.js';

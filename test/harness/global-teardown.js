@@ -1,5 +1,5 @@
 // jest globalTeardown: stops what global-setup.js started.
 export default async function globalTeardown() {
-  const { stopTestBed } = await import(new URL('../../dist/test/harness/testbed-start.js', import.meta.url).href);
+  const { stopTestBed } = await import(new URL('../../dist/testbed/harness/testbed-start.js', import.meta.url).href);
   await stopTestBed();
 }

@@ -8,6 +8,8 @@
 // Strict on purpose: an operator, qualifier or API it does not know throws,
 // so a new controller call or a new policy construct cannot pass unchecked.
 
+import { evaluateConditions, globMatch } from '../../testbed/awsfake/iam-conditions.js';
+
 export interface PolicyStatement {
   Sid?: string;
   Effect: 'Allow' | 'Deny';
@@ -43,94 +45,32 @@ const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.i
 export const statements = (p: PolicyDocument): PolicyStatement[] => list(p.Statement);
 const statementId = (s: PolicyStatement, i: number): string => s.Sid ?? `#${i}`;
 
-function globRegExp(pattern: string, flags: string): RegExp {
+/** Refuses unrendered placeholders (${ACCOUNT_ID}) and policy variables instead of treating them as text. */
+function rendered(pattern: string): string {
   if (/\$\{[^}]*\}/.test(pattern)) throw new Error(`unrendered placeholder or policy variable in ${pattern}`);
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${re}$`, flags);
+  return pattern;
 }
 
 /** IAM action patterns: case-insensitive, * and ? wildcards. */
 export function actionMatches(pattern: string, action: string): boolean {
-  return globRegExp(pattern, 'i').test(action);
+  return globMatch(rendered(pattern), action, true);
 }
 
 /** ARN patterns: case-sensitive, * and ? wildcards (also across "/" and ":"). */
 export function resourceMatches(pattern: string, resource: string): boolean {
-  return globRegExp(pattern, '').test(resource);
+  return globMatch(rendered(pattern), resource);
 }
 
 /**
- * ArnEquals and ArnLike (the same operator in IAM): each of the six
- * colon-delimited parts of the ARN is matched on its own, case-sensitively,
- * with * and ? wildcards that do not cross a part; a value that is not an
- * ARN matches nothing.
+ * The Condition block, by the test bed's one IAM condition evaluator
+ * (testbed/awsfake/iam-conditions.ts). Strict: what it cannot evaluate (an
+ * operator it does not know, a single-valued operator on a multivalued key)
+ * throws, so that a new policy construct cannot pass unchecked.
  */
-export function arnLike(pattern: string, value: string): boolean {
-  const parts = (arn: string) => {
-    const p = arn.split(':');
-    return p.length < 6 ? undefined : [...p.slice(0, 5), p.slice(5).join(':')];
-  };
-  const want = parts(pattern);
-  const got = parts(value);
-  if (!want || !got) return false;
-  return want.every((w, i) => globRegExp(w, '').test(got[i]!));
-}
-
-type Matcher = (policyValue: string, contextValue: string) => boolean;
-const BASE_OPERATORS: Record<string, { match: Matcher; negated: boolean }> = {
-  StringEquals: { match: (p, c) => p === c, negated: false },
-  StringNotEquals: { match: (p, c) => p === c, negated: true },
-  StringEqualsIgnoreCase: { match: (p, c) => p.toLowerCase() === c.toLowerCase(), negated: false },
-  StringNotEqualsIgnoreCase: { match: (p, c) => p.toLowerCase() === c.toLowerCase(), negated: true },
-  StringLike: { match: (p, c) => globRegExp(p, '').test(c), negated: false },
-  StringNotLike: { match: (p, c) => globRegExp(p, '').test(c), negated: true },
-  ArnEquals: { match: arnLike, negated: false },
-  ArnNotEquals: { match: arnLike, negated: true },
-  ArnLike: { match: arnLike, negated: false },
-  ArnNotLike: { match: arnLike, negated: true },
-  Bool: { match: (p, c) => p.toLowerCase() === c.toLowerCase(), negated: false },
-};
-
-function lookup(context: RequestContext, key: string): string | string[] | undefined {
-  const lower = key.toLowerCase();
-  const found = Object.keys(context).find((k) => k.toLowerCase() === lower);
-  return found === undefined ? undefined : context[found];
-}
-
-/** One condition operator block, e.g. {"StringEquals": {"aws:RequestTag/x": "y"}}: every key must hold. */
-function operatorHolds(operator: string, entries: Record<string, string | string[] | boolean>, context: RequestContext): boolean {
-  const qualifier = /^(ForAllValues|ForAnyValue):/.exec(operator)?.[1];
-  let base = qualifier ? operator.slice(qualifier.length + 1) : operator;
-  const ifExists = base.endsWith('IfExists');
-  if (ifExists) base = base.slice(0, -'IfExists'.length);
-
-  return Object.entries(entries).every(([key, raw]) => {
-    const values = list(raw).map(String);
-    const present = lookup(context, key);
-    if (base === 'Null') {
-      if (qualifier || ifExists) throw new Error(`unsupported condition operator ${operator}`);
-      const wantAbsent = values[0]!.toLowerCase() === 'true';
-      return wantAbsent === (present === undefined);
-    }
-    const op = BASE_OPERATORS[base];
-    if (!op) throw new Error(`unsupported condition operator ${operator}`);
-    const matchesAny = (c: string) => values.some((p) => op.match(p, c));
-    // Negated operators hold when no policy value matches.
-    const holdsFor = (c: string) => (op.negated ? !matchesAny(c) : matchesAny(c));
-
-    if (qualifier === 'ForAllValues') {
-      // Vacuously true for a missing key or an empty set (as in AWS).
-      return list(present).every(holdsFor);
-    }
-    if (qualifier === 'ForAnyValue') return list(present).some(holdsFor);
-    if (Array.isArray(present)) throw new Error(`condition key ${key} is multivalued: use ForAllValues: or ForAnyValue: with ${operator}`);
-    if (present === undefined) return ifExists || op.negated;
-    return holdsFor(present);
-  });
-}
-
 export function conditionsHold(condition: PolicyStatement['Condition'], context: RequestContext): boolean {
-  return Object.entries(condition ?? {}).every(([operator, entries]) => operatorHolds(operator, entries, context));
+  const r = evaluateConditions(condition, context);
+  if (r.unsupported) throw new Error(r.unsupported);
+  return r.result === 'true';
 }
 
 function statementApplies(s: PolicyStatement, req: AuthzRequest): boolean {

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { SHIPPED_ENV, type HostileEnv } from '../fixtures/hostile.js';
-import { projectRoot } from './paths.js';
-import { testbed } from './testbed.js';
+import { projectRoot } from '../../testbed/harness/paths.js';
+import { testbed } from '../../testbed/harness/testbed.js';
 
 export function shippedConfigDocument(): Record<string, any> {
   const tb = testbed();

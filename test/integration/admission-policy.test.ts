@@ -18,8 +18,8 @@ import {
   type V1ValidatingAdmissionPolicy, type V1ValidatingAdmissionPolicyBinding,
 } from '@kubernetes/client-node';
 import YAML from 'yaml';
-import { projectRoot } from '../harness/paths.js';
-import { ignoreConflict, kubeConfig, kubeConfigWithToken } from '../harness/testbed.js';
+import { projectRoot } from '../../testbed/harness/paths.js';
+import { ignoreConflict, kubeConfig, kubeConfigWithToken } from '../../testbed/harness/testbed.js';
 import { mergePatch } from '../../src/kube/patch.js';
 
 const ROLE_ARN = 'eks.amazonaws.com/role-arn';

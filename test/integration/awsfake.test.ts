@@ -36,8 +36,8 @@ import {
   UpdatePodIdentityAssociationCommand,
 } from '@aws-sdk/client-eks';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../harness/testbed.js';
-import { assumeRoleForPodIdentity, EksAuthError } from '../awsfake/client.js';
+import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../../testbed/harness/testbed.js';
+import { assumeRoleForPodIdentity, EksAuthError } from '../../testbed/awsfake/client.js';
 
 const SA = 's3-reader';
 const STS_AUD = 'sts.amazonaws.com';

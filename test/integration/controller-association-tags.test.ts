@@ -13,7 +13,7 @@ import {
   claimEvents as events, createClaim, fakeAssociation as ourAssociation, readyCondition, startControllerEnv, testClaimSpec, until, waitForClaim, waitForReady,
   writeCalls, type ControllerEnv,
 } from '../harness/controller-env.js';
-import { awsClientConfig, awsFake, freshNamespace, testbed } from '../harness/testbed.js';
+import { awsClientConfig, awsFake, freshNamespace, testbed } from '../../testbed/harness/testbed.js';
 
 const iam = () => new IAMClient(awsClientConfig());
 const eks = () => new EKSClient(awsClientConfig());

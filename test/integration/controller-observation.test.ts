@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GetRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { createClaim, getClaim, startControllerEnv, testClaimSpec, waitForReady, writeCalls, type ControllerEnv } from '../harness/controller-env.js';
-import { awsClientConfig, awsFake, freshNamespace, testbed } from '../harness/testbed.js';
+import { awsClientConfig, awsFake, freshNamespace, testbed } from '../../testbed/harness/testbed.js';
 
 const iam = () => new IAMClient(awsClientConfig());
 const ROLE_READS = ['iam:GetRole', 'iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies'];

@@ -13,7 +13,7 @@ import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
 import {
   claimsApi, createClaim, getClaim, readyCondition, startControllerEnv, waitForClaim, waitForReady, type ControllerEnv,
 } from '../harness/controller-env.js';
-import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../harness/testbed.js';
+import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../../testbed/harness/testbed.js';
 
 const iam = () => new IAMClient(awsClientConfig());
 const core = () => kubeConfig().makeApiClient(CoreV1Api);

@@ -21,7 +21,7 @@ import {
   type ControllerEnv,
   exchangeAsPod,
 } from '../harness/controller-env.js';
-import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../harness/testbed.js';
+import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../../testbed/harness/testbed.js';
 
 type Mech = 'IRSA' | 'PodIdentity';
 const otherAccount = '222233334444';

@@ -8,14 +8,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { assumeRoleForPodIdentity } from '../awsfake/client.js';
+import { assumeRoleForPodIdentity } from '../../testbed/awsfake/client.js';
 import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
 import { mergePatch } from '../../src/kube/patch.js';
 import {
   claimsApi, createClaim, getClaim, readyCondition, startControllerEnv, testPlatformConfig, waitForClaim, waitForReady, writeCalls,
   type ControllerEnv,
 } from '../harness/controller-env.js';
-import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../harness/testbed.js';
+import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../../testbed/harness/testbed.js';
 
 const iam = () => new IAMClient(awsClientConfig());
 const sts = () => new STSClient(awsClientConfig());

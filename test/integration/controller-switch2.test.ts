@@ -15,7 +15,7 @@ import {
   type ControllerEnv,
   exchangeAsPod,
 } from '../harness/controller-env.js';
-import { awsClientConfig, awsFake, freshNamespace, kubeConfig } from '../harness/testbed.js';
+import { awsClientConfig, awsFake, freshNamespace, kubeConfig } from '../../testbed/harness/testbed.js';
 import type { AwsWorkloadIdentityClaim } from '../../src/api/types.js';
 import { compileClaim } from '../../src/compiler/compile.js';
 

@@ -10,7 +10,7 @@ import {
   createClaim, installPodIdentityAgent, readyCondition, removePodIdentityAgent, startControllerEnv, testClaimSpec, testPlatformConfig, waitForClaim, waitForReady,
   type ControllerEnv,
 } from '../harness/controller-env.js';
-import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../harness/testbed.js';
+import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../../testbed/harness/testbed.js';
 import type { AwsWorkloadIdentityClaim } from '../../src/api/types.js';
 
 const iam = () => new IAMClient(awsClientConfig());

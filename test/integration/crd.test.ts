@@ -13,7 +13,7 @@ import { GROUP, PLURAL, VERSION, CRD_NAME } from '../../src/api/schema.js';
 import type { AwsWorkloadIdentityClaim } from '../../src/api/types.js';
 import { CEL_CASES } from '../fixtures/cel-cases.js';
 import { claimWith, loadExample, VALID_EXAMPLES } from '../fixtures/claims.js';
-import { freshNamespace, kubeConfig } from '../harness/testbed.js';
+import { freshNamespace, kubeConfig } from '../../testbed/harness/testbed.js';
 
 const kc = () => kubeConfig();
 const objects = () => kc().makeApiClient(CustomObjectsApi);

@@ -9,9 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { CreatePolicyCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { assumeRoleForPodIdentity } from '../awsfake/client.js';
+import { assumeRoleForPodIdentity } from '../../testbed/awsfake/client.js';
 import { claimsApi, createClaim, getClaim, startControllerEnv, waitForClaim, testPlatformConfig, waitForReady, type ControllerEnv } from '../harness/controller-env.js';
-import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../harness/testbed.js';
+import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../../testbed/harness/testbed.js';
 import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
 import { clusterSources, collectInventory } from '../../src/inventory/index.js';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoreV1Api, EventsV1Api, type EventsV1Event } from '@kubernetes/client-node';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { createClaim, readyCondition, startControllerEnv, testClaimSpec, waitForClaim, waitForReady, type ControllerEnv } from '../harness/controller-env.js';
-import { awsClientConfig, freshNamespace, kubeConfig, testbed } from '../harness/testbed.js';
+import { awsClientConfig, freshNamespace, kubeConfig, testbed } from '../../testbed/harness/testbed.js';
 
 const iam = () => new IAMClient(awsClientConfig());
 

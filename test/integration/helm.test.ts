@@ -9,12 +9,12 @@ import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { CoreV1Api, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import YAML from 'yaml';
-import { cacheDir, projectRoot } from '../harness/paths.js';
-import { ignoreConflict, kubeConfig } from '../harness/testbed.js';
+import { cacheDir, projectRoot } from '../../testbed/harness/paths.js';
+import { ignoreConflict, kubeConfig } from '../../testbed/harness/testbed.js';
 
 const helmBin = path.join(cacheDir, 'bin', 'helm');
 const missing = !existsSync(helmBin);
-if (missing) console.log(`SKIPPED test/integration/helm.test.ts: ${helmBin} missing; run test/bed/helm.sh (npm test does)`);
+if (missing) console.log(`SKIPPED test/integration/helm.test.ts: ${helmBin} missing; run testbed/scripts/helm.sh (npm test does)`);
 const describeWithHelm = missing ? describe.skip : describe;
 
 function render(flags: string[]): KubernetesObject[] {

@@ -16,7 +16,7 @@ import { mergePatch } from '../../src/kube/patch.js';
 import { hostileCases, hostileConfigDocument, PINNED_NAMESPACE, type HostileCase } from '../fixtures/hostile.js';
 import { claimsApi, createClaim, readyCondition, startControllerEnv, waitForClaim, waitForReady, writeCalls, type ControllerEnv } from '../harness/controller-env.js';
 import { bedHostileEnv, shippedConfigDocument } from '../harness/shipped-config.js';
-import { awsFake, ignoreConflict, kubeConfig } from '../harness/testbed.js';
+import { awsFake, ignoreConflict, kubeConfig } from '../../testbed/harness/testbed.js';
 
 const core = () => kubeConfig().makeApiClient(CoreV1Api);
 const REFUSAL_REASONS = ['InvalidSpec', 'GuardrailViolation', 'LimitExceeded'];

@@ -25,15 +25,15 @@ import {
 } from '@aws-sdk/client-iam';
 import { CreatePodIdentityAssociationCommand, EKSClient, TagResourceCommand, UntagResourceCommand, UpdatePodIdentityAssociationCommand } from '@aws-sdk/client-eks';
 import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { assumeRoleForPodIdentity } from '../awsfake/client.js';
+import { assumeRoleForPodIdentity } from '../../testbed/awsfake/client.js';
 import { captureIo } from '../fixtures/io.js';
 import { claimsApi, createClaim, getClaim, readyCondition, startControllerEnv, testClaimSpec, testPlatformConfig, type ControllerEnv, waitForClaim, waitForReady } from '../harness/controller-env.js';
 import {
   allowedActions, authorizationRequests, AwsStateModel, evaluate, statements, type AuthzRequest, type AwsCall, type PolicyDocument,
 } from '../harness/iam-policy-match.js';
 import { simulate } from '../harness/iam-simulate.js';
-import { projectRoot } from '../harness/paths.js';
-import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../harness/testbed.js';
+import { projectRoot } from '../../testbed/harness/paths.js';
+import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../../testbed/harness/testbed.js';
 import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
 import { mergePatch } from '../../src/kube/patch.js';
 import { runInventory } from '../../src/cli/inventory.js';

@@ -1,4 +1,4 @@
-// The image built from the Dockerfile (test/bed/containers.sh builds it with
+// The image built from the Dockerfile (testbed/scripts/containers.sh builds it with
 // podman) runs `awi controller` against the test bed: it answers its probes,
 // reconciles claims of both mechanisms to Ready, and does so locked down the
 // way deploy/deployment.yaml runs it (its own UID, read-only root filesystem,
@@ -15,9 +15,9 @@ import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { ListPodIdentityAssociationsCommand, EKSClient } from '@aws-sdk/client-eks';
 import YAML from 'yaml';
 import { createClaim, installCrd, platformPrerequisites, removeAllClaims, testClaimSpec, testPlatformConfigDocument, waitForReady, getClaim } from '../harness/controller-env.js';
-import { containerSettings, podman, type ContainerSettings } from '../harness/podman.js';
-import { projectRoot } from '../harness/paths.js';
-import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../harness/testbed.js';
+import { containerSettings, podman, type ContainerSettings } from '../../testbed/harness/podman.js';
+import { projectRoot } from '../../testbed/harness/paths.js';
+import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../../testbed/harness/testbed.js';
 
 const settings = containerSettings();
 const problem = 'problem' in settings ? settings.problem : undefined;
@@ -68,7 +68,7 @@ describeIfPodman('the awi image (Dockerfile, built with podman)', () => {
 
     probePort = await freePort();
     await podman(s, [
-      'run', '--detach', '--name', name, '--label', `awi.dev/test-pid=${process.pid}`, // see test/bed/containers.sh
+      'run', '--detach', '--name', name, '--label', `awi.dev/test-pid=${process.pid}`, // see testbed/scripts/containers.sh
       '--network=host', // the test bed listens on loopback
       '--read-only', '--tmpfs', '/tmp', '--cap-drop=ALL', '--security-opt', 'no-new-privileges',
       '--volume', `${dir}:/etc/awi:ro`,

@@ -27,7 +27,7 @@ import { buildProgram } from '../../src/cli/program.js';
 import type { Inventory } from '../../src/inventory/index.js';
 import { captureIo } from '../fixtures/io.js';
 import { createClaim, startControllerEnv, testPlatformConfigDocument, waitForReady, type ControllerEnv } from '../harness/controller-env.js';
-import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../harness/testbed.js';
+import { awsClientConfig, awsFake, freshNamespace, kubeConfig, testbed } from '../../testbed/harness/testbed.js';
 
 const iam = () => new IAMClient(awsClientConfig());
 

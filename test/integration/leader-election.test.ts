@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import YAML from 'yaml';
 import { createClaim, installCrd, platformPrerequisites, removeAllClaims, testPlatformConfigDocument, waitForReady } from '../harness/controller-env.js';
-import { projectRoot } from '../harness/paths.js';
-import { awsFake, freshNamespace, kubeConfig, testbed } from '../harness/testbed.js';
+import { projectRoot } from '../../testbed/harness/paths.js';
+import { awsFake, freshNamespace, kubeConfig, testbed } from '../../testbed/harness/testbed.js';
 
 interface Replica { child: ChildProcess; output: string[] }
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CreateOpenIDConnectProviderCommand, CreatePolicyCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { type ControllerEnv, createClaim, removeAllClaims, startControllerEnv, testPlatformConfig, waitForReady } from '../harness/controller-env.js';
-import { awsClientConfig, awsFake, freshNamespace, testbed } from '../harness/testbed.js';
+import { awsClientConfig, awsFake, freshNamespace, testbed } from '../../testbed/harness/testbed.js';
 
 const otherAccount = '222233334444';
 const controllerRoleThere = `arn:aws:iam::${otherAccount}:role/awi-controller`;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
 import { runController, type RunningController } from '../../src/controller/run.js';
 import { createClaim, installCrd, platformPrerequisites, removeAllClaims, testPlatformConfig, waitForReady } from '../harness/controller-env.js';
-import { awsFake, freshNamespace, kubeConfig, testbed } from '../harness/testbed.js';
+import { awsFake, freshNamespace, kubeConfig, testbed } from '../../testbed/harness/testbed.js';
 
 let running: RunningController;
 const url = (p: string) => `http://127.0.0.1:${running.probePort}${p}`;

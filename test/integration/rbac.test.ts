@@ -19,8 +19,8 @@ import { runController, type RunningController } from '../../src/controller/run.
 import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
 import { mergePatch } from '../../src/kube/patch.js';
 import { claimsApi, crdPath, createClaim, installCrd, platformPrerequisites, removeAllClaims, testClaimSpec, testPlatformConfig, waitForClaim, waitForReady } from '../harness/controller-env.js';
-import { projectRoot } from '../harness/paths.js';
-import { awsFake, ignoreConflict, kubeConfig, kubeConfigWithToken } from '../harness/testbed.js';
+import { projectRoot } from '../../testbed/harness/paths.js';
+import { awsFake, ignoreConflict, kubeConfig, kubeConfigWithToken } from '../../testbed/harness/testbed.js';
 
 const deployDir = path.join(projectRoot, 'deploy');
 const load = (file: string): KubernetesObject[] =>

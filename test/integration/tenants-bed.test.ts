@@ -13,12 +13,12 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { parsePlatformConfig } from '../../src/config/index.js';
 import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
-import { assumeRoleForPodIdentity } from '../awsfake/client.js';
+import { assumeRoleForPodIdentity } from '../../testbed/awsfake/client.js';
 import {
   claimsApi, createClaim, readyCondition, startControllerEnv, waitForClaim, waitForReady, writeCalls, type ControllerEnv,
 } from '../harness/controller-env.js';
 import { shippedConfigDocument } from '../harness/shipped-config.js';
-import { awsClientConfig, awsFake, kubeConfig, testbed } from '../harness/testbed.js';
+import { awsClientConfig, awsFake, kubeConfig, testbed } from '../../testbed/harness/testbed.js';
 
 const core = () => kubeConfig().makeApiClient(CoreV1Api);
 const sts = () => new STSClient(awsClientConfig());

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { CoreV1Api, Watch, type KubernetesObject, type V1ConfigMap } from '@kubernetes/client-node';
 import { ResilientWatch, type WatchFn, type WatchOptions, type WatchRestartReason } from '../../src/kube/watch.js';
-import { freshNamespace, kubeConfig } from '../harness/testbed.js';
+import { freshNamespace, kubeConfig } from '../../testbed/harness/testbed.js';
 
 const LABEL = 'awi.dev/watch-test';
 

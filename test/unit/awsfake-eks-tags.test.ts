@@ -1,4 +1,4 @@
-// The AWS fake's EKS tagging API (test/awsfake/eks.ts) against the EKS API
+// The AWS fake's EKS tagging API (testbed/awsfake/eks.ts) against the EKS API
 // reference: TagResource (POST /tags/{resourceArn}, body {"tags": {...}}:
 // adds or overwrites the keys given, leaves the others), UntagResource
 // (DELETE /tags/{resourceArn}?tagKeys=k1&tagKeys=k2: 1 to 50 keys),
@@ -11,8 +11,9 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
 import { DescribeClusterCommand, DescribePodIdentityAssociationCommand, EKSClient, ListTagsForResourceCommand, TagResourceCommand, UntagResourceCommand } from '@aws-sdk/client-eks';
-import { EKS_TAGS_PER_RESOURCE_MAX, EksService } from '../awsfake/eks.js';
-import { AwsError, jsonError } from '../awsfake/protocol.js';
+import { EKS_TAGS_PER_RESOURCE_MAX, type EksService } from '../../testbed/awsfake/eks.js';
+import { AwsError, jsonError } from '../../testbed/awsfake/protocol.js';
+import { awsFailure as failure, eksCall as call, eksService, type Json } from '../harness/awsfake-memory.js';
 
 const ACCOUNT = '111122223333';
 const REGION = 'eu-west-1';
@@ -20,26 +21,7 @@ const CLUSTER = 'demo';
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/awi/app`;
 const CLUSTER_ARN = `arn:aws:eks:${REGION}:${ACCOUNT}:cluster/${CLUSTER}`;
 
-function service(): EksService {
-  return new EksService(() => [{ name: CLUSTER, issuer: 'https://issuer.example', jwks: { keys: [] } }], { accountId: ACCOUNT, region: REGION });
-}
-
-type Json = Record<string, any>;
-
-function call(eks: EksService, method: string, path: string, body?: unknown, query = new URLSearchParams()): Json {
-  const out = eks.handle({ method, path, query, body: Buffer.from(body === undefined ? '' : JSON.stringify(body)) });
-  return JSON.parse(String(out.body)) as Json;
-}
-
-function failure(fn: () => unknown): AwsError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AwsError) return err;
-    throw err;
-  }
-  throw new Error('expected an AWS error');
-}
+const service = (): EksService => eksService({ name: CLUSTER, accountId: ACCOUNT, region: REGION, issuer: 'https://issuer.example' });
 
 const tagsPath = (arn: string) => `/tags/${encodeURIComponent(arn)}`;
 const create = (eks: EksService, tags: Record<string, string> = {}, serviceAccount = 'sa'): Json =>

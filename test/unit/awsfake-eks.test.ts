@@ -1,11 +1,11 @@
-// The AWS fake's in-memory EKS (test/awsfake/eks.ts) against the EKS API
+// The AWS fake's in-memory EKS (testbed/awsfake/eks.ts) against the EKS API
 // reference: Pod Identity associations with a target role, session tags
 // setting and session policy (CreatePodIdentityAssociation,
 // UpdatePodIdentityAssociation, DescribePodIdentityAssociation,
 // ListPodIdentityAssociations), and the add-on reads (DescribeAddon, ListAddons).
 import { describe, expect, it } from '@jest/globals';
-import { EksService } from '../awsfake/eks.js';
-import { AwsError } from '../awsfake/protocol.js';
+import type { EksService } from '../../testbed/awsfake/eks.js';
+import { awsFailure as failure, eksCall as call, eksService, type Json } from '../harness/awsfake-memory.js';
 
 const ACCOUNT = '111122223333';
 const CLUSTER = 'demo';
@@ -14,26 +14,7 @@ const ROLE2 = `arn:aws:iam::${ACCOUNT}:role/awi/app2`;
 const TARGET = 'arn:aws:iam::444455556666:role/broad';
 const POLICY = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] });
 
-function service(): EksService {
-  return new EksService(() => [{ name: CLUSTER, issuer: 'https://issuer.example', jwks: { keys: [] } }], { accountId: ACCOUNT, region: 'eu-west-1' });
-}
-
-type Json = Record<string, any>;
-
-function call(eks: EksService, method: string, path: string, body?: unknown, query: Record<string, string> = {}): Json {
-  const out = eks.handle({ method, path, query: new URLSearchParams(query), body: Buffer.from(body === undefined ? '' : JSON.stringify(body)) });
-  return JSON.parse(String(out.body)) as Json;
-}
-
-function failure(fn: () => unknown): AwsError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AwsError) return err;
-    throw err;
-  }
-  throw new Error('expected an AWS error');
-}
+const service = (): EksService => eksService({ name: CLUSTER, accountId: ACCOUNT, region: 'eu-west-1', issuer: 'https://issuer.example' });
 
 const create = (eks: EksService, body: Json): Json => call(eks, 'POST', `/clusters/${CLUSTER}/pod-identity-associations`, { namespace: 'ns', serviceAccount: 'sa', roleArn: ROLE, ...body }).association;
 const update = (eks: EksService, id: string, body: Json): Json => call(eks, 'POST', `/clusters/${CLUSTER}/pod-identity-associations/${id}`, body).association;

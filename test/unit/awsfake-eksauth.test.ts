@@ -9,16 +9,10 @@
 //   has no IAM OIDC provider for the token's issuer, or the provider's client
 //   ID list lacks the token's audience.
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JSONWebKeySet } from 'jose';
-import { EksService } from '../awsfake/eks.js';
-import { assumeRoleForPodIdentity } from '../awsfake/eksauth.js';
-import { TokenVerifier } from '../awsfake/jwks.js';
-import type { IamBackend, MintedCredentials, OidcProviderInfo, RoleInfo } from '../awsfake/moto-iam.js';
-import { PropagationTracker } from '../awsfake/propagation.js';
-import { AwsError, type FakeResponse } from '../awsfake/protocol.js';
-import { assumeRoleWithWebIdentity } from '../awsfake/sts-webidentity.js';
-import { parsePolicyDocument } from '../awsfake/trust-evaluation.js';
-import type { ClusterConfig } from '../awsfake/types.js';
+import type { FakeResponse } from '../../testbed/awsfake/protocol.js';
+import { PropagationTracker } from '../../testbed/awsfake/propagation.js';
+import { assumeRoleWithWebIdentity } from '../../testbed/awsfake/sts-webidentity.js';
+import { awsRejection as rejection, exchangeWorld, tokenIssuer, type ExchangeWorld as World, type TokenIssuer } from '../harness/awsfake-memory.js';
 
 const ACCOUNT = '111122223333';
 const OTHER = '444455556666';
@@ -28,93 +22,13 @@ const CLUSTER = 'demo';
 const CLUSTER_ARN = `arn:aws:eks:us-east-1:${ACCOUNT}:cluster/${CLUSTER}`;
 const PODS = 'pods.eks.amazonaws.com';
 
-let key: { publicKey: CryptoKey; privateKey: CryptoKey };
-let jwks: JSONWebKeySet;
-
+let tokens: TokenIssuer;
 beforeAll(async () => {
-  key = await generateKeyPair('RS256');
-  jwks = { keys: [{ ...(await exportJWK(key.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] };
+  tokens = await tokenIssuer(ISSUER);
 });
 
-/** A projected service-account token as the kubelet mints it for a pod. */
-function podToken(namespace: string, sa: string, aud: string[], pod: { name: string; uid: string } | undefined = { name: 'app-7d9f', uid: 'pod-uid-1' }): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ 'kubernetes.io': { namespace, serviceaccount: { name: sa, uid: 'sa-uid' }, ...(pod ? { pod } : {}) } })
-    .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
-    .setIssuer(ISSUER)
-    .setSubject(`system:serviceaccount:${namespace}:${sa}`)
-    .setAudience(aud)
-    .setIssuedAt(now - 10)
-    .setExpirationTime(now + 600)
-    .sign(key.privateKey);
-}
-
-/** IAM in memory: roles with trust policies, OIDC providers; records every mint. */
-class MemoryIam implements IamBackend {
-  roles = new Map<string, RoleInfo>();
-  providers = new Map<string, OidcProviderInfo>();
-  mints: Array<{ roleArn: string; sessionPolicy?: string }> = [];
-
-  role(arn: string, trust: object): string {
-    const [, , , , accountId, resource] = arn.split(':') as [string, string, string, string, string, string];
-    const roleName = resource.split('/').pop()!;
-    this.roles.set(arn, { arn, roleId: `AROA${roleName.toUpperCase()}`, roleName, accountId, trustPolicy: parsePolicyDocument(trust), maxSessionDuration: 3600 });
-    return arn;
-  }
-
-  provider(accountId: string, clientIds: string[]): void {
-    const arn = `arn:aws:iam::${accountId}:oidc-provider/${HOST_PATH}`;
-    this.providers.set(arn, { arn, url: HOST_PATH, clientIds });
-  }
-
-  async getRole(roleArn: string): Promise<RoleInfo | undefined> {
-    return this.roles.get(roleArn);
-  }
-
-  async oidcProvider(accountId: string, hostPath: string, partition = 'aws'): Promise<OidcProviderInfo | undefined> {
-    return this.providers.get(`arn:${partition}:iam::${accountId}:oidc-provider/${hostPath}`);
-  }
-
-  async mintCredentials(roleArn: string, _session: string, durationSeconds: number, sessionPolicy?: string): Promise<MintedCredentials> {
-    this.mints.push({ roleArn, ...(sessionPolicy !== undefined ? { sessionPolicy } : {}) });
-    return { accessKeyId: 'ASIAFAKE', secretAccessKey: 'secret', sessionToken: 'token', expiration: new Date(Date.now() + durationSeconds * 1000) };
-  }
-}
-
-interface World {
-  iam: MemoryIam;
-  eks: EksService;
-  exchange(token: string): Promise<FakeResponse>;
-  associate(body: Record<string, unknown>): Record<string, any>;
-}
-
-function world(): World {
-  const clusters: ClusterConfig[] = [{ name: CLUSTER, issuer: ISSUER, jwks }];
-  const iam = new MemoryIam();
-  const eks = new EksService(() => clusters, { accountId: ACCOUNT, region: 'us-east-1' });
-  const verifier = new TokenVerifier(() => clusters);
-  const propagation = new PropagationTracker(0);
-  return {
-    iam,
-    eks,
-    exchange: (token) => assumeRoleForPodIdentity({ eks, verifier, iam, propagation }, 'POST', `/clusters/${CLUSTER}/assume-role-for-pod-identity`, Buffer.from(JSON.stringify({ token }))),
-    associate: (body) => {
-      const out = eks.handle({ method: 'POST', path: `/clusters/${CLUSTER}/pod-identity-associations`, query: new URLSearchParams(), body: Buffer.from(JSON.stringify(body)) });
-      return (JSON.parse(String(out.body)) as { association: Record<string, any> }).association;
-    },
-  };
-}
-
-async function rejection(p: Promise<unknown>): Promise<AwsError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AwsError) return err;
-    throw err;
-  }
-  throw new Error('expected an AWS error');
-}
-
+const podToken = (namespace: string, serviceAccount: string, audience: string[]): Promise<string> => tokens.podToken({ namespace, serviceAccount, audience });
+const world = (): World => exchangeWorld({ name: CLUSTER, accountId: ACCOUNT, region: 'us-east-1', issuer: ISSUER, jwks: tokens.jwks });
 const body = (out: FakeResponse): Record<string, any> => JSON.parse(String(out.body)) as Record<string, any>;
 
 /** The trust awi-like tools write: EKS Auth may assume and tag, only for this namespace/ServiceAccount on this cluster. */
@@ -268,28 +182,28 @@ describe('STS AssumeRoleWithWebIdentity: the IAM OIDC provider', () => {
 
   async function exchange(w: World, roleArn: string, aud = ['sts.amazonaws.com']): Promise<FakeResponse> {
     const params = new URLSearchParams({ RoleArn: roleArn, RoleSessionName: 'test', WebIdentityToken: await podToken('ns', 'app', aud) });
-    return assumeRoleWithWebIdentity({ verifier: new TokenVerifier(() => [{ name: CLUSTER, issuer: ISSUER, jwks }]), iam: w.iam, propagation: new PropagationTracker(0) }, params);
+    return assumeRoleWithWebIdentity({ verifier: w.verifier, iam: w.iam, propagation: new PropagationTracker(0) }, params);
   }
 
   it('InvalidIdentityToken when the role account has no provider for the issuer (another account having one does not help)', async () => {
     const w = world();
     const role = w.iam.role(`arn:aws:iam::${OTHER}:role/app`, irsaTrust(OTHER));
-    w.iam.provider(ACCOUNT, ['sts.amazonaws.com']);
+    w.iam.provider(ACCOUNT, HOST_PATH, ['sts.amazonaws.com']);
     const err = await rejection(exchange(w, role));
     expect(err).toMatchObject({ code: 'InvalidIdentityToken', status: 400 });
     expect(err.message).toContain(ISSUER);
-    w.iam.provider(OTHER, ['sts.amazonaws.com']);
+    w.iam.provider(OTHER, HOST_PATH, ['sts.amazonaws.com']);
     expect(String((await exchange(w, role)).body)).toContain(`<Arn>arn:aws:sts::${OTHER}:assumed-role/app/test</Arn>`);
   });
 
   it('InvalidIdentityToken when the provider client IDs lack the token audience', async () => {
     const w = world();
     const role = w.iam.role(`arn:aws:iam::${ACCOUNT}:role/app`, irsaTrust(ACCOUNT));
-    w.iam.provider(ACCOUNT, ['vault']);
+    w.iam.provider(ACCOUNT, HOST_PATH, ['vault']);
     const err = await rejection(exchange(w, role));
     expect(err.code).toBe('InvalidIdentityToken');
     expect(err.message).toContain('audience');
-    w.iam.provider(ACCOUNT, ['vault', 'sts.amazonaws.com']);
+    w.iam.provider(ACCOUNT, HOST_PATH, ['vault', 'sts.amazonaws.com']);
     expect((await exchange(w, role)).status).toBe(200);
     expect(w.iam.mints).toEqual([{ roleArn: role }]);
   });

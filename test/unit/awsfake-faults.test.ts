@@ -1,6 +1,6 @@
-// Fault selection of the AWS fake (test/awsfake/faults.ts): deterministic, with an injected clock.
+// Fault selection of the AWS fake (testbed/awsfake/faults.ts): deterministic, with an injected clock.
 import { describe, expect, it } from '@jest/globals';
-import { apiMatches, faultError, FaultEngine, validateRules } from '../awsfake/faults.js';
+import { apiMatches, faultError, FaultEngine, validateRules } from '../../testbed/awsfake/faults.js';
 
 function hits(engine: FaultEngine, api: string, n: number): number[] {
   const out: number[] = [];

@@ -1,8 +1,8 @@
-// Service-account token verification of the AWS fake (test/awsfake/jwks.ts), with jose-made keys.
+// Service-account token verification of the AWS fake (testbed/awsfake/jwks.ts), with jose-made keys.
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JSONWebKeySet } from 'jose';
-import { audiences, issuerHostPath, serviceAccountOf, TokenError, TokenVerifier } from '../awsfake/jwks.js';
-import type { ClusterConfig } from '../awsfake/types.js';
+import { audiences, issuerHostPath, serviceAccountOf, TokenError, TokenVerifier } from '../../testbed/awsfake/jwks.js';
+import type { ClusterConfig } from '../../testbed/awsfake/types.js';
 
 const ISSUER = 'https://127.0.0.1:6443';
 const NOW = 1_800_000_000;

@@ -1,9 +1,9 @@
-// Pagination of the AWS fake (test/awsfake/pagination.ts) and EKS association
-// listing through the in-memory EKS service (test/awsfake/eks.ts).
+// Pagination of the AWS fake (testbed/awsfake/pagination.ts) and EKS association
+// listing through the in-memory EKS service (testbed/awsfake/eks.ts).
 import { describe, expect, it } from '@jest/globals';
-import { EksService, eksOperation, newAssociationId } from '../awsfake/eks.js';
-import { decodeToken, encodeToken, InvalidTokenError, paginate } from '../awsfake/pagination.js';
-import { AwsError } from '../awsfake/protocol.js';
+import { eksOperation, newAssociationId } from '../../testbed/awsfake/eks.js';
+import { decodeToken, encodeToken, InvalidTokenError, paginate } from '../../testbed/awsfake/pagination.js';
+import { awsFailure, eksCall, eksService } from '../harness/awsfake-memory.js';
 
 const key = (s: string): string => s;
 
@@ -43,20 +43,10 @@ describe('paginate', () => {
 });
 
 describe('EksService associations', () => {
-  const cluster = { name: 'c1', issuer: 'https://issuer.test', jwks: { keys: [] } };
   const role = 'arn:aws:iam::111122223333:role/awi/r';
-  const make = () => new EksService(() => [cluster], { accountId: '111122223333', region: 'eu-west-1' });
-  const call = (svc: EksService, method: string, path: string, body?: object, query = '') =>
-    JSON.parse(String(svc.handle({ method, path, query: new URLSearchParams(query), body: Buffer.from(body ? JSON.stringify(body) : '') }).body)) as Record<string, any>;
-  const err = (f: () => unknown): AwsError => {
-    try {
-      f();
-    } catch (e) {
-      if (e instanceof AwsError) return e;
-      throw e;
-    }
-    throw new Error('no error');
-  };
+  const make = () => eksService({ name: 'c1', accountId: '111122223333', region: 'eu-west-1', issuer: 'https://issuer.test' });
+  const call = eksCall;
+  const err = awsFailure;
 
   it('names operations by route', () => {
     expect(eksOperation('POST', '/clusters/c1/pod-identity-associations')).toBe('CreatePodIdentityAssociation');

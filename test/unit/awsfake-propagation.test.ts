@@ -1,7 +1,7 @@
-// IAM propagation lag tracking (test/awsfake/propagation.ts) and request routing (test/awsfake/router.ts).
+// IAM propagation lag tracking (testbed/awsfake/propagation.ts) and request routing (testbed/awsfake/router.ts).
 import { describe, expect, it } from '@jest/globals';
-import { PropagationTracker, roleNameFromArn } from '../awsfake/propagation.js';
-import { matchRoute, parseSigningScope, routeService } from '../awsfake/router.js';
+import { PropagationTracker, roleNameFromArn } from '../../testbed/awsfake/propagation.js';
+import { matchRoute, parseSigningScope, routeService } from '../../testbed/awsfake/router.js';
 
 const p = (o: Record<string, string>): URLSearchParams => new URLSearchParams(o);
 

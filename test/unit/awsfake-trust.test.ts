@@ -1,6 +1,7 @@
-// Trust-policy evaluation of the AWS fake (test/awsfake/trust-evaluation.ts).
+// Trust-policy evaluation of the AWS fake (testbed/awsfake/trust-evaluation.ts);
+// its conditions are iam-conditions.ts's (test/unit/iam-conditions.test.ts).
 import { describe, expect, it } from '@jest/globals';
-import { evaluateOne, evaluateTrust, globMatch, MalformedPolicyError, parsePolicyDocument, type TrustRequest } from '../awsfake/trust-evaluation.js';
+import { evaluateTrust, MalformedPolicyError, parsePolicyDocument, type TrustRequest } from '../../testbed/awsfake/trust-evaluation.js';
 
 const HP = '127.0.0.1:6443';
 const PROVIDER = `arn:aws:iam::111122223333:oidc-provider/${HP}`;
@@ -150,48 +151,27 @@ describe('evaluateTrust: Pod Identity and AWS principals', () => {
     expect(evaluateTrust(p, ctx('arn:aws:eks:eu-west-1:111122223333:cluster/prod-a')).allowed).toBe(true);
     expect(evaluateTrust(p, ctx('arn:aws:eks:eu-west-1:111122223333:cluster/dev-a')).allowed).toBe(false);
   });
-});
 
-describe('evaluateOne', () => {
-  it('negated operators: true when the key is absent or no value matches', () => {
-    expect(evaluateOne('StringNotEquals', undefined, ['a'])).toBe('true');
-    expect(evaluateOne('StringNotEquals', 'a', ['a'])).toBe('false');
-    expect(evaluateOne('StringNotLike', 'abc', ['x*'])).toBe('true');
+  it('ArnEquals and ArnLike match ARNs part by part: a wildcard does not cross a colon', () => {
+    const trust = (operator: string, pattern: string) => parsePolicyDocument({
+      Statement: [{ Effect: 'Allow', Principal: { Service: 'pods.eks.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { [operator]: { 'aws:SourceArn': pattern } } }],
+    });
+    const req: TrustRequest = { action: 'sts:AssumeRole', principal: { type: 'Service', id: 'pods.eks.amazonaws.com' }, context: { 'aws:SourceArn': 'arn:aws:eks:eu-west-1:111122223333:cluster/prod-a' } };
+    for (const operator of ['ArnEquals', 'ArnLike']) {
+      expect({ operator, allowed: evaluateTrust(trust(operator, 'arn:aws:eks:*:111122223333:cluster/*'), req).allowed }).toEqual({ operator, allowed: true });
+      // As a plain glob, "arn:aws:eks:*" would cover every EKS ARN; IAM needs all six parts.
+      expect({ operator, allowed: evaluateTrust(trust(operator, 'arn:aws:eks:*'), req).allowed }).toEqual({ operator, allowed: false });
+      expect({ operator, allowed: evaluateTrust(trust(operator, 'arn:aws:eks:*:*:cluster/PROD-*'), req).allowed }).toEqual({ operator, allowed: false });
+    }
   });
 
-  it('IfExists: absent keys pass, present keys are checked', () => {
-    expect(evaluateOne('StringEqualsIfExists', undefined, ['a'])).toBe('true');
-    expect(evaluateOne('StringEqualsIfExists', 'b', ['a'])).toBe('false');
-  });
-
-  it('ForAnyValue / ForAllValues on multi-valued keys', () => {
-    expect(evaluateOne('ForAnyValue:StringEquals', ['x', 'sts.amazonaws.com'], ['sts.amazonaws.com'])).toBe('true');
-    expect(evaluateOne('ForAnyValue:StringEquals', [], ['sts.amazonaws.com'])).toBe('false');
-    expect(evaluateOne('ForAnyValue:StringLike', ['team-a', 'x'], ['team-*'])).toBe('true');
-    expect(evaluateOne('ForAllValues:StringEquals', ['a', 'b'], ['a', 'b', 'c'])).toBe('true');
-    expect(evaluateOne('ForAllValues:StringEquals', ['a', 'z'], ['a', 'b'])).toBe('false');
-    expect(evaluateOne('ForAllValues:StringEquals', undefined, ['a'])).toBe('true');
-  });
-
-  it('Null checks presence; StringEqualsIgnoreCase ignores case; unknown is unknown', () => {
-    expect(evaluateOne('Null', undefined, ['true'])).toBe('true');
-    expect(evaluateOne('Null', 'v', ['true'])).toBe('false');
-    expect(evaluateOne('Null', 'v', ['false'])).toBe('true');
-    expect(evaluateOne('StringEqualsIgnoreCase', 'ABC', ['abc'])).toBe('true');
-    expect(evaluateOne('NumericLessThan', '1', ['2'])).toBe('unknown');
-    expect(evaluateOne('ForSomeValues:StringEquals', 'a', ['a'])).toBe('unknown');
-  });
-});
-
-describe('globMatch', () => {
-  it('anchors, escapes regex characters and supports * and ?', () => {
-    expect(globMatch('a.b', 'a.b')).toBe(true);
-    expect(globMatch('a.b', 'axb')).toBe(false);
-    expect(globMatch('a*', 'a')).toBe(true);
-    expect(globMatch('a?', 'a')).toBe(false);
-    expect(globMatch('*:sub', '127.0.0.1:6443:sub')).toBe(true);
-    expect(globMatch('x(y)+', 'x(y)+')).toBe(true);
-    expect(globMatch('ABC', 'abc')).toBe(false);
-    expect(globMatch('ABC', 'abc', true)).toBe(true);
+  it('a condition it cannot evaluate never helps an Allow and always applies a Deny', () => {
+    const req: TrustRequest = { action: 'sts:AssumeRole', principal: { type: 'Service', id: 'pods.eks.amazonaws.com' }, context: { 'aws:TagKeys': ['team'] } };
+    const allow = { Effect: 'Allow', Principal: { Service: 'pods.eks.amazonaws.com' }, Action: 'sts:AssumeRole' };
+    // StringEquals on a multivalued key: AWS requires ForAnyValue: / ForAllValues:.
+    const allowIf = parsePolicyDocument({ Statement: [{ ...allow, Condition: { StringEquals: { 'aws:TagKeys': 'team' } } }] });
+    expect(evaluateTrust(allowIf, req).allowed).toBe(false);
+    const denyIf = parsePolicyDocument({ Statement: [allow, { Effect: 'Deny', Principal: '*', Action: '*', Condition: { NumericLessThan: { 'aws:MultiFactorAuthAge': '3600' } } }] });
+    expect(evaluateTrust(denyIf, req)).toEqual({ allowed: false, reason: 'explicit deny in statement 1' });
   });
 });

@@ -31,7 +31,7 @@ describe('awi dev', () => {
     const run = spawnSync(process.execPath, [join(install, 'dist', 'src', 'cli', 'main.js'), 'dev'], { encoding: 'utf8' });
     rmSync(install, { recursive: true, force: true });
     expect(run.status).toBe(2);
-    expect(run.stderr).toContain(join(install, 'dist', 'test', 'bed', 'local.js'));
+    expect(run.stderr).toContain(join(install, 'dist', 'testbed', 'local.js'));
     expect(run.stderr).toContain('npm run local');
   });
 });

@@ -20,7 +20,7 @@ describe('published JSON Schemas', () => {
   it.each([
     [CLAIM_SCHEMA_FILE, claimSchemaForEditors],
     [CONFIG_SCHEMA_FILE, configSchemaForEditors],
-  ])('%s is up to date (regenerate: npm run build && bash test/bed/node.sh node dist/src/cli/generate-schemas.js)', (file, generate) => {
+  ])('%s is up to date (regenerate: npm run build && bash testbed/scripts/node.sh node dist/src/cli/generate-schemas.js)', (file, generate) => {
     expect(readFileSync(file, 'utf8')).toBe(renderSchema(generate()));
   });
 

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { authorizationRequests, AwsStateModel, evaluate, type AuthzRequest, type AwsCall, type AwsEnv, type PolicyDocument } from '../harness/iam-policy-match.js';
 import { simulate } from '../harness/iam-simulate.js';
-import { projectRoot } from '../harness/paths.js';
+import { projectRoot } from '../../testbed/harness/paths.js';
 
 const ACCOUNT = '111122223333';
 const REGION = 'eu-west-1';

@@ -6,7 +6,6 @@
 // still the placeholder, and for another ServiceAccount.
 
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JSONWebKeySet } from 'jose';
 import { compileClaim, policyDigest } from '../../src/compiler/index.js';
 import { PENDING_EXTERNAL_ID, SESSION_POLICY_MAX_CHARS, withAssociationExternalId } from '../../src/compiler/pod-identity.js';
 import { deleteSourceRole, ensureSourceRole, type SourceRoleManagers } from '../../src/controller/source-role.js';
@@ -14,14 +13,8 @@ import { TAG } from '../../src/compiler/tags.js';
 import type { CompileOptions, DesiredState, PodIdentityBinding, Problem } from '../../src/compiler/types.js';
 import type { PlatformConfig } from '../../src/config/types.js';
 import type { AwsWorkloadIdentityClaim, SessionPolicyStatement } from '../../src/api/types.js';
-import { EksService } from '../awsfake/eks.js';
-import { assumeRoleForPodIdentity } from '../awsfake/eksauth.js';
-import { TokenVerifier } from '../awsfake/jwks.js';
-import type { IamBackend, MintedCredentials, OidcProviderInfo, RoleInfo } from '../awsfake/moto-iam.js';
-import { PropagationTracker } from '../awsfake/propagation.js';
-import { AwsError, type FakeResponse } from '../awsfake/protocol.js';
-import { parsePolicyDocument } from '../awsfake/trust-evaluation.js';
-import type { ClusterConfig } from '../awsfake/types.js';
+import type { FakeResponse } from '../../testbed/awsfake/protocol.js';
+import { awsRejection as refusal, exchangeWorld, tokenIssuer, type TokenIssuer } from '../harness/awsfake-memory.js';
 import { claimWith, configWith } from '../fixtures/claims.js';
 
 const CLUSTER_ACCOUNT = '111122223333';
@@ -209,77 +202,30 @@ describe('session policy', () => {
 
 // --- the compiled policies through the AWS fake's EKS Auth ------------------------
 
-let key: { publicKey: CryptoKey; privateKey: CryptoKey };
-let jwks: JSONWebKeySet;
+let tokens: TokenIssuer;
 beforeAll(async () => {
-  key = await generateKeyPair('RS256');
-  jwks = { keys: [{ ...(await exportJWK(key.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] };
+  tokens = await tokenIssuer(ISSUER);
 });
 
-function podToken(namespace: string, sa: string): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ 'kubernetes.io': { namespace, serviceaccount: { name: sa, uid: 'sa-uid' }, pod: { name: 'app-1', uid: 'pod-uid' } } })
-    .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
-    .setIssuer(ISSUER)
-    .setSubject(`system:serviceaccount:${namespace}:${sa}`)
-    .setAudience([PODS])
-    .setIssuedAt(now - 10)
-    .setExpirationTime(now + 600)
-    .sign(key.privateKey);
-}
-
-class MemoryIam implements IamBackend {
-  roles = new Map<string, RoleInfo>();
-  mints: Array<{ roleArn: string; sessionPolicy?: string }> = [];
-  put(arn: string, trust: object): void {
-    const [, , , , accountId, resource] = arn.split(':') as [string, string, string, string, string, string];
-    const roleName = resource.split('/').pop()!;
-    this.roles.set(arn, { arn, roleId: `AROA${roleName.toUpperCase()}`, roleName, accountId, trustPolicy: parsePolicyDocument(trust), maxSessionDuration: 3600 });
-  }
-  async getRole(roleArn: string): Promise<RoleInfo | undefined> {
-    return this.roles.get(roleArn);
-  }
-  async oidcProvider(): Promise<OidcProviderInfo | undefined> {
-    return undefined;
-  }
-  async mintCredentials(roleArn: string, _session: string, seconds: number, sessionPolicy?: string): Promise<MintedCredentials> {
-    this.mints.push({ roleArn, ...(sessionPolicy !== undefined ? { sessionPolicy } : {}) });
-    return { accessKeyId: 'ASIAFAKE', secretAccessKey: 's', sessionToken: 't', expiration: new Date(Date.now() + seconds * 1000) };
-  }
-}
-
 function bed() {
-  const clusters: ClusterConfig[] = [{ name: CLUSTER, issuer: ISSUER, jwks }];
-  const iam = new MemoryIam();
-  const eks = new EksService(() => clusters, { accountId: CLUSTER_ACCOUNT, region: REGION });
-  const verifier = new TokenVerifier(() => clusters);
-  const propagation = new PropagationTracker(0);
+  const world = exchangeWorld({ name: CLUSTER, accountId: CLUSTER_ACCOUNT, region: REGION, issuer: ISSUER, jwks: tokens.jwks });
+  const { iam, eks } = world;
   return {
     iam,
     eks,
     exchange: async (namespace: string, sa: string): Promise<FakeResponse> =>
-      assumeRoleForPodIdentity({ eks, verifier, iam, propagation }, 'POST', `/clusters/${CLUSTER}/assume-role-for-pod-identity`, Buffer.from(JSON.stringify({ token: await podToken(namespace, sa) }))),
+      world.exchange(await tokens.podToken({ namespace, serviceAccount: sa, audience: [PODS], pod: { name: 'app-1', uid: 'pod-uid' } })),
     /** What the controller does with a desired state: roles first, then the association; returns its externalId. */
     apply(d: DesiredState): string | undefined {
       const b = d.binding as PodIdentityBinding;
-      if (d.sourceRole) iam.put(d.sourceRole.arn, d.sourceRole.trustPolicy);
-      iam.put(d.role.arn, d.role.trustPolicy);
+      if (d.sourceRole) iam.role(d.sourceRole.arn, d.sourceRole.trustPolicy);
+      iam.role(d.role.arn, d.role.trustPolicy);
       const body = { namespace: b.namespace, serviceAccount: b.serviceAccount, roleArn: b.roleArn, ...(b.targetRoleArn ? { targetRoleArn: b.targetRoleArn } : {}), ...(b.disableSessionTags ? { disableSessionTags: true } : {}), ...(b.policy ? { policy: b.policy } : {}) };
-      const out = eks.handle({ method: 'POST', path: `/clusters/${CLUSTER}/pod-identity-associations`, query: new URLSearchParams(), body: Buffer.from(JSON.stringify(body)) });
-      return (JSON.parse(String(out.body)) as { association: { externalId?: string } }).association.externalId;
+      return (world.associate(body) as { externalId?: string }).externalId;
     },
   };
 }
 
-async function refusal(p: Promise<unknown>): Promise<AwsError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AwsError) return err;
-    throw err;
-  }
-  throw new Error('expected an AWS error');
-}
 const assumed = (out: FakeResponse) => (JSON.parse(String(out.body)) as { assumedRoleUser: { arn: string } }).assumedRoleUser.arn;
 
 describe('compiled trust policies through EKS Auth (the fake, AWS semantics)', () => {
@@ -293,7 +239,7 @@ describe('compiled trust policies through EKS Auth (the fake, AWS semantics)', (
 
     // The controller recompiles with the id CreatePodIdentityAssociation returned and rewrites the trust.
     const ready = ok(claimIn(OTHER), config, { associationExternalId: externalId! });
-    b.iam.put(ready.role.arn, ready.role.trustPolicy);
+    b.iam.role(ready.role.arn, ready.role.trustPolicy);
     const out = await b.exchange('orders-prod', 'orders-aws-sa');
     expect(assumed(out)).toMatch(new RegExp(`^arn:aws:sts::${OTHER}:assumed-role/${ready.role.name}/`));
     expect(out.detail).toMatchObject({ roleArn: ready.sourceRole!.arn, targetRoleArn: ready.role.arn, assumedRoleArn: ready.role.arn });
@@ -305,7 +251,7 @@ describe('compiled trust policies through EKS Auth (the fake, AWS semantics)', (
     const externalId = b.apply(ok(claimIn(OTHER)));
     const ready = ok(claimIn(OTHER), config, { associationExternalId: externalId! });
     const broken = JSON.parse(JSON.stringify(ready.role.trustPolicy).replaceAll(ready.sourceRole!.arn, `arn:aws:iam::${CLUSTER_ACCOUNT}:role/awi/someone-else`)) as object;
-    b.iam.put(ready.role.arn, broken);
+    b.iam.role(ready.role.arn, broken);
     const err = await refusal(b.exchange('orders-prod', 'orders-aws-sa'));
     expect(err.code).toBe('AccessDeniedException');
     expect(err.message).toContain(`does not allow ${ready.sourceRole!.arn}`);
@@ -316,7 +262,7 @@ describe('compiled trust policies through EKS Auth (the fake, AWS semantics)', (
     const b = bed();
     const externalId = b.apply(ok(claimIn(OTHER)));
     const ready = ok(claimIn(OTHER), config, { associationExternalId: externalId! });
-    b.iam.put(ready.role.arn, ready.role.trustPolicy);
+    b.iam.role(ready.role.arn, ready.role.trustPolicy);
     b.eks.handle({
       method: 'POST',
       path: `/clusters/${CLUSTER}/pod-identity-associations`,
@@ -331,7 +277,7 @@ describe('compiled trust policies through EKS Auth (the fake, AWS semantics)', (
     const claim = claimIn(OTHER, (c) => (c.spec.podIdentity = { sessionPolicy: SESSION_POLICY }));
     const externalId = b.apply(ok(claim, withSessionPolicies));
     const ready = ok(claim, withSessionPolicies, { associationExternalId: externalId! });
-    b.iam.put(ready.role.arn, ready.role.trustPolicy);
+    b.iam.role(ready.role.arn, ready.role.trustPolicy);
     const out = await b.exchange('orders-prod', 'orders-aws-sa');
     expect(out.detail?.sessionTags).toBeNull();
     expect(b.iam.mints).toEqual([{ roleArn: ready.role.arn, sessionPolicy: (ready.binding as PodIdentityBinding).policy }]);

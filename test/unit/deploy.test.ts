@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import YAML from 'yaml';
 import { parsePlatformConfig } from '../../src/config/index.js';
-import { projectRoot } from '../harness/paths.js';
+import { projectRoot } from '../../testbed/harness/paths.js';
 
 const deployDir = path.join(projectRoot, 'deploy');
 

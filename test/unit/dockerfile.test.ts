@@ -1,5 +1,5 @@
 // The Dockerfile checked against the repository, on any machine (where
-// podman works, test/bed/containers.sh also builds it for real and
+// podman works, testbed/scripts/containers.sh also builds it for real and
 // test/integration/image.test.ts runs the result): what it copies exists and
 // is in the build context, the
 // entrypoint is the file tsc emits for src/cli/main.ts, the final stage runs
@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import ts from 'typescript';
-import { projectRoot as root } from '../harness/paths.js';
+import { projectRoot as root } from '../../testbed/harness/paths.js';
 
 interface Instruction {
   op: string;

@@ -1,5 +1,5 @@
 // Every example compiles to the properties its README lists, checked one by
-// one (examples/README.md in the design; copied to test/fixtures/examples/).
+// one (test/fixtures/examples.md).
 
 import { describe, expect, it } from '@jest/globals';
 import { compileClaim } from '../../src/compiler/index.js';

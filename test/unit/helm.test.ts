@@ -1,5 +1,5 @@
 // The Helm chart in deploy/chart/awi, with the real helm and kustomize
-// (test/bed/helm.sh builds them from the Go module proxy): `helm lint`, the
+// (testbed/scripts/helm.sh builds them from the Go module proxy): `helm lint`, the
 // chart renders the same objects as the kustomize base (one source: the
 // chart's files/ are copies of deploy/ and crds/), and each value does what
 // values.yaml says. The server-side dry run of the rendered chart is in
@@ -10,13 +10,13 @@ import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import YAML from 'yaml';
 import { parsePlatformConfig } from '../../src/config/index.js';
-import { cacheDir, projectRoot } from '../harness/paths.js';
+import { cacheDir, projectRoot } from '../../testbed/harness/paths.js';
 
 const helmBin = path.join(cacheDir, 'bin', 'helm');
 const kustomizeBin = path.join(cacheDir, 'bin', 'kustomize');
 const chartDir = path.join(projectRoot, 'deploy', 'chart', 'awi');
 const missing = [helmBin, kustomizeBin].filter((b) => !existsSync(b));
-if (missing.length > 0) console.log(`SKIPPED test/unit/helm.test.ts: ${missing.join(', ')} missing; run test/bed/helm.sh (npm test does)`);
+if (missing.length > 0) console.log(`SKIPPED test/unit/helm.test.ts: ${missing.join(', ')} missing; run testbed/scripts/helm.sh (npm test does)`);
 const describeWithHelm = missing.length > 0 ? describe.skip : describe;
 
 interface K8sObject {

@@ -2,7 +2,7 @@
 // "deny" where AWS would, or the coverage test proves nothing.
 import { describe, expect, it } from '@jest/globals';
 import {
-  actionMatches, allowedActions, arnLike, authorizationRequests, AwsStateModel, conditionsHold, evaluate, resourceMatches,
+  actionMatches, allowedActions, authorizationRequests, AwsStateModel, conditionsHold, evaluate, resourceMatches,
   type AwsCall, type PolicyDocument,
 } from '../harness/iam-policy-match.js';
 
@@ -32,59 +32,20 @@ describe('action and resource patterns', () => {
 });
 
 describe('conditions', () => {
-  it('StringEquals needs the key present and equal; keys are case-insensitive, values are not', () => {
-    const c = { StringEquals: { 'aws:RequestTag/awi.dev/managed-by': 'awi' } };
-    expect(conditionsHold(c, { 'aws:requesttag/awi.dev/managed-by': 'awi' })).toBe(true);
-    expect(conditionsHold(c, { 'aws:RequestTag/awi.dev/managed-by': 'AWI' })).toBe(false);
+  // The semantics are the shared evaluator's (test/unit/iam-conditions.test.ts); here: its wiring and strictness.
+  it('holds when every condition does; keys are case-insensitive, values are not', () => {
+    const c = { StringEquals: { 'aws:RequestTag/awi.dev/managed-by': 'awi' }, ArnLike: { 'iam:PolicyARN': 'arn:aws:iam::*:policy/awi-*' } };
+    expect(conditionsHold(c, { 'aws:requesttag/awi.dev/managed-by': 'awi', 'iam:PolicyARN': 'arn:aws:iam::1:policy/awi-read' })).toBe(true);
+    expect(conditionsHold(c, { 'aws:RequestTag/awi.dev/managed-by': 'AWI', 'iam:PolicyARN': 'arn:aws:iam::1:policy/awi-read' })).toBe(false);
+    expect(conditionsHold(c, { 'aws:RequestTag/awi.dev/managed-by': 'awi', 'iam:PolicyARN': 'arn:aws:iam::1:x:policy/awi-read' })).toBe(false);
     expect(conditionsHold(c, {})).toBe(false);
   });
 
-  it('all keys and all operators must hold; any listed value may match', () => {
-    const c = { StringEquals: { a: ['x', 'y'], b: 'z' }, StringLike: { c: 'arn:*:role/awi/*' } };
-    expect(conditionsHold(c, { a: 'y', b: 'z', c: 'arn:aws:iam::1:role/awi/r' })).toBe(true);
-    expect(conditionsHold(c, { a: 'y', b: 'z', c: 'arn:aws:iam::1:role/r' })).toBe(false);
-    expect(conditionsHold(c, { a: 'q', b: 'z', c: 'arn:aws:iam::1:role/awi/r' })).toBe(false);
-  });
-
-  it('negated operators and IfExists hold for a missing key; plain positive ones do not', () => {
-    expect(conditionsHold({ StringNotEquals: { k: 'v' } }, {})).toBe(true);
-    expect(conditionsHold({ StringNotEquals: { k: 'v' } }, { k: 'v' })).toBe(false);
-    expect(conditionsHold({ StringEqualsIfExists: { k: 'v' } }, {})).toBe(true);
-    expect(conditionsHold({ StringEqualsIfExists: { k: 'v' } }, { k: 'w' })).toBe(false);
-  });
-
-  it('ForAllValues holds when every request value does (vacuously for none); ForAnyValue when one does', () => {
-    const keep = { 'ForAllValues:StringNotEquals': { 'aws:TagKeys': ['awi.dev/managed-by', 'awi.dev/cluster'] } };
-    expect(conditionsHold(keep, { 'aws:TagKeys': ['awi.dev/stale', 'team'] })).toBe(true);
-    expect(conditionsHold(keep, { 'aws:TagKeys': ['awi.dev/stale', 'awi.dev/managed-by'] })).toBe(false);
-    expect(conditionsHold(keep, {})).toBe(true);
-    expect(conditionsHold({ 'ForAnyValue:StringEquals': { 'aws:TagKeys': 'x' } }, { 'aws:TagKeys': ['y', 'x'] })).toBe(true);
-    expect(conditionsHold({ 'ForAnyValue:StringEquals': { 'aws:TagKeys': 'x' } }, {})).toBe(false);
-  });
-
-  it('ArnEquals and ArnLike are one operator: wildcards match within each of the six ARN parts, never across a colon', () => {
-    // As in IAM (and in @cloud-copilot/iam-simulate, which the escalation suite runs next to this matcher).
-    for (const op of ['ArnEquals', 'ArnLike']) {
-      expect(conditionsHold({ [op]: { 'iam:PolicyARN': 'arn:aws:iam::*:policy/awi-*' } }, { 'iam:PolicyARN': 'arn:aws:iam::999988887777:policy/awi-read' })).toBe(true);
-      expect(conditionsHold({ [op]: { 'iam:PolicyARN': 'arn:aws:iam::*:policy/awi-*' } }, { 'iam:PolicyARN': 'arn:aws:iam::9:x:policy/awi-read' })).toBe(false);
-      expect(conditionsHold({ [op]: { 'iam:PolicyARN': 'arn:aws:iam::1:policy/p' } }, { 'iam:PolicyARN': 'arn:aws:iam::1:policy/P' })).toBe(false);
-    }
-    expect(arnLike('arn:aws:eks:*:1:cluster/c', 'arn:aws:eks:eu-west-1:1:cluster/c')).toBe(true);
-    // The resource part keeps its own colons.
-    expect(arnLike('arn:aws:logs:r:1:log-group:g:*', 'arn:aws:logs:r:1:log-group:g:log-stream:s')).toBe(true);
-    expect(arnLike('arn:aws:iam::1:role/*', 'not-an-arn')).toBe(false);
-    expect(conditionsHold({ ArnNotEquals: { 'aws:SourceArn': 'arn:aws:iam::*:role/x' } }, { 'aws:SourceArn': 'arn:aws:iam::1:role/x' })).toBe(false);
-  });
-
-  it('Null tests presence', () => {
-    expect(conditionsHold({ Null: { k: 'true' } }, {})).toBe(true);
-    expect(conditionsHold({ Null: { k: 'false' } }, {})).toBe(false);
-    expect(conditionsHold({ Null: { k: 'false' } }, { k: '' })).toBe(true);
-  });
-
-  it('throws on what it cannot evaluate rather than guessing', () => {
+  it('throws on what it cannot evaluate rather than guessing, even next to a failed condition', () => {
     expect(() => conditionsHold({ NumericLessThan: { k: '1' } }, { k: '0' })).toThrow(/unsupported/);
+    expect(() => conditionsHold({ NumericLessThan: { k: '1' }, StringEquals: { j: 'x' } }, { k: '0', j: 'y' })).toThrow(/unsupported/);
     expect(() => conditionsHold({ StringEquals: { 'aws:TagKeys': 'x' } }, { 'aws:TagKeys': ['x'] })).toThrow(/multivalued/);
+    expect(() => conditionsHold({ StringEquals: { 'aws:RequestTag/awi.dev/cluster': '${CLUSTER_ARN}' } }, { 'aws:RequestTag/awi.dev/cluster': 'c' })).toThrow(/policy variables/);
   });
 });
 

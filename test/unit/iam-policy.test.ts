@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { authorizationRequests, AwsStateModel, evaluate, statements, type AwsCall, type PolicyDocument } from '../harness/iam-policy-match.js';
-import { projectRoot } from '../harness/paths.js';
+import { projectRoot } from '../../testbed/harness/paths.js';
 
 const ACCOUNT = '111122223333';
 const CLUSTER = 'prod-a';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { replaceSample, SAMPLE_END, SAMPLE_START, sampleOf } from '../bed/readme-sample.js';
-import { projectRoot } from '../harness/paths.js';
+import { replaceSample, SAMPLE_END, SAMPLE_START, sampleOf } from '../../testbed/readme-sample.js';
+import { projectRoot } from '../../testbed/harness/paths.js';
 
 describe('README local-run sample (npm run readme-sample)', () => {
   const readme = readFileSync(path.join(projectRoot, 'README.md'), 'utf8');

@@ -1,12 +1,12 @@
 // The Node.js runtime: the tests run on the line the image ships, which
-// test/bed/node.sh pins, and package.json agrees with it.
+// testbed/scripts/node.sh pins, and package.json agrees with it.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { projectRoot } from '../harness/paths.js';
+import { projectRoot } from '../../testbed/harness/paths.js';
 
-const nodeSh = readFileSync(path.join(projectRoot, 'test', 'bed', 'node.sh'), 'utf8');
+const nodeSh = readFileSync(path.join(projectRoot, 'testbed', 'scripts', 'node.sh'), 'utf8');
 const pinned = /^awi_node_version=(\d+)\.(\d+)\.(\d+)$/m.exec(nodeSh);
 const pkg = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as {
   engines: { node: string };
@@ -33,7 +33,7 @@ describe('the Node.js runtime', () => {
   });
 
   it('node.sh as a command runs its arguments on that line', () => {
-    const out = spawnSync('bash', [path.join(projectRoot, 'test', 'bed', 'node.sh'), 'node', '-p', 'process.versions.node'], { encoding: 'utf8' });
+    const out = spawnSync('bash', [path.join(projectRoot, 'testbed', 'scripts', 'node.sh'), 'node', '-p', 'process.versions.node'], { encoding: 'utf8' });
     expect(out.status).toBe(0);
     expect(major(out.stdout)).toBe(Number(pinned![1]));
   });

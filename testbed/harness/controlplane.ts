@@ -1,4 +1,4 @@
-// Starts and stops the local control plane (test/controlplane, a real
+// Starts and stops the local control plane (testbed/controlplane, a real
 // kube-apiserver with embedded etcd) as a child process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
@@ -26,7 +26,7 @@ export interface RunningControlPlane {
 
 export async function startControlPlane(dir: string, timeoutMs = 120_000): Promise<RunningControlPlane> {
   if (!existsSync(controlPlaneBinary)) {
-    throw new Error(`${controlPlaneBinary} is missing: run test/bed/setup.sh (npm test and npm run local do) to build it`);
+    throw new Error(`${controlPlaneBinary} is missing: run testbed/scripts/setup.sh (npm test and npm run local do) to build it`);
   }
   mkdirSync(dir, { recursive: true });
   const logPath = path.join(dir, 'controlplane.log');

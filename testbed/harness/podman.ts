@@ -1,4 +1,4 @@
-// podman as test/bed/containers.sh left it: the settings it wrote
+// podman as testbed/scripts/containers.sh left it: the settings it wrote
 // (.cache/containers/env) or the reason it could not (.cache/containers/
 // unavailable), the podman CLI, and podman's Docker API service for
 // testcontainers.
@@ -15,7 +15,7 @@ const containersDir = path.join(cacheDir, 'containers');
 export interface ContainerSettings {
   /** The containers.conf podman must use (runc, cgroupfs, no default ulimits). */
   containersConf: string;
-  /** Images made locally by test/bed/containers.sh. */
+  /** Images made locally by testbed/scripts/containers.sh. */
   nodeImage: string;
   controlPlaneImage: string;
   awiImage: string;
@@ -26,7 +26,7 @@ export function containerSettings(): ContainerSettings | { problem: string } {
   const envFile = path.join(containersDir, 'env');
   if (!existsSync(envFile)) {
     const unavailable = path.join(containersDir, 'unavailable');
-    const why = existsSync(unavailable) ? readFileSync(unavailable, 'utf8').trim() : 'test/bed/containers.sh has not run here (npm test runs it)';
+    const why = existsSync(unavailable) ? readFileSync(unavailable, 'utf8').trim() : 'testbed/scripts/containers.sh has not run here (npm test runs it)';
     return { problem: why };
   }
   const vars = Object.fromEntries(
@@ -34,7 +34,7 @@ export function containerSettings(): ContainerSettings | { problem: string } {
   );
   const need = (name: string): string => {
     const value = vars[name];
-    if (!value) throw new Error(`${envFile}: ${name} is missing; run test/bed/containers.sh again`);
+    if (!value) throw new Error(`${envFile}: ${name} is missing; run testbed/scripts/containers.sh again`);
     return value;
   };
   return {

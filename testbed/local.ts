@@ -16,16 +16,16 @@ import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import YAML from 'yaml';
-import { parsePlatformConfig } from '../../src/config/index.js';
-import { GROUP, PLURAL, VERSION } from '../../src/kube/claims.js';
-import { printClaimTable } from '../../src/cli/table.js';
-import type { AwsWorkloadIdentityClaim } from '../../src/api/types.js';
-import { startAwsFake } from '../awsfake/server.js';
-import { assumeRoleForPodIdentity, awsClientConfig } from '../awsfake/client.js';
-import { startControlPlane } from '../harness/controlplane.js';
-import { installCrd, platformPrerequisites } from '../harness/controller-env.js';
-import { loadKubeConfig } from '../harness/kube.js';
-import { projectRoot, runRoot } from '../harness/paths.js';
+import { parsePlatformConfig } from '../src/config/index.js';
+import { GROUP, PLURAL, VERSION } from '../src/kube/claims.js';
+import { printClaimTable } from '../src/cli/table.js';
+import type { AwsWorkloadIdentityClaim } from '../src/api/types.js';
+import { startAwsFake } from './awsfake/server.js';
+import { assumeRoleForPodIdentity, awsClientConfig } from './awsfake/client.js';
+import { startControlPlane } from './harness/controlplane.js';
+import { installCrd, platformPrerequisites } from './harness/platform.js';
+import { loadKubeConfig } from './harness/kube.js';
+import { projectRoot, runRoot } from './harness/paths.js';
 
 const examplesDir = path.join(projectRoot, 'deploy', 'examples');
 /** The leader Lease's namespace, as in deploy/ (the Deployment's own namespace). */

@@ -1,6 +1,6 @@
-// Exit 0 when the container backend can run here (test/bed/containers.sh
+// Exit 0 when the container backend can run here (testbed/scripts/containers.sh
 // made its images and podman runs them); otherwise print why not and exit 1.
-// Used by test/bed/test.sh to decide on the container backend's pass.
+// Used by testbed/scripts/test.sh to decide on the container backend's pass.
 import { containerSettings, podman } from './podman.js';
 
 const settings = containerSettings();

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-// Works both from test/harness (ts-jest) and dist/test/harness (compiled).
+// Works both from testbed/harness (ts-jest) and dist/testbed/harness (compiled).
 export const projectRoot = here.includes(`${path.sep}dist${path.sep}`)
   ? path.resolve(here, '..', '..', '..')
   : path.resolve(here, '..', '..');

@@ -1,4 +1,4 @@
-// Shared types of the AWS fake (test/awsfake): options, clusters, fault rules,
+// Shared types of the AWS fake (testbed/awsfake): options, clusters, fault rules,
 // call log entries. No I/O here.
 import type { JSONWebKeySet } from 'jose';
 

@@ -19,8 +19,8 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 dir=$root/.cache/containers
-# The Node release the project pins (and its integrity): test/bed/node.sh.
-source test/bed/node.sh || exit 1
+# The Node release the project pins (and its integrity): testbed/scripts/node.sh.
+source testbed/scripts/node.sh || exit 1
 node_version=$awi_node_version
 node_integrity=$awi_node_integrity_linux_x64
 npm_version=11.6.2
@@ -111,7 +111,7 @@ say "podman $(podman version --format '{{.Client.Version}}') runs containers (ru
 
 # 4. The control plane this project builds, in an image on that base.
 cp_stamp=$(cut -c1-12 "$root/.cache/bin/awi-controlplane.stamp" 2>/dev/null) \
-  || skip ".cache/bin/awi-controlplane is missing: run test/bed/setup.sh first"
+  || skip ".cache/bin/awi-controlplane is missing: run testbed/scripts/setup.sh first"
 cp_image=localhost/awi-controlplane:$cp_stamp
 if ! podman image exists "$cp_image"; then
   say "making $cp_image"

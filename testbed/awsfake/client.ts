@@ -175,3 +175,9 @@ export async function assumeRoleForPodIdentity(
   };
   return { ...out, credentials: { ...out.credentials, expiration: new Date(out.credentials.expiration * 1000) } };
 }
+
+/** AWS calls that change something, from the fake's counters. */
+export function writeCalls(calls: Record<string, number>): Record<string, number> {
+  const write = /^(iam|eks):(Create|Put|Update|Tag|Untag|Delete|Attach|Detach)/;
+  return Object.fromEntries(Object.entries(calls).filter(([api, n]) => write.test(api) && n > 0));
+}

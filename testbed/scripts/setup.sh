@@ -16,7 +16,7 @@ need go "install Go 1.24 or newer"
 need python3 "install Python 3.11 or newer with the venv module"
 # 0. Node 24 LTS (what the image ships), from the npm registry when the
 #    machine's node is another line; first on PATH from here on.
-source test/bed/node.sh || exit 1
+source testbed/scripts/node.sh || exit 1
 say "Node $(node --version) ($(command -v node))"
 mkdir -p "$cache/bin"
 
@@ -30,7 +30,7 @@ fi
 #    when its sources or the Go toolchain changed. Module and build caches live
 #    in .cache/go so a clean clone's first build is the only slow one.
 export GOMODCACHE=$cache/go/mod GOCACHE=$cache/go/build GOFLAGS=-modcacherw GOTOOLCHAIN=local
-cp_src=test/controlplane
+cp_src=testbed/controlplane
 stamp=$( (go version; cat "$cp_src"/go.mod "$cp_src"/go.sum "$cp_src"/*.go) | sha256sum | cut -c1-16)
 if [ ! -x "$cache/bin/awi-controlplane" ] || [ "$(cat "$cache/bin/awi-controlplane.stamp" 2>/dev/null)" != "$stamp" ]; then
   say "building kube-apiserver $k8s_version with embedded etcd (first build takes several minutes)"

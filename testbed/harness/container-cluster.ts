@@ -1,6 +1,6 @@
 // The second backend: the cluster in a container, started through
 // testcontainers on podman's Docker API. No image registry is reachable here,
-// so the image is one test/bed/containers.sh made locally: the control plane
+// so the image is one testbed/scripts/containers.sh made locally: the control plane
 // this project builds (.cache/bin/awi-controlplane, a real kube-apiserver
 // with embedded etcd) on a minimal base. Host networking: it listens on
 // loopback like the local backend, and its folder (PKI, kubeconfig,
@@ -32,7 +32,7 @@ export async function startContainerCluster(dir: string): Promise<{ server: stri
       .withNetworkMode('host')
       .withBindMounts([{ source: dir, target: dir, mode: 'rw' }])
       .withCommand(['--dir', dir])
-      // No Ryuk to reap it if this run is killed: test/bed/containers.sh removes
+      // No Ryuk to reap it if this run is killed: testbed/scripts/containers.sh removes
       // containers whose test process is gone.
       .withLabels({ 'awi.dev/test-pid': String(process.pid) })
       .withWaitStrategy(Wait.forLogMessage(/awi-controlplane: ready at/))

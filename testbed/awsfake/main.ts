@@ -1,4 +1,4 @@
-// CLI: node dist/test/awsfake/main.js <options.json>
+// CLI: node dist/testbed/awsfake/main.js <options.json>
 // Starts the AWS fake with the options in the file (AwsFakeOptions as JSON),
 // prints {"endpoint": ..., ...} as one line on stdout when ready, logs to
 // stderr, and stops (moto too) on SIGTERM/SIGINT or when its parent goes away.

@@ -3,8 +3,8 @@
 # every script that runs JavaScript: setup, tests, the local run, the bench
 # and the npm scripts.
 #
-#   source test/bed/node.sh          # puts a Node 24 first on PATH
-#   bash test/bed/node.sh CMD ARGS   # runs CMD with that PATH (npm scripts)
+#   source testbed/scripts/node.sh          # puts a Node 24 first on PATH
+#   bash testbed/scripts/node.sh CMD ARGS   # runs CMD with that PATH (npm scripts)
 #
 # A machine whose `node` is already 24.x is used as it is. Otherwise (older,
 # or a newer line than the image ships) the pinned release below is installed

@@ -1,4 +1,4 @@
-// `npm run readme-sample`: runs `npm run local` (test/bed/local.sh) and puts
+// `npm run readme-sample`: runs `npm run local` (testbed/scripts/local.sh) and puts
 // what it printed into README.md, between the local-run-sample markers, so
 // the sample output in the README is a real run's and cannot go stale.
 // Only the checkout's path is replaced (by /path/to/awi); everything else
@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { projectRoot } from './harness/paths.js';
 
 export const SAMPLE_START = '<!-- local-run-sample:start (npm run readme-sample writes this block) -->';
 export const SAMPLE_END = '<!-- local-run-sample:end -->';
@@ -29,8 +30,8 @@ export function sampleOf(stdout: string, root: string): string {
 }
 
 function main(): void {
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-  const run = spawnSync('bash', [path.join(root, 'test', 'bed', 'local.sh')], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] });
+  const root = projectRoot;
+  const run = spawnSync('bash', [path.join(root, 'testbed', 'scripts', 'local.sh')], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] });
   if (run.status !== 0) {
     process.stdout.write(run.stdout ?? '');
     throw new Error(`npm run local failed (status ${run.status ?? run.signal}): README.md left as it was`);

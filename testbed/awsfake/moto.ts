@@ -22,7 +22,7 @@ export interface MotoServer {
   stop(): Promise<void>;
 }
 
-/** $AWI_MOTO_SERVER, else <project>/.cache/venv/bin/moto_server (from test/awsfake or dist/test/awsfake). */
+/** $AWI_MOTO_SERVER, else <project>/.cache/venv/bin/moto_server (from testbed/awsfake or dist/testbed/awsfake). */
 export function defaultMotoServerPath(): string {
   if (process.env.AWI_MOTO_SERVER) return process.env.AWI_MOTO_SERVER;
   const here = path.dirname(fileURLToPath(import.meta.url));
