@@ -25,14 +25,17 @@ export interface UnscopedAction {
   requiredConditionKey?: string;
 }
 
-export const UNSCOPED_ACTIONS: readonly UnscopedAction[] = [
+export const UNSCOPED_ACTIONS = [
   { action: 'ecr:GetAuthorizationToken' },
   { action: 'cloudwatch:PutMetricData', requiredConditionKey: 'cloudwatch:namespace' },
   { action: 'xray:PutTraceSegments' },
   { action: 'xray:PutTelemetryRecords' },
   { action: 'xray:GetSamplingRules' },
   { action: 'xray:GetSamplingTargets' },
-];
+] as const satisfies readonly UnscopedAction[];
+
+/** The name of a listed action: intents grant on "*" only these (intents/grant.ts, allowUnscoped). */
+export type UnscopedActionName = (typeof UNSCOPED_ACTIONS)[number]['action'];
 
 const BY_NAME: ReadonlyMap<string, UnscopedAction> = new Map(UNSCOPED_ACTIONS.map((a) => [a.action.toLowerCase(), a]));
 
