@@ -7,7 +7,8 @@
 //
 // - ecr:GetAuthorizationToken: no resource type (Amazon ECR, "Actions defined
 //   by Amazon Elastic Container Registry"); the token only logs in: pulls and
-//   pushes are still authorized per repository.
+//   pushes are still authorized per repository. Granted by the intents
+//   ecrAuthorizationToken and ecrPull (intents/ecr.ts).
 // - cloudwatch:PutMetricData: no resource type; the condition key
 //   cloudwatch:namespace scopes it to named metric namespaces (CloudWatch User
 //   Guide, "Using condition keys to limit access to CloudWatch namespaces").
