@@ -72,6 +72,11 @@ export const CEL_RULES = {
     message: 'a parameter path is literal: "*" and "?" are not allowed (awi grants the path and everything below it)',
     reason: 'FieldValueForbidden',
   },
+  'repository-not-pattern': {
+    rule: NOT_A_PATTERN,
+    message: 'an ECR repository name must be one repository, not a pattern: "*" and "?" are not allowed',
+    reason: 'FieldValueForbidden',
+  },
   'secret-name-or-prefix': {
     rule: 'has(self.name) != has(self.namePrefix)',
     message: 'set exactly one of name or namePrefix',

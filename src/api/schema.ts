@@ -38,6 +38,8 @@ export const PATTERNS = {
   resource: '^(\\*|arn:[^\\s]+)$',
   // CloudWatch: ASCII letters, digits and . - _ / # : and space ("AWS/" is reserved: refused by the compiler).
   metricNamespace: '^[A-Za-z0-9._/#: -]{1,255}$',
+  // ECR API reference (repositoryName): lowercase segments of letters and digits joined by one . _ or -, separated by "/".
+  ecrRepository: '^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$',
 } as const;
 
 export const KMS_VIA_SERVICES = ['s3', 'sqs', 'sns', 'dynamodb', 'secretsmanager', 'ssm', 'lambda', 'ec2', 'rds', 'logs'];
@@ -244,6 +246,28 @@ const assumeRolePermission = obj(
   { required: ['roleArn'] },
 );
 
+const ecrPullPermission = obj(
+  'EcrPullPermission',
+  'Pulling images from one ECR repository: ecr:BatchGetImage, ecr:GetDownloadUrlForLayer and ecr:BatchCheckLayerAvailability on the repository, and registry login (ecr:GetAuthorizationToken, which AWS authorizes only on "*").',
+  {
+    repository: str('The repository name, e.g. "checkout/api" (not its URI or ARN). Must be one repository: wildcards are refused.', {
+      minLength: 2,
+      maxLength: 256,
+      pattern: PATTERNS.ecrRepository,
+      cel: ['repository-not-pattern'],
+      'x-awi': {
+        rule: 'ecr-repository-name',
+        message: 'must be an ECR repository name: 2-256 lowercase letters and digits in segments separated by "/", joined within a segment by single ".", "_" or "-"',
+      },
+    }),
+    registryAccountId: str('The 12-digit account of the registry, for a repository in another account (a central registry). Default: spec.aws.accountId.', {
+      pattern: PATTERNS.accountId,
+      'x-awi': { rule: 'account-id', message: 'must be a 12-digit AWS account id (quote it in YAML)' },
+    }),
+  },
+  { required: ['repository'] },
+);
+
 function statementNode(typeName: string, description: string): SchemaNode {
   return obj(
   typeName,
@@ -312,6 +336,7 @@ const permissions = obj(
       }),
       { minItems: 1, maxItems: 20 },
     ),
+    ecrPull: listOf('ECR repositories to pull images from (implies registry login: no need for ecrAuthorizationToken).', ecrPullPermission, 20),
     ecrAuthorizationToken: bool('Grant ecr:GetAuthorizationToken (registry login; AWS authorizes it only on "*"). Pulls still need access to each repository.'),
     cloudwatchMetrics: listOf(
       'CloudWatch metric namespaces the workload may publish to (cloudwatch:PutMetricData on "*" with the condition cloudwatch:namespace).',

@@ -51,6 +51,8 @@ export interface Permissions {
   assumeRoles?: AssumeRolePermission[];
   /** Managed policies to attach. Only where the platform configuration allows managed policies for the namespace. */
   managedPolicyArns?: string[];
+  /** ECR repositories to pull images from (implies registry login: no need for ecrAuthorizationToken). */
+  ecrPull?: EcrPullPermission[];
   /** Grant ecr:GetAuthorizationToken (registry login; AWS authorizes it only on "*"). Pulls still need access to each repository. */
   ecrAuthorizationToken?: boolean;
   /** CloudWatch metric namespaces the workload may publish to (cloudwatch:PutMetricData on "*" with the condition cloudwatch:namespace). */
@@ -155,6 +157,14 @@ export interface AssumeRolePermission {
   roleArn: string;
   /** External id the target role requires (condition sts:ExternalId). */
   externalId?: string;
+}
+
+/** Pulling images from one ECR repository: ecr:BatchGetImage, ecr:GetDownloadUrlForLayer and ecr:BatchCheckLayerAvailability on the repository, and registry login (ecr:GetAuthorizationToken, which AWS authorizes only on "*"). */
+export interface EcrPullPermission {
+  /** The repository name, e.g. "checkout/api" (not its URI or ARN). Must be one repository: wildcards are refused. */
+  repository: string;
+  /** The 12-digit account of the registry, for a repository in another account (a central registry). Default: spec.aws.accountId. */
+  registryAccountId?: string;
 }
 
 /** Publishing custom metrics into one namespace. */

@@ -23,6 +23,7 @@
 import { forbiddenEntriesFor, isIamOrStsWrite, servicePrefix } from './actions.js';
 import { parseArn, partitionOf } from './arn.js';
 import { globCovers, globMatch, hasWildcard } from './glob.js';
+import { ecrRepositoryArn } from './intents/ecr.js';
 import type { Grant } from './intents/index.js';
 import { isKnownRegion } from './regions.js';
 import { unscopedGrantVerdict } from './unscoped-actions.js';
@@ -226,11 +227,16 @@ function checkAccounts(spec: ClaimSpec, config: PlatformConfig, g: EffectiveGuar
   return [];
 }
 
-/** Every ARN the claim names itself (KMS keys, roles to assume, raw resources, managed policies): account, partition, region. */
+/** Every ARN the claim names itself (KMS keys, ECR repositories of another registry, roles to assume, raw resources, managed policies): account, partition, region. */
 function checkNamedArns(spec: ClaimSpec, grants: Grant[], config: PlatformConfig, g: EffectiveGuardrail): Problem[] {
   const named: { field: string; arn: string }[] = [];
   spec.permissions.kms?.forEach((entry, i) => {
     if (entry.key.startsWith('arn:')) named.push({ field: `spec.permissions.kms[${i}].key`, arn: entry.key });
+  });
+  spec.permissions.ecrPull?.forEach((entry, i) => {
+    if (entry.registryAccountId === undefined) return; // the claim's own account, checked as spec.aws.accountId
+    const ctx = { partition: partitionOf(spec.aws.region), accountId: spec.aws.accountId, region: spec.aws.region };
+    named.push({ field: `spec.permissions.ecrPull[${i}].registryAccountId`, arn: ecrRepositoryArn(entry, ctx) });
   });
   spec.permissions.assumeRoles?.forEach((entry, i) => named.push({ field: `spec.permissions.assumeRoles[${i}].roleArn`, arn: entry.roleArn }));
   for (const grant of grants) {
@@ -301,6 +307,7 @@ function checkPolicyCharacters(spec: ClaimSpec): Problem[] {
     if (e.namePrefix !== undefined) strings.push({ field: `spec.permissions.secretsManager[${i}].namePrefix`, value: e.namePrefix });
   });
   p.ssmParameters?.forEach((e, i) => strings.push({ field: `spec.permissions.ssmParameters[${i}].path`, value: e.path }));
+  p.ecrPull?.forEach((e, i) => strings.push({ field: `spec.permissions.ecrPull[${i}].repository`, value: e.repository }));
   p.assumeRoles?.forEach((e, i) => {
     if (e.externalId !== undefined) strings.push({ field: `spec.permissions.assumeRoles[${i}].externalId`, value: e.externalId });
   });

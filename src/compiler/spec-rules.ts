@@ -41,6 +41,7 @@ export const CEL_TWINS: Record<CelRuleId, (self: unknown) => boolean> = {
   'table-not-pattern': notAPattern,
   'secret-not-pattern': notAPattern,
   'parameter-path-not-pattern': notAPattern,
+  'repository-not-pattern': notAPattern,
   'secret-name-or-prefix': (self) => !isObject(self) || ('name' in self) !== ('namePrefix' in self),
   'indexes-need-read': (self) =>
     !isObject(self) || self.indexes !== true || (Array.isArray(self.access) && self.access.includes('read')),

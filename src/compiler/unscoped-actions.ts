@@ -7,7 +7,8 @@
 //
 // - ecr:GetAuthorizationToken: no resource type (Amazon ECR, "Actions defined
 //   by Amazon Elastic Container Registry"); the token only logs in: pulls and
-//   pushes are still authorized per repository.
+//   pushes are still authorized per repository. Granted by the intents
+//   ecrAuthorizationToken and ecrPull (intents/ecr.ts).
 // - cloudwatch:PutMetricData: no resource type; the condition key
 //   cloudwatch:namespace scopes it to named metric namespaces (CloudWatch User
 //   Guide, "Using condition keys to limit access to CloudWatch namespaces").
@@ -25,14 +26,17 @@ export interface UnscopedAction {
   requiredConditionKey?: string;
 }
 
-export const UNSCOPED_ACTIONS: readonly UnscopedAction[] = [
+export const UNSCOPED_ACTIONS = [
   { action: 'ecr:GetAuthorizationToken' },
   { action: 'cloudwatch:PutMetricData', requiredConditionKey: 'cloudwatch:namespace' },
   { action: 'xray:PutTraceSegments' },
   { action: 'xray:PutTelemetryRecords' },
   { action: 'xray:GetSamplingRules' },
   { action: 'xray:GetSamplingTargets' },
-];
+] as const satisfies readonly UnscopedAction[];
+
+/** The name of a listed action: intents grant on "*" only these (intents/grant.ts, allowUnscoped). */
+export type UnscopedActionName = (typeof UNSCOPED_ACTIONS)[number]['action'];
 
 const BY_NAME: ReadonlyMap<string, UnscopedAction> = new Map(UNSCOPED_ACTIONS.map((a) => [a.action.toLowerCase(), a]));
 

@@ -127,7 +127,7 @@ describe('the CRD', () => {
     expect(spec.properties.mechanism.enum).toEqual(['PodIdentity', 'IRSA']);
     expect(spec.properties.deletionPolicy.enum).toEqual(['Delete', 'Retain']);
     const p = spec.properties.permissions.properties;
-    expect(Object.keys(p)).toEqual(['s3', 'sqs', 'sns', 'dynamodb', 'kms', 'secretsManager', 'ssmParameters', 'assumeRoles', 'managedPolicyArns', 'ecrAuthorizationToken', 'cloudwatchMetrics', 'xrayTracing', 'rawStatements']);
+    expect(Object.keys(p)).toEqual(['s3', 'sqs', 'sns', 'dynamodb', 'kms', 'secretsManager', 'ssmParameters', 'assumeRoles', 'managedPolicyArns', 'ecrPull', 'ecrAuthorizationToken', 'cloudwatchMetrics', 'xrayTracing', 'rawStatements']);
     expect(p.s3.items.properties.access.items.enum).toEqual(['read', 'write', 'list', 'delete']);
     expect(p.sqs.items.properties.access.items.enum).toEqual(['send', 'consume']);
     expect(p.kms.items.properties.access.items.enum).toEqual(['decrypt', 'encrypt', 'generateDataKey']);

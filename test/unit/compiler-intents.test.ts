@@ -2,7 +2,10 @@
 
 import { describe, expect, it } from '@jest/globals';
 import type { AwsWorkloadIdentityClaim, Permissions } from '../../src/api/types.js';
+import { claimSpecSchema } from '../../src/api/schema.js';
 import { compileClaim } from '../../src/compiler/index.js';
+import { ecrRepositoryArn } from '../../src/compiler/intents/ecr.js';
+import { INTENTS, INTENT_ORDER } from '../../src/compiler/intents/index.js';
 import type { CompileResult, DesiredState, PolicyDocument } from '../../src/compiler/types.js';
 import { claimWith, configWith, exampleConfig } from '../fixtures/claims.js';
 import { allActions, allResources, granting, list, onlyStatementGranting, resourcesFor } from '../fixtures/policy.js';
@@ -157,6 +160,110 @@ describe('Secrets Manager and SSM', () => {
     const policy = policyOf({ ssmParameters: [{ path: '/orders/prod/', access: ['read'] }] });
     expect(allActions(policy)).toEqual(['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath']);
     expect(allResources(policy)).toEqual([`arn:aws:ssm:${R}:${A}:parameter/orders/prod`, `arn:aws:ssm:${R}:${A}:parameter/orders/prod/*`]);
+  });
+});
+
+describe('ECR pull', () => {
+  const PULL = ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'];
+  const repo = (name: string, account = A) => `arn:aws:ecr:${R}:${account}:repository/${name}`;
+
+  it('the three pull actions on exactly the named repositories, and the registry login alone on "*"', () => {
+    const policy = policyOf({ ecrPull: [{ repository: 'orders/api' }, { repository: 'base-images/node' }] });
+    expect(policy.Statement).toHaveLength(2);
+    const pull = onlyStatementGranting(policy, 'ecr:BatchGetImage');
+    expect(list(pull.Action)).toEqual(PULL);
+    expect(list(pull.Resource)).toEqual([repo('base-images/node'), repo('orders/api')]);
+    expect(pull.Condition).toBeUndefined();
+    const login = onlyStatementGranting(policy, 'ecr:GetAuthorizationToken');
+    expect(list(login.Action)).toEqual(['ecr:GetAuthorizationToken']);
+    expect(list(login.Resource)).toEqual(['*']);
+    expect(allActions(policy)).toEqual(['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetAuthorizationToken', 'ecr:GetDownloadUrlForLayer']);
+    expect(allResources(policy)).toEqual(['*', repo('base-images/node'), repo('orders/api')]);
+  });
+
+  it('a repository of another registry: the ARN names that account', () => {
+    const policy = policyOf({ ecrPull: [{ repository: 'shared/base', registryAccountId: '222233334444' }] });
+    expect(resourcesFor(policy, 'ecr:BatchGetImage')).toEqual([repo('shared/base', '222233334444')]);
+    expect(ecrRepositoryArn({ repository: 'x/y' }, { partition: 'aws-cn', accountId: '123456789012', region: 'cn-north-1' })).toBe(
+      'arn:aws-cn:ecr:cn-north-1:123456789012:repository/x/y',
+    );
+  });
+
+  it('ecrPull implies the login: adding ecrAuthorizationToken changes nothing (no second statement)', () => {
+    const pullOnly = policyOf({ ecrPull: [{ repository: 'orders/api' }] });
+    const both = policyOf({ ecrPull: [{ repository: 'orders/api' }], ecrAuthorizationToken: true });
+    expect(JSON.stringify(both)).toBe(JSON.stringify(pullOnly));
+    expect(granting(both, 'ecr:GetAuthorizationToken')).toHaveLength(1);
+  });
+
+  it('ecrAuthorizationToken alone is the login on "*" and nothing else; false grants nothing', () => {
+    const policy = policyOf({ ecrAuthorizationToken: true });
+    expect(policy.Statement.map((s) => [list(s.Action), list(s.Resource)])).toEqual([[['ecr:GetAuthorizationToken'], ['*']]]);
+    expect(policyOf({ ecrAuthorizationToken: false, sns: [{ topic: 't1', access: ['publish'] }] }).Statement.some((s) => list(s.Action).some((a) => a.startsWith('ecr:')))).toBe(false);
+  });
+
+  it('a registry in an account the guardrail does not allow is refused at registryAccountId', () => {
+    const result = compileIn('lab', { ecrPull: [{ repository: 'orders/api', registryAccountId: '999988887777' }] });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems).toContainEqual(expect.objectContaining({ field: 'spec.permissions.ecrPull[0].registryAccountId', rule: 'account-allowed' }));
+  });
+
+  it('the tenant pattern covers the namespace\'s own repositories only (shipped example config)', () => {
+    const own = compileIn('orders-prod', { ecrPull: [{ repository: 'orders-prod/api' }] });
+    expect(own.ok).toBe(true);
+    for (const repository of ['orders-prod-x/api', 'orders-prod', 'payments-prod/api']) {
+      const result = compileIn('orders-prod', { ecrPull: [{ repository }] });
+      expect([repository, result.ok ? [] : result.problems.map((p) => `${p.field}: ${p.rule}`)]).toEqual([repository, ['spec.permissions.ecrPull[0]: resource-allowed']]);
+    }
+  });
+
+  it('allowedServices without ecr refuses the pull and the login, each at its field', () => {
+    const cfg = configWith((raw) => raw.guardrails.push({ namespaces: ['svc-lab'], allowedAccounts: [A], allowedServices: ['s3'], allowedResourcePatterns: ['arn:*'] }));
+    const claim = claimWith((c) => {
+      c.metadata.namespace = 'svc-lab';
+      c.spec.permissions = { ecrPull: [{ repository: 'orders/api' }] };
+    });
+    const result = compileClaim(claim, cfg);
+    expect(result.ok ? [] : result.problems.map((p) => `${p.field}: ${p.rule}`)).toEqual([
+      'spec.permissions.ecrPull[0]: service-allowed',
+      'spec.permissions.ecrPull: service-allowed',
+    ]);
+  });
+
+  const long = (n: number) => `o/${'a'.repeat(n - 2)}`;
+  it.each([
+    ['Orders/api', 'Orders/api', 'ecr-repository-name'],
+    ['a', 'a', 'ecr-repository-name'],
+    ['orders//api', 'orders//api', 'ecr-repository-name'],
+    ['orders/-api', 'orders/-api', 'ecr-repository-name'],
+    ['orders/api/', 'orders/api/', 'ecr-repository-name'],
+    ['orders/a..b', 'orders/a..b', 'ecr-repository-name'],
+    ['257 characters', long(257), 'ecr-repository-name'],
+    ['orders/*', 'orders/*', 'repository-not-pattern'],
+    ['orders/ap?', 'orders/ap?', 'repository-not-pattern'],
+  ])('repository %s is refused with %s', (_label, repository, rule) => {
+    const result = compileIn('lab', { ecrPull: [{ repository }] });
+    expect(result.ok ? [] : result.problems.map((p) => `${p.field}: ${p.rule}`)).toEqual([`spec.permissions.ecrPull[0].repository: ${rule}`]);
+  });
+
+  it.each([
+    ['ab', 'ab'],
+    ['a1', 'a1'],
+    ['orders/api', 'orders/api'],
+    ['team-a/api.v2_x', 'team-a/api.v2_x'],
+    ['a/b/c/d', 'a/b/c/d'],
+    ['256 characters', long(256)],
+  ])('repository %s is accepted', (_label, repository) => {
+    expect(compileIn('lab', { ecrPull: [{ repository }] }).ok).toBe(true);
+  });
+});
+
+describe('the intent registry', () => {
+  it('has a compiler for every key of spec.permissions in the schema, compiled in the registry\'s order', () => {
+    const schemaKeys = Object.keys(claimSpecSchema.properties!.permissions!.properties!);
+    expect([...INTENT_ORDER].sort()).toEqual([...schemaKeys].sort());
+    expect(INTENT_ORDER).toEqual(Object.keys(INTENTS));
   });
 });
 

@@ -1,6 +1,7 @@
 // Property-based tests over generated claims: whatever the claim, the
-// compiled policy never grants a forbidden action, a "*" resource or anything
-// the claim did not name; it fits IAM's limits or the claim is refused with
+// compiled policy never grants a forbidden action, a "*" resource (but the ECR
+// registry login, alone, when the claim asks for ECR) or anything the claim
+// did not name; it fits IAM's limits or the claim is refused with
 // the limit named; and compiling twice gives the same bytes.
 
 import { describe, expect, it } from '@jest/globals';
@@ -81,6 +82,8 @@ function intentsArb(max: number) {
         max,
       ),
       ssmParameters: some(fc.record({ path: fc.stringMatching(/^\/?[A-Za-z0-9_.-][A-Za-z0-9_./-]{0,60}$/), access: fc.constant(['read' as const]) }), max),
+      ecrPull: some(fc.record({ repository: fc.stringMatching(/^[a-z0-9]{1,8}([._-][a-z0-9]{1,8}){0,2}(\/[a-z0-9]{1,8}([._-][a-z0-9]{1,8}){0,2}){0,2}$/).filter((r) => r.length >= 2) }), max),
+      ecrAuthorizationToken: fc.boolean(),
     },
     { requiredKeys: [] },
   );
@@ -178,6 +181,7 @@ function namedResources(claim: any): Set<string> {
     named.add(`arn:aws:ssm:${at}:parameter/${path}`);
     named.add(`arn:aws:ssm:${at}:parameter/${path}/*`);
   }
+  for (const e of p.ecrPull ?? []) named.add(`arn:aws:ecr:${at}:repository/${e.repository}`);
   for (const e of p.assumeRoles ?? []) named.add(e.roleArn);
   for (const e of p.rawStatements ?? []) for (const r of e.resources) named.add(r);
   return named;
@@ -215,8 +219,13 @@ function checkProperties(claim: any): 'ok' | 'refused' | 'too-large' {
       expect([action, violatesForbidden(action, forbidden)]).toEqual([action, false]);
       expect([action, iamOrStsWrite(action, claim)]).toEqual([action, false]);
     }
+    // "*" only for the registry login, alone in its statement, and only when the claim asked for ECR.
+    if (list(statement.Resource).includes('*')) {
+      expect([list(statement.Action), list(statement.Resource)]).toEqual([['ecr:GetAuthorizationToken'], ['*']]);
+      expect(Boolean(claim.spec.permissions.ecrPull?.length || claim.spec.permissions.ecrAuthorizationToken)).toBe(true);
+      continue;
+    }
     for (const resource of list(statement.Resource)) {
-      expect(resource).not.toBe('*');
       expect([resource, named.has(resource)]).toEqual([resource, true]);
     }
   }
@@ -256,7 +265,7 @@ describe('compiled policies, for any claim', () => {
     fc.assert(
       fc.property(claimArb(4), (claim) => {
         const reversed = structuredClone(claim);
-        for (const key of Object.keys(reversed.spec.permissions)) reversed.spec.permissions[key].reverse();
+        for (const value of Object.values<unknown>(reversed.spec.permissions)) if (Array.isArray(value)) value.reverse();
         const a = compileClaim(claim, config);
         const b = compileClaim(reversed, config);
         expect(b.ok).toBe(a.ok);

@@ -62,7 +62,7 @@ describe('platform configuration', () => {
       environment: { allowed: ['prod'] },
     });
     expect(config.guardrails[0]!.allowedResourcePatterns).toContain('arn:{partition}:sqs:{region}:{account}:{namespace}_*');
-    expect(config.guardrails[0]!.sharedResources?.map((s) => s.namespaces)).toEqual([['checkout-prod'], ['billing-prod'], ['inventory-prod'], ['finance-prod']]);
+    expect(config.guardrails[0]!.sharedResources?.map((s) => s.namespaces)).toEqual([['checkout-prod'], ['billing-prod'], ['inventory-prod'], ['build-prod'], ['finance-prod']]);
     expect(config.limits).toEqual({ trustPolicyMaxChars: 2048, managedPoliciesPerRole: 10 });
     expect(config.controller).toMatchObject({ resyncSeconds: 300, concurrency: 4 });
   });

@@ -1,5 +1,5 @@
 // Every example compiles to the properties its README lists, checked one by
-// one (test/fixtures/examples.md).
+// one (test/fixtures/examples.md; the claims are read from deploy/examples/).
 
 import { describe, expect, it } from '@jest/globals';
 import { compileClaim } from '../../src/compiler/index.js';
@@ -177,8 +177,37 @@ describe('invoice-exporter.yaml (Pod Identity)', () => {
   });
 });
 
+describe('image-builder-ecr-pull.yaml (Pod Identity)', () => {
+  const d = compiled('image-builder-ecr-pull');
+  const policy = d.permissionPolicy.document;
+  const repositories = [
+    'arn:aws:ecr:ap-southeast-1:111122223333:repository/base-images/node',
+    'arn:aws:ecr:ap-southeast-1:111122223333:repository/build-prod/image-builder',
+  ];
+
+  it('BatchGetImage, GetDownloadUrlForLayer and BatchCheckLayerAvailability on the two repositories only', () => {
+    for (const action of ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability']) {
+      expect(resourcesFor(policy, action)).toEqual(repositories);
+    }
+  });
+
+  it('registry login: ecr:GetAuthorizationToken alone on "*", the only "*" of the policy', () => {
+    const login = onlyStatementGranting(policy, 'ecr:GetAuthorizationToken');
+    expect([list(login.Action), list(login.Resource)]).toEqual([['ecr:GetAuthorizationToken'], ['*']]);
+    expect(policy.Statement.filter((s) => list(s.Resource).includes('*'))).toEqual([login]);
+  });
+
+  it('no other ECR action (no push, no repository listing), no wildcard action', () => {
+    expect(allActions(policy)).toEqual(['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetAuthorizationToken', 'ecr:GetDownloadUrlForLayer']);
+  });
+
+  it('binding: a Pod Identity association for build-prod/image-builder-aws-sa', () => {
+    expect(d.binding).toMatchObject({ kind: 'PodIdentityAssociation', namespace: 'build-prod', serviceAccount: 'image-builder-aws-sa', roleArn: d.role.arn });
+  });
+});
+
 describe('every example', () => {
-  it.each(['checkout-api-s3-read', 'billing-worker-sqs', 'catalog-reader-dynamodb', 'invoice-exporter'])(
+  it.each(['checkout-api-s3-read', 'billing-worker-sqs', 'catalog-reader-dynamodb', 'invoice-exporter', 'image-builder-ecr-pull'])(
     '%s compiles to byte-identical output twice, with digests of the canonical policies',
     (name) => {
       const a = JSON.stringify(compiled(name));

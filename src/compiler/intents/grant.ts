@@ -3,6 +3,7 @@
 // (guardrail problems point there).
 
 import type { ConditionBlock } from '../types.js';
+import type { UnscopedActionName } from '../unscoped-actions.js';
 
 export interface Grant {
   /** Claim field the grant comes from, e.g. spec.permissions.s3[0]. */
@@ -37,4 +38,13 @@ export function dnsSuffix(partition: string): string {
 
 export function allow(field: string, actions: string[], resources: string[], condition?: ConditionBlock): Grant {
   return { field, effect: 'Allow', actions, resources, ...(condition ? { condition } : {}) };
+}
+
+/**
+ * A grant on "*", for actions AWS authorizes on nothing else. Only names from
+ * the curated list (../unscoped-actions.ts) type-check here, so an intent
+ * cannot widen some other action to every resource.
+ */
+export function allowUnscoped(field: string, actions: readonly UnscopedActionName[], condition?: ConditionBlock): Grant {
+  return allow(field, [...actions], ['*'], condition);
 }

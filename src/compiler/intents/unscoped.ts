@@ -1,20 +1,20 @@
 // Intents for actions AWS authorizes only on "*" (see ../unscoped-actions.ts):
-// ECR registry login, CloudWatch metrics in named namespaces, X-Ray tracing.
+// CloudWatch metrics in named namespaces, X-Ray tracing. ECR registry login
+// lives with the other ECR intent (ecr.ts).
 
-import type { Permissions } from '../../api/types.js';
-import type { Grant } from './grant.js';
-import { allow } from './grant.js';
+import type { CloudWatchMetricsPermission } from '../../api/types.js';
+import type { UnscopedActionName } from '../unscoped-actions.js';
+import { allowUnscoped, type Grant } from './grant.js';
 
-export const XRAY_TRACING_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'];
+export const XRAY_TRACING_ACTIONS: readonly UnscopedActionName[] = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'];
 
-export function unscopedGrants(permissions: Permissions): Grant[] {
-  const grants: Grant[] = [];
-  if (permissions.ecrAuthorizationToken) {
-    grants.push(allow('spec.permissions.ecrAuthorizationToken', ['ecr:GetAuthorizationToken'], ['*']));
-  }
-  permissions.cloudwatchMetrics?.forEach((entry, i) => {
-    grants.push(allow(`spec.permissions.cloudwatchMetrics[${i}]`, ['cloudwatch:PutMetricData'], ['*'], { StringEquals: { 'cloudwatch:namespace': entry.namespace } }));
-  });
-  if (permissions.xrayTracing) grants.push(allow('spec.permissions.xrayTracing', [...XRAY_TRACING_ACTIONS], ['*']));
-  return grants;
+/** PutMetricData exists only on "*"; the condition cloudwatch:namespace is what scopes it. */
+export function cloudwatchMetricsGrants(entries: CloudWatchMetricsPermission[]): Grant[] {
+  return entries.map((entry, i) =>
+    allowUnscoped(`spec.permissions.cloudwatchMetrics[${i}]`, ['cloudwatch:PutMetricData'], { StringEquals: { 'cloudwatch:namespace': entry.namespace } }),
+  );
+}
+
+export function xrayTracingGrants(enabled: boolean): Grant[] {
+  return enabled ? [allowUnscoped('spec.permissions.xrayTracing', XRAY_TRACING_ACTIONS)] : [];
 }
