@@ -10,7 +10,7 @@ import type { PolicyDocument } from '../../src/compiler/types.js';
 import { loadExample } from '../fixtures/claims.js';
 import { list } from '../fixtures/policy.js';
 import { createClaim, startControllerEnv, waitForReady, type ControllerEnv } from '../harness/controller-env.js';
-import { awsClientConfig, freshNamespace, testbed } from '../harness/testbed.js';
+import { awsClientConfig, freshNamespace, testbed } from '../../testbed/harness/testbed.js';
 
 let env: ControllerEnv;
 beforeAll(async () => {
