@@ -10,8 +10,8 @@ import type { PlatformConfig } from '../config/types.js';
 import { ClaimClient, claimKey, GROUP, PLURAL, VERSION } from '../kube/claims.js';
 import { EventRecorder } from '../kube/events.js';
 import { NamespaceReader } from '../kube/namespaces.js';
-import { ResilientWatch } from '../kube/watch.js';
-import { shareConnections } from '../kube/connections.js';
+import { ResilientWatch } from '../runtime/watch.js';
+import { shareConnections } from '../runtime/connections.js';
 import { ClaimChecks } from './checks.js';
 import { ServiceAccountManager } from './managers/service-account.js';
 import { PodLister } from './pods.js';
@@ -19,7 +19,7 @@ import { PrerequisiteChecker } from './prerequisites.js';
 import { CredentialVerifier } from './verify.js';
 import { awsCallCounter, budgetMetrics, ControllerMetrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
-import { WorkQueue } from './workqueue.js';
+import { WorkQueue } from '../runtime/queue.js';
 
 export interface ControllerOptions {
   config: PlatformConfig;

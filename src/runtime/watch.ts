@@ -17,6 +17,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { backoff, realClock, type Clock } from './clock.js';
 
 export type WatchRestartReason = 'timeout' | 'gone' | 'error' | 'silent';
 
@@ -67,17 +68,11 @@ export type WatchFn = (
   onDone: (err: unknown) => void,
 ) => Promise<{ abort(): void }>;
 
-export interface WatchClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(h: unknown): void;
-}
-
 /** The I/O and timers of a ResilientWatch, injectable for tests. */
 export interface WatchDeps<T extends KubernetesObject> {
   list: ListFn<T>;
   watch: WatchFn;
-  clock: WatchClock;
+  clock: Clock;
   /** In [0, 1), for backoff jitter. */
   random: () => number;
 }
@@ -107,13 +102,6 @@ export function isGone(err: unknown): boolean {
 
 /** How much longer than our watchdog client-node's own inactivity abort waits. */
 export const WATCH_INACTIVITY_MARGIN_MS = 30_000;
-
-const realClock: WatchClock = {
-  now: () => performance.now(),
-  // Node fires delays above 2^31-1 ms at once: clamp (24.8 days is 'later' enough).
-  setTimeout: (fn, ms) => setTimeout(fn, Math.min(ms, 2_147_483_647)),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
 
 /** Lists through the kubeconfig's credentials (TLS, token, exec plugin, proxy). */
 export function kubeListFn<T extends KubernetesObject>(kc: KubeConfig, idleTimeoutMs = 60_000): ListFn<T> {
@@ -205,7 +193,7 @@ export class ResilientWatch<T extends KubernetesObject> {
       // (silenceTimeoutMs) decides when a watch is deaf.
       // (A private field of client-node's Watch: fail loudly if a release drops it.)
       const timed = w as unknown as { requestTimeoutMs?: unknown };
-      if (typeof timed.requestTimeoutMs !== 'number') throw new Error('@kubernetes/client-node Watch has no requestTimeoutMs: review src/kube/watch.ts for this client version');
+      if (typeof timed.requestTimeoutMs !== 'number') throw new Error('@kubernetes/client-node Watch has no requestTimeoutMs: review src/runtime/watch.ts for this client version');
       timed.requestTimeoutMs = this.silenceTimeoutMs + WATCH_INACTIVITY_MARGIN_MS;
       watch = (path, query, onEvent, onDone) => w.watch(path, query, onEvent, onDone);
     }
@@ -306,9 +294,7 @@ export class ResilientWatch<T extends KubernetesObject> {
   }
 
   private backoff(failures: number): number {
-    const raw = Math.min(this.maxBackoffMs, this.minBackoffMs * 2 ** Math.min(failures, 30));
-    const jittered = raw * (1 + (this.deps.random() * 2 - 1) * 0.1);
-    return Math.round(Math.min(this.maxBackoffMs, jittered));
+    return backoff(failures, { baseMs: this.minBackoffMs, maxMs: this.maxBackoffMs, jitter: 0.1 }, this.deps.random);
   }
 
   private sleep(ms: number): Promise<void> {

@@ -10,7 +10,7 @@ import {
   type WatchFn,
   type WatchOptions,
   type WatchRestartReason,
-} from '../../src/kube/watch.js';
+} from '../../src/runtime/watch.js';
 
 /** Deterministic clock: timers fire only from advance(), in time order. */
 
