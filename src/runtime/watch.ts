@@ -8,16 +8,22 @@
 //           normal end (server timeout): re-watch from last RV ──┘
 //
 // Callers get every listed object and every ADDED/MODIFIED/DELETED event
-// object through one callback, and only enqueue keys from it: reconcile reads
-// the current state, so event types do not matter. After a relist, objects
-// that were known before but are missing from the new list (deleted while the
-// watch was down, so their DELETED event was missed) are delivered once more in
-// their last-seen state, so that their keys still get reconciled.
+// object through one callback, with the copy the store held before and whether
+// the object is gone, and only enqueue keys from it: reconcile reads the
+// current state, so event types do not matter. After a relist, objects that
+// were known before but are missing from the new list (deleted while the watch
+// was down, so their DELETED event was missed) are delivered once more in their
+// last-seen state, as deleted, so that their keys still get reconciled.
+//
+// The watch keeps what it has seen in a Store (one slimmed copy per object,
+// with named indexes), which callers read but never write: the store and the
+// indexes are updated before the callback runs, and pruned on delete.
 import http from 'node:http';
 import https from 'node:https';
 import { Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { backoff, realClock, type Clock } from './clock.js';
+import { objectKey, Store, type IndexFn, type ReadonlyStore } from './store.js';
 
 export type WatchRestartReason = 'timeout' | 'gone' | 'error' | 'silent';
 
@@ -25,8 +31,8 @@ export interface WatchOptions<T> {
   /** Collection path, e.g. '/apis/awi.dev/v1alpha1/awsworkloadidentityclaims' or '/api/v1/namespaces/x/configmaps'. */
   path: string;
   labelSelector?: string;
-  /** Every listed object and every ADDED/MODIFIED/DELETED event object. Exceptions are logged and ignored. */
-  onObject(obj: T): void;
+  /** Every listed object and every ADDED/MODIFIED/DELETED event object. Exceptions are logged and ignored. More listeners: subscribe(). */
+  onObject?(obj: T, change: WatchChange<T>): void;
   /** After each successful (re)list. */
   onSynced?(): void;
   /** Why the watch was restarted (metrics). */
@@ -49,6 +55,14 @@ export interface WatchOptions<T> {
   /** Default list function only: abort a list request idle for this long; default 60 s. */
   listTimeoutMs?: number;
   logger?: Logger;
+}
+
+/** What the store knew of a delivered object. */
+export interface WatchChange<T> {
+  /** The copy the store held before this delivery; undefined for an object new to the store. */
+  old: T | undefined;
+  /** The object is gone (a DELETED event, or missing from a relist); the store no longer holds it. */
+  deleted: boolean;
 }
 
 export interface ListQuery {
@@ -165,8 +179,9 @@ export class ResilientWatch<T extends KubernetesObject> {
   private startPromise: Promise<void> | undefined;
   private resolveStart: (() => void) | undefined;
   private rejectStart: ((err: Error) => void) | undefined;
-  /** Last-seen object per namespace/name, to notice deletions missed while deaf. */
-  private known = new Map<string, T>();
+  /** Last-seen object per namespace/name (also to notice deletions missed while deaf), with the callers' indexes. */
+  private readonly known = new Store<T>();
+  private readonly listeners: Array<(obj: T, change: WatchChange<T>) => void> = [];
   // What stop() has to cancel:
   private listAbort: AbortController | undefined;
   private cancelWatch: (() => void) | undefined;
@@ -203,6 +218,26 @@ export class ResilientWatch<T extends KubernetesObject> {
       clock: deps.clock ?? realClock,
       random: deps.random ?? Math.random,
     };
+  }
+
+  /** The objects as last seen (slimmed), by namespace/name, with the indexes. Read-only. */
+  get store(): ReadonlyStore<T> {
+    return this.known;
+  }
+
+  /**
+   * Adds an index on the store (e.g. claims by the ServiceAccount they name),
+   * kept in step with every delivery and pruned on delete. Returns the watch.
+   */
+  index(name: string, fn: IndexFn<T>): this {
+    this.known.addIndex(name, fn);
+    return this;
+  }
+
+  /** Adds a listener for every delivery (as `onObject`), called after the store is updated. Before start(). */
+  subscribe(listener: (obj: T, change: WatchChange<T>) => void): this {
+    this.listeners.push(listener);
+    return this;
   }
 
   /** True once a list has been delivered (stays true across restarts). */
@@ -356,15 +391,14 @@ export class ResilientWatch<T extends KubernetesObject> {
     } finally {
       if (this.listAbort === abort) this.listAbort = undefined;
     }
-    const previous = this.known;
-    this.known = new Map();
+    const previous = this.known.replace(items);
     for (const item of items) {
       const key = objectKey(item);
-      this.known.set(key, item);
+      const old = previous.get(key);
       previous.delete(key);
+      this.deliver(item, { old, deleted: false });
     }
-    for (const item of items) this.deliver(item);
-    for (const gone of previous.values()) this.deliver(gone);
+    for (const gone of previous.values()) this.deliver(gone, { old: gone, deleted: true });
     this.log?.debug({ objects: items.length, vanished: previous.size, rv }, 'list: synced');
     this.isSynced = true;
     try {
@@ -380,11 +414,16 @@ export class ResilientWatch<T extends KubernetesObject> {
     return this.opts.slim ? this.opts.slim(obj) : withoutManagedFields(obj);
   }
 
-  private deliver(obj: T): void {
+  private deliver(obj: T, change: WatchChange<T>): void {
+    if (this.opts.onObject) this.call(this.opts.onObject, obj, change);
+    for (const listener of this.listeners) this.call(listener, obj, change);
+  }
+
+  private call(listener: (obj: T, change: WatchChange<T>) => void, obj: T, change: WatchChange<T>): void {
     try {
-      this.opts.onObject(obj);
+      listener(obj, change);
     } catch (err) {
-      this.log?.error({ err: errorText(err), object: objectKey(obj) }, 'watch: onObject threw');
+      this.log?.error({ err: errorText(err), object: objectKey(obj) }, 'watch: listener threw');
     }
   }
 
@@ -432,9 +471,13 @@ export class ResilientWatch<T extends KubernetesObject> {
           case 'DELETED':
             if (!o) return;
             if (objRv) rv = objRv;
-            if (type === 'DELETED') this.known.delete(objectKey(o));
-            else this.known.set(objectKey(o), o);
-            this.deliver(o);
+            if (type === 'DELETED') {
+              const old = this.known.delete(objectKey(o));
+              this.deliver(o, { old, deleted: true });
+            } else {
+              const old = this.known.upsert(o);
+              this.deliver(o, { old, deleted: false });
+            }
             return;
           case 'BOOKMARK':
             if (objRv) rv = objRv;
@@ -503,11 +546,6 @@ function safeAbort(h: { abort(): void } | undefined): void {
   } catch {
     // already closed
   }
-}
-
-function objectKey(o: KubernetesObject): string {
-  const m = o.metadata;
-  return m?.namespace ? `${m.namespace}/${m.name ?? ''}` : (m?.name ?? '');
 }
 
 function errorText(err: unknown): string {
