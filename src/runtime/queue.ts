@@ -243,6 +243,14 @@ export class WorkQueue {
     return this.delayed.size;
   }
 
+  /** Whether the queue keeps anything for `key` (waiting, in flight, delayed, urgent, failure or conflict counts). */
+  holds(key: string): boolean {
+    return (
+      this.queue.has(key) || this.urgent.has(key) || this.readySince.has(key) || this.processing.has(key) ||
+      this.dirty.has(key) || this.delayed.has(key) || this.failureCounts.has(key) || this.conflictCounts.has(key)
+    );
+  }
+
   /** Current backoff exponent of a key: its number of consecutive failures. */
   failures(key: string): number {
     return this.failureCounts.get(key) ?? 0;
