@@ -106,7 +106,7 @@ export class Controller {
       roleCache: this.roleCache,
       onReadyStatus: (key, ready) => {
         metrics.setClaimReady(key, ready);
-        if (ready === undefined) this.queue.forget(key); // the claim is gone: nothing of it stays queued
+        if (ready === undefined) this.forgetClaim(key);
       },
     });
     this.queue = new WorkQueue((key) => this.reconciler.reconcile(key), {
@@ -146,6 +146,11 @@ export class Controller {
 
   async stop(): Promise<void> {
     await this.runtime.stop();
+  }
+
+  /** The claim is gone: nothing of it stays queued (the watches dropped it from their stores and indexes already). */
+  private forgetClaim(key: string): void {
+    this.queue.forget(key);
   }
 }
 
