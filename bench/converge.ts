@@ -20,9 +20,9 @@ import { CoreV1Api, CustomObjectsApi, type KubernetesObject } from '@kubernetes/
 import { pino } from 'pino';
 import type { AwsWorkloadIdentityClaim } from '../src/api/types.js';
 import { Controller } from '../src/controller/controller.js';
-import { shareConnections } from '../src/kube/connections.js';
+import { shareConnections } from '../src/runtime/connections.js';
 import { claimKey, GROUP, PLURAL, VERSION } from '../src/kube/claims.js';
-import { ResilientWatch } from '../src/kube/watch.js';
+import { ResilientWatch } from '../src/runtime/watch.js';
 import { AwsFakeClient, writeCalls } from '../testbed/awsfake/client.js';
 import { installCrd, platformPrerequisites, testPlatformConfig } from '../testbed/harness/platform.js';
 import { loadKubeConfig } from '../testbed/harness/kube.js';

@@ -1,6 +1,7 @@
-// Wires the controller together: watches feed keys into the work queue, the
-// queue runs the reconciler. Knows nothing about IAM or policies itself.
-import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+// Wires the controller together: the watches feed keys into the work queue
+// (wireClaims says which change enqueues which claim), the queue runs the
+// reconciler. Knows nothing about IAM or policies itself.
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { Logger } from 'pino';
 import { budgetSettings, CallBudget } from '../aws/budget.js';
@@ -10,8 +11,9 @@ import type { PlatformConfig } from '../config/types.js';
 import { ClaimClient, claimKey, GROUP, PLURAL, VERSION } from '../kube/claims.js';
 import { EventRecorder } from '../kube/events.js';
 import { NamespaceReader } from '../kube/namespaces.js';
-import { ResilientWatch } from '../kube/watch.js';
-import { shareConnections } from '../kube/connections.js';
+import { shareConnections } from '../runtime/connections.js';
+import { Runtime } from '../runtime/runtime.js';
+import { ResilientWatch, type WatchChange, type WatchDeps, type WatchRestartReason } from '../runtime/watch.js';
 import { ClaimChecks } from './checks.js';
 import { ServiceAccountManager } from './managers/service-account.js';
 import { PodLister } from './pods.js';
@@ -20,7 +22,7 @@ import { CredentialVerifier } from './verify.js';
 import { awsCallCounter, budgetMetrics, ControllerMetrics } from './metrics.js';
 import { RoleCache } from './observation/role-cache.js';
 import { Reconciler } from './reconciler.js';
-import { WorkQueue } from './workqueue.js';
+import { WorkQueue } from '../runtime/queue.js';
 
 export interface ControllerOptions {
   config: PlatformConfig;
@@ -42,12 +44,10 @@ export class Controller {
   /** The shared, paged observation of awi's roles (src/controller/observation/). */
   readonly roleCache: RoleCache;
   readonly metrics: ControllerMetrics;
-  private readonly watches: ResilientWatch<KubernetesObject>[] = [];
+  /** What the controller watches; their stores and indexes are the only per-object state the wiring keeps, pruned on delete. */
+  readonly watches: ClaimWatches;
+  private readonly runtime: Runtime;
   private readonly aws: AwsClientFactory;
-  /** Last generation and deletion state seen per claim: status-only updates (our own writes) do not enqueue. */
-  private readonly seen = new Map<string, string>();
-  /** Claims naming each ServiceAccount (namespace/name): when it changes or goes, all of them look again. */
-  private readonly claimsByServiceAccount = new Map<string, Set<string>>();
 
   constructor(private readonly o: ControllerOptions) {
     const { config, log } = o;
@@ -127,98 +127,120 @@ export class Controller {
         else log.debug({ claim: key, outcome: outcome.kind, ms }, 'reconciled');
       },
     });
+    this.watches = claimWatches(kc, { silenceTimeoutMs: c.watchIdleSeconds * 1000, log, metrics });
+    this.runtime = wireClaims(new Runtime(this.queue), this.watches, this.reconciler.checks.switching);
   }
 
   /** Checks the AWS identity, starts watches and workers; resolves when caches have synced. */
   async start(): Promise<void> {
-    const { log, kubeConfig: kc, config } = this.o;
+    const { log, config } = this.o;
     const me = await this.aws.sts.send(new GetCallerIdentityCommand({}));
     log.info({ account: me.Account, arn: me.Arn, cluster: config.cluster.name }, 'AWS identity verified');
-
-    const silenceTimeoutMs = config.controller.watchIdleSeconds * 1000;
-    this.watches.push(
-      new ResilientWatch<KubernetesObject>(kc, {
-        path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
-        silenceTimeoutMs,
-        logger: log,
-        onRestart: (reason) => this.metrics.watchRestarts.inc({ resource: 'claims', reason }),
-        slim: slimClaim,
-        onObject: (obj) => this.onClaim(obj),
-      }),
-      // Changes to (or deletion of) a ServiceAccount we manage re-check its claim at once.
-      new ResilientWatch<KubernetesObject>(kc, {
-        path: '/api/v1/serviceaccounts',
-        labelSelector: `${LABEL.managedBy}=${MANAGED_BY}`,
-        silenceTimeoutMs,
-        logger: log,
-        onRestart: (reason) => this.metrics.watchRestarts.inc({ resource: 'serviceaccounts', reason }),
-        slim: slimMetadata,
-        onObject: (obj) => {
-          const labels = obj.metadata?.labels ?? {};
-          const claim = labels[LABEL.claim];
-          if (claim) this.queue.add(claimKey(labels[LABEL.claimNamespace] ?? obj.metadata?.namespace ?? '', claim));
-          // E.g. a conflicting claim waiting for this ServiceAccount to be released.
-          const waiting = this.claimsByServiceAccount.get(`${obj.metadata?.namespace}/${obj.metadata?.name}`) ?? [];
-          for (const key of waiting) this.queue.add(key);
-        },
-      }),
-    );
-    // Pods are only read, never changed. A pod of a ServiceAccount whose claim
-    // is switching mechanism that changes or goes re-checks the claim at once.
-    this.watches.push(
-      new ResilientWatch<KubernetesObject>(kc, {
-        path: '/api/v1/pods',
-        silenceTimeoutMs,
-        logger: log,
-        onRestart: (reason) => this.metrics.watchRestarts.inc({ resource: 'pods', reason }),
-        onObject: (obj) => {
-          const sa = (obj as { spec?: { serviceAccountName?: string } }).spec?.serviceAccountName;
-          for (const key of this.claimsByServiceAccount.get(`${obj.metadata?.namespace}/${sa}`) ?? []) {
-            if (this.reconciler.checks.switching.has(key)) this.queue.add(key);
-          }
-        },
-      }),
-    );
-    this.queue.start();
-    await Promise.all(this.watches.map((w) => w.start()));
+    await this.runtime.start();
     log.info('watches synced; reconciling');
   }
 
   get synced(): boolean {
-    return this.watches.length > 0 && this.watches.every((w) => w.synced);
+    return this.runtime.synced;
   }
 
   async stop(): Promise<void> {
-    for (const w of this.watches) w.stop();
-    await this.queue.shutdown();
+    await this.runtime.stop();
   }
 
-  private onClaim(obj: KubernetesObject): void {
-    const m = obj.metadata;
-    if (!m?.name || !m.namespace) return;
-    const key = claimKey(m.namespace, m.name);
-    const sa = (obj as { spec?: { serviceAccountName?: string } }).spec?.serviceAccountName;
-    if (sa) {
-      const saKey = `${m.namespace}/${sa}`;
-      const set = this.claimsByServiceAccount.get(saKey) ?? new Set<string>();
-      set.add(key);
-      this.claimsByServiceAccount.set(saKey, set);
-    }
-    const fingerprint = `${m.uid}|${m.generation}|${m.deletionTimestamp ?? ''}|${(m.finalizers ?? []).join(',')}`;
-    if (this.seen.get(key) === fingerprint) return;
-    this.seen.set(key, fingerprint);
-    this.queue.add(key, { urgent: !converged(obj) });
-  }
-
-  /** The claim is gone: drop what the controller remembered of it (no per-claim state outlives the claim). */
+  /** The claim is gone: nothing of it stays queued (the watches dropped it from their stores and indexes already). */
   private forgetClaim(key: string): void {
-    this.seen.delete(key);
-    for (const [saKey, keys] of this.claimsByServiceAccount) {
-      keys.delete(key);
-      if (keys.size === 0) this.claimsByServiceAccount.delete(saKey);
-    }
     this.queue.forget(key);
   }
+}
+
+/** The collections the controller watches, each keeping only what enqueueing decides on. */
+export interface ClaimWatches {
+  /** Claims, indexed by the ServiceAccount (namespace/name) they name. */
+  claims: ResilientWatch<KubernetesObject>;
+  /** The ServiceAccounts awi manages (by label). */
+  serviceAccounts: ResilientWatch<KubernetesObject>;
+  /** Pods, read only: their ServiceAccount. */
+  pods: ResilientWatch<KubernetesObject>;
+}
+
+/** Name of the claims watch's index: claims by the ServiceAccount they name, `namespace/name`. */
+export const BY_SERVICE_ACCOUNT = 'serviceAccount';
+
+export interface ClaimWatchOptions {
+  silenceTimeoutMs: number;
+  log?: Logger;
+  metrics?: ControllerMetrics;
+  /** For tests: list and watch functions, clock. */
+  deps?: Partial<WatchDeps<KubernetesObject>>;
+}
+
+export function claimWatches(kc: KubeConfig, o: ClaimWatchOptions): ClaimWatches {
+  const common = (resource: string) => ({
+    silenceTimeoutMs: o.silenceTimeoutMs,
+    ...(o.log ? { logger: o.log } : {}),
+    onRestart: (reason: WatchRestartReason) => o.metrics?.watchRestarts.inc({ resource, reason }),
+  });
+  return {
+    claims: new ResilientWatch<KubernetesObject>(kc, { path: `/apis/${GROUP}/${VERSION}/${PLURAL}`, slim: slimClaim, ...common('claims') }, o.deps)
+      .index(BY_SERVICE_ACCOUNT, claimServiceAccount),
+    serviceAccounts: new ResilientWatch<KubernetesObject>(
+      kc,
+      { path: '/api/v1/serviceaccounts', labelSelector: `${LABEL.managedBy}=${MANAGED_BY}`, slim: slimMetadata, ...common('serviceaccounts') },
+      o.deps,
+    ),
+    pods: new ResilientWatch<KubernetesObject>(kc, { path: '/api/v1/pods', slim: slimPod, ...common('pods') }, o.deps),
+  };
+}
+
+/**
+ * Which changes enqueue which claims:
+ * - a claim, when its spec (generation), deletion or finalizers changed, or it
+ *   is gone (status-only updates, such as our own writes, do not); urgent when
+ *   not converged, so that unfinished claims go first after a restart;
+ * - a ServiceAccount awi manages, when it changes or goes: its own claim, and
+ *   every claim naming it (e.g. a conflicting claim waiting for its release);
+ * - a pod: the claims naming its ServiceAccount that are switching mechanism
+ *   (they wait for the pods of the old mechanism to go).
+ */
+export function wireClaims(runtime: Runtime, w: ClaimWatches, switching: ReadonlySet<string>): Runtime {
+  const claimsNaming = (serviceAccount: string): string[] => w.claims.store.byIndex(BY_SERVICE_ACCOUNT, serviceAccount).map(keyOf);
+  return runtime
+    .watch(w.claims, { predicate: specOrDeletionChanged, map: (claim) => [keyOf(claim)], urgent: (claim) => !converged(claim) })
+    .watch(w.serviceAccounts, { map: (sa) => [...labelledClaim(sa), ...claimsNaming(keyOf(sa))] })
+    .watch(w.pods, { map: (pod) => claimsNaming(podServiceAccount(pod)).filter((key) => switching.has(key)) });
+}
+
+/** Created, spec changed (generation), deletion started, finalizers changed, or gone. */
+export function specOrDeletionChanged(obj: KubernetesObject, change: WatchChange<KubernetesObject>): boolean {
+  const { old, deleted } = change;
+  if (deleted || !old) return true;
+  const a = obj.metadata ?? {};
+  const b = old.metadata ?? {};
+  return a.uid !== b.uid || a.generation !== b.generation || a.deletionTimestamp !== b.deletionTimestamp || (a.finalizers ?? []).join(',') !== (b.finalizers ?? []).join(',');
+}
+
+/** The claim key (namespace/name) of an object. */
+function keyOf(obj: KubernetesObject): string {
+  return claimKey(obj.metadata?.namespace ?? '', obj.metadata?.name ?? '');
+}
+
+/** The ServiceAccount a claim names, as namespace/name. */
+function claimServiceAccount(claim: KubernetesObject): string | undefined {
+  const sa = (claim as { spec?: { serviceAccountName?: string } }).spec?.serviceAccountName;
+  return sa && claim.metadata?.namespace ? `${claim.metadata.namespace}/${sa}` : undefined;
+}
+
+/** The claim a ServiceAccount awi manages belongs to, from its labels. */
+function labelledClaim(sa: KubernetesObject): string[] {
+  const labels = sa.metadata?.labels ?? {};
+  const claim = labels[LABEL.claim];
+  return claim ? [claimKey(labels[LABEL.claimNamespace] ?? sa.metadata?.namespace ?? '', claim)] : [];
+}
+
+function podServiceAccount(pod: KubernetesObject): string {
+  const sa = (pod as { spec?: { serviceAccountName?: string } }).spec?.serviceAccountName ?? 'default';
+  return `${pod.metadata?.namespace ?? ''}/${sa}`;
 }
 
 /**
@@ -253,7 +275,19 @@ export function slimMetadata(obj: KubernetesObject): KubernetesObject {
   };
 }
 
-/** A claim as onClaim and converged() read it: its ServiceAccount and its Ready condition. */
+/** A pod as the pods watch reads it: identity and its ServiceAccount. */
+export function slimPod(obj: KubernetesObject): KubernetesObject {
+  const m = obj.metadata ?? {};
+  const sa = (obj as { spec?: { serviceAccountName?: string } }).spec?.serviceAccountName;
+  return {
+    apiVersion: obj.apiVersion ?? '',
+    kind: obj.kind ?? '',
+    metadata: { name: m.name ?? '', namespace: m.namespace ?? '', uid: m.uid ?? '', resourceVersion: m.resourceVersion ?? '' },
+    spec: sa !== undefined ? { serviceAccountName: sa } : {},
+  } as KubernetesObject;
+}
+
+/** A claim as the wiring and converged() read it: its ServiceAccount and its Ready condition. */
 export function slimClaim(obj: KubernetesObject): KubernetesObject {
   const { spec, status } = obj as { spec?: { serviceAccountName?: string }; status?: { observedGeneration?: number; conditions?: Array<{ type?: string; status?: string }> } };
   const ready = status?.conditions?.find((c) => c.type === 'Ready');

@@ -41,19 +41,35 @@ export class ControllerMetrics {
     labelNames: ['account', 'service'] as const, buckets: [0.01, 0.1, 0.5, 1, 5, 10, 30], registers: [this.registry],
   });
 
-  /** Ready status per claim key, to keep the awi_claims gauge exact. */
+  /** Ready status per claim key, to keep the awi_claims gauge exact; a claim that is gone is dropped. */
   private readonly readyByClaim = new Map<string, string>();
+  private readonly readyCounts: Record<string, number> = { True: 0, False: 0, Unknown: 0 };
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+    for (const ready of Object.keys(this.readyCounts)) this.claims.set({ ready }, 0);
   }
 
+  /** Records a claim's Ready status (undefined: the claim is gone). Constant time: called after every reconcile. */
   setClaimReady(key: string, ready: 'True' | 'False' | 'Unknown' | undefined): void {
+    const before = this.readyByClaim.get(key);
+    if (before === ready) return;
+    if (before !== undefined) this.count(before, -1);
     if (ready === undefined) this.readyByClaim.delete(key);
-    else this.readyByClaim.set(key, ready);
-    const counts: Record<string, number> = { True: 0, False: 0, Unknown: 0 };
-    for (const v of this.readyByClaim.values()) counts[v] = (counts[v] ?? 0) + 1;
-    for (const [ready, n] of Object.entries(counts)) this.claims.set({ ready }, n);
+    else {
+      this.readyByClaim.set(key, ready);
+      this.count(ready, +1);
+    }
+  }
+
+  /** Claims whose Ready status is recorded (for tests: none stays once its claim is gone). */
+  get claimsTracked(): number {
+    return this.readyByClaim.size;
+  }
+
+  private count(ready: string, delta: number): void {
+    this.readyCounts[ready] = (this.readyCounts[ready] ?? 0) + delta;
+    this.claims.set({ ready }, this.readyCounts[ready]!);
   }
 }
 

@@ -34,7 +34,7 @@ import {
   associationUpdate, claimAssociations, ownedBy, ownedByClaim, planReconcile, serviceAccountClaim, RELEASE_LABELS, RELEASED_TAG,
   ROLE_ARN_ANNOTATION, stepResource, type AssociationDrift, type Blocker, type Observed, type Resource, type Step,
 } from './plan.js';
-import type { ReconcileOutcome } from './workqueue.js';
+import type { ReconcileOutcome } from '../runtime/queue.js';
 import { retireIdentities } from './retire.js';
 import { recordIdentityMove, retireActions, retiringAtDeletion, type IdentityRef } from './revoke.js';
 

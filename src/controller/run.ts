@@ -7,10 +7,10 @@ import type { Logger } from 'pino';
 import { EKSClient } from '@aws-sdk/client-eks';
 import type { PlatformConfig } from '../config/types.js';
 import { platformConfigWarnings } from '../config/warnings.js';
-import { LeaderElector } from '../kube/leader-election.js';
+import { LeaderElector } from '../runtime/leader-election.js';
 import { Controller } from './controller.js';
 import { verifyClusterIdentity } from './cluster-identity.js';
-import { startProbeServer } from './http.js';
+import { startProbeServer } from '../runtime/probes.js';
 import { ControllerMetrics } from './metrics.js';
 
 export interface RunOptions {

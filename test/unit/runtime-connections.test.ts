@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoreV1Api, HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { shareConnections } from '../../src/kube/connections.js';
+import { shareConnections } from '../../src/runtime/connections.js';
 
 function kubeConfig(server: string, opts: { ca?: string; proxyUrl?: string; skipTLSVerify?: boolean } = {}): KubeConfig {
   const kc = new KubeConfig();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { FakeClock, flush } from '../fixtures/fake-clock.js';
-import { WorkQueue, type ReconcileOutcome, type ReconcileResult, type WorkQueueOptions } from '../../src/controller/workqueue.js';
+import { WorkQueue, type ReconcileOutcome, type ReconcileResult, type WorkQueueOptions } from '../../src/runtime/queue.js';
 
 interface Call {
   key: string;

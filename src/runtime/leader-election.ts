@@ -3,7 +3,18 @@
 // candidates racing for an expired lease cannot both win.
 import { CoordinationV1Api, KubeConfig, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { isKubeConflict, isKubeNotFound } from './errors.js';
+import { isKubeConflict, isKubeNotFound } from '../kube/errors.js';
+import { backoff, realClock, type Clock } from './clock.js';
+
+/** The Lease calls the elector makes (CoordinationV1Api's), injectable for tests. */
+export type LeaseApi = Pick<CoordinationV1Api, 'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'>;
+
+export interface LeaderElectionDeps {
+  api: LeaseApi;
+  clock: Clock;
+  /** In [0, 1), for backoff jitter. */
+  random: () => number;
+}
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -11,6 +22,7 @@ export interface LeaderElectionOptions {
   identity: string;
   leaseDurationSeconds?: number; // default 15
   renewIntervalMs?: number; // default 5000
+  /** Between attempts while another replica holds the lease; after failed requests a candidate backs off from here up to the lease duration. */
   retryIntervalMs?: number; // default 2000
   log: Logger;
   onStartedLeading(): Promise<void> | void;
@@ -19,16 +31,23 @@ export interface LeaderElectionOptions {
 }
 
 export class LeaderElector {
-  private readonly api: CoordinationV1Api;
+  private readonly api: LeaseApi;
+  private readonly clock: Clock;
+  private readonly random: () => number;
   private stopped = false;
   private leading = false;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown = undefined;
+  /** Monotonic time of the last successful renewal. */
   private lastRenew = 0;
-  /** When the lease someone else holds expires, if it was seen: try again right then. */
+  /** Consecutive failed lease requests. */
+  private failures = 0;
+  /** Wall time at which the lease someone else holds expires, if it was seen: try again right then. */
   private othersExpireAt: number | undefined;
 
-  constructor(kc: KubeConfig, private readonly o: LeaderElectionOptions) {
-    this.api = kc.makeApiClient(CoordinationV1Api);
+  constructor(kc: KubeConfig, private readonly o: LeaderElectionOptions, deps: Partial<LeaderElectionDeps> = {}) {
+    this.api = deps.api ?? kc.makeApiClient(CoordinationV1Api);
+    this.clock = deps.clock ?? realClock;
+    this.random = deps.random ?? Math.random;
   }
 
   get isLeader(): boolean {
@@ -47,7 +66,8 @@ export class LeaderElector {
   /** Stops campaigning and, when leading, releases the lease so a standby takes over without waiting for expiry. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
     if (!this.leading) return;
     this.leading = false;
     try {
@@ -63,10 +83,11 @@ export class LeaderElector {
   }
 
   private schedule(ms: number): void {
-    if (!this.stopped) this.timer = setTimeout(() => void this.tick(), ms);
+    if (!this.stopped) this.timer = this.clock.setTimeout(() => void this.tick(), ms);
   }
 
   private async tick(): Promise<void> {
+    this.timer = undefined;
     if (this.stopped) return;
     let result: 'held' | 'taken' | 'error';
     try {
@@ -76,8 +97,9 @@ export class LeaderElector {
       result = 'error';
     }
     if (this.stopped) return;
+    this.failures = result === 'error' ? this.failures + 1 : 0;
     if (result === 'held') {
-      this.lastRenew = Date.now();
+      this.lastRenew = this.clock.now();
       if (!this.leading) {
         this.leading = true;
         this.o.log.info({ lease: `${this.o.namespace}/${this.o.name}`, identity: this.o.identity }, 'became leader');
@@ -87,19 +109,24 @@ export class LeaderElector {
       return;
     }
     // Someone else holds it, or we could not renew before it would expire: step down at once.
-    if (this.leading && (result === 'taken' || Date.now() - this.lastRenew > this.durationS * 800)) {
+    if (this.leading && (result === 'taken' || this.clock.now() - this.lastRenew > this.durationS * 800)) {
       this.leading = false;
       this.o.log.error('lost the leader lease');
       this.o.onStoppedLeading();
       return;
     }
     const retry = this.o.retryIntervalMs ?? 2000;
-    this.schedule(this.othersExpireAt ? Math.max(50, Math.min(retry, this.othersExpireAt - Date.now() + 50)) : retry);
+    if (result === 'error' && !this.leading) {
+      // A candidate backs off while the API server fails (N standbys must not hammer it); a leader keeps trying to renew in time.
+      this.schedule(backoff(this.failures - 1, { baseMs: retry, maxMs: Math.max(retry, this.durationS * 1000), jitter: 0.1 }, this.random));
+      return;
+    }
+    this.schedule(this.othersExpireAt ? Math.max(50, Math.min(retry, this.othersExpireAt - this.clock.wallNow() + 50)) : retry);
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { namespace, name, identity } = this.o;
-    const now = new V1MicroTime(Date.now());
+    const now = new V1MicroTime(this.clock.wallNow());
     let lease: V1Lease;
     try {
       lease = await this.api.readNamespacedLease({ namespace, name });
@@ -119,7 +146,7 @@ export class LeaderElector {
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ?? '';
     const renewedAt = spec.renewTime ? new Date(spec.renewTime).getTime() : 0;
-    const expired = renewedAt + (spec.leaseDurationSeconds ?? this.durationS) * 1000 < Date.now();
+    const expired = renewedAt + (spec.leaseDurationSeconds ?? this.durationS) * 1000 < this.clock.wallNow();
     if (holder !== identity && holder !== '' && !expired) {
       this.othersExpireAt = renewedAt + (spec.leaseDurationSeconds ?? this.durationS) * 1000;
       return false;

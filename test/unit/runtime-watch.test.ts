@@ -10,7 +10,7 @@ import {
   type WatchFn,
   type WatchOptions,
   type WatchRestartReason,
-} from '../../src/kube/watch.js';
+} from '../../src/runtime/watch.js';
 
 /** Deterministic clock: timers fire only from advance(), in time order. */
 
@@ -479,5 +479,90 @@ describe('ResilientWatch: stop', () => {
     expect(api.watches).toHaveLength(0);
     expect(clock.pending).toBe(0);
     expect(w.synced).toBe(false);
+  });
+});
+
+describe('ResilientWatch: store and index', () => {
+  const owned = (name: string, rv: number, owner: string): Obj => cm(name, rv, { owner });
+  const names = (objs: readonly KubernetesObject[]): string[] => objs.map((o) => o.metadata?.name ?? '').sort();
+  const byOwner = (o: Obj): string | undefined => o.data?.owner;
+
+  it('keeps one copy per object: the store holds the very object it delivered', async () => {
+    const seen: Obj[] = [];
+    const { w, api } = setup({ onObject: (o) => seen.push(o) });
+    api.objects = [owned('a', 10, 'x')];
+    await w.start();
+    expect(w.store.size).toBe(1);
+    expect(w.store.get('ns/a')).toBe(seen[0]);
+    w.stop();
+  });
+
+  it('updates the index when an object\'s index value changes, and prunes it on delete', async () => {
+    const { w, api } = setup();
+    w.index('owner', byOwner);
+    api.objects = [owned('a', 10, 'x'), owned('b', 11, 'x')];
+    await w.start();
+    await flush();
+    expect(names(w.store.byIndex('owner', 'x'))).toEqual(['a', 'b']);
+
+    api.last.onEvent('MODIFIED', owned('a', 12, 'y'));
+    expect(names(w.store.byIndex('owner', 'x'))).toEqual(['b']);
+    expect(names(w.store.byIndex('owner', 'y'))).toEqual(['a']);
+
+    api.last.onEvent('DELETED', owned('b', 13, 'x'));
+    expect(w.store.byIndex('owner', 'x')).toEqual([]);
+    expect(w.store.get('ns/b')).toBeUndefined();
+    expect(w.store.indexSize('owner')).toBe(1); // 'x' is gone, not kept as an empty entry
+    expect(w.store.size).toBe(1);
+    w.stop();
+  });
+
+  it('replaces store and index on a relist, dropping objects deleted while the watch was down', async () => {
+    const { w, api, clock } = setup();
+    w.index('owner', byOwner);
+    api.objects = [owned('a', 10, 'x'), owned('b', 11, 'x')];
+    await w.start();
+    await flush();
+    api.objects = [owned('a', 20, 'z'), owned('c', 21, 'x')]; // b deleted, a changed, c new: all unseen
+    api.rv = '300';
+    api.last.onEvent('ERROR', gone);
+    await clock.advance(1000); // gone before any event: relisted after a backoff
+    expect(names([...w.store.values()])).toEqual(['a', 'c']);
+    expect(names(w.store.byIndex('owner', 'x'))).toEqual(['c']);
+    expect(names(w.store.byIndex('owner', 'z'))).toEqual(['a']);
+    expect(w.store.indexSize('owner')).toBe(2);
+    w.stop();
+  });
+
+  it('tells listeners the previous copy and whether the object is gone, after the store changed', async () => {
+    const changes: string[] = [];
+    const { w, api } = setup();
+    w.subscribe((o, { old, deleted }) => {
+      const inStore = w.store.get(`ns/${o.metadata?.name}`) !== undefined;
+      changes.push(`${o.metadata?.name}@${o.metadata?.resourceVersion} old=${old?.metadata?.resourceVersion ?? '-'} deleted=${deleted} stored=${inStore}`);
+    });
+    api.objects = [owned('a', 10, 'x'), owned('b', 11, 'x')];
+    await w.start();
+    await flush();
+    api.last.onEvent('MODIFIED', owned('a', 12, 'x'));
+    api.last.onEvent('DELETED', owned('a', 13, 'x'));
+    api.objects = [];
+    api.last.onEvent('ERROR', gone); // b vanishes in the relist
+    await flush();
+    expect(changes).toEqual([
+      'a@10 old=- deleted=false stored=true',
+      'b@11 old=- deleted=false stored=true',
+      'a@12 old=10 deleted=false stored=true',
+      'a@13 old=12 deleted=true stored=false',
+      'b@11 old=11 deleted=true stored=false',
+    ]);
+    w.stop();
+  });
+
+  it('refuses a second index of the same name, and a lookup in an index that does not exist', () => {
+    const { w } = setup();
+    w.index('owner', byOwner);
+    expect(() => w.index('owner', byOwner)).toThrow("index 'owner' already exists");
+    expect(() => w.store.byIndex('nope', 'x')).toThrow("no index 'nope'");
   });
 });

@@ -8,15 +8,22 @@
 //           normal end (server timeout): re-watch from last RV ──┘
 //
 // Callers get every listed object and every ADDED/MODIFIED/DELETED event
-// object through one callback, and only enqueue keys from it: reconcile reads
-// the current state, so event types do not matter. After a relist, objects
-// that were known before but are missing from the new list (deleted while the
-// watch was down, so their DELETED event was missed) are delivered once more in
-// their last-seen state, so that their keys still get reconciled.
+// object through one callback, with the copy the store held before and whether
+// the object is gone, and only enqueue keys from it: reconcile reads the
+// current state, so event types do not matter. After a relist, objects that
+// were known before but are missing from the new list (deleted while the watch
+// was down, so their DELETED event was missed) are delivered once more in their
+// last-seen state, as deleted, so that their keys still get reconciled.
+//
+// The watch keeps what it has seen in a Store (one slimmed copy per object,
+// with named indexes), which callers read but never write: the store and the
+// indexes are updated before the callback runs, and pruned on delete.
 import http from 'node:http';
 import https from 'node:https';
 import { Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { backoff, realClock, type Clock } from './clock.js';
+import { objectKey, Store, type IndexFn, type ReadonlyStore } from './store.js';
 
 export type WatchRestartReason = 'timeout' | 'gone' | 'error' | 'silent';
 
@@ -24,8 +31,8 @@ export interface WatchOptions<T> {
   /** Collection path, e.g. '/apis/awi.dev/v1alpha1/awsworkloadidentityclaims' or '/api/v1/namespaces/x/configmaps'. */
   path: string;
   labelSelector?: string;
-  /** Every listed object and every ADDED/MODIFIED/DELETED event object. Exceptions are logged and ignored. */
-  onObject(obj: T): void;
+  /** Every listed object and every ADDED/MODIFIED/DELETED event object. Exceptions are logged and ignored. More listeners: subscribe(). */
+  onObject?(obj: T, change: WatchChange<T>): void;
   /** After each successful (re)list. */
   onSynced?(): void;
   /** Why the watch was restarted (metrics). */
@@ -50,6 +57,14 @@ export interface WatchOptions<T> {
   logger?: Logger;
 }
 
+/** What the store knew of a delivered object. */
+export interface WatchChange<T> {
+  /** The copy the store held before this delivery; undefined for an object new to the store. */
+  old: T | undefined;
+  /** The object is gone (a DELETED event, or missing from a relist); the store no longer holds it. */
+  deleted: boolean;
+}
+
 export interface ListQuery {
   labelSelector?: string;
   limit: number;
@@ -67,17 +82,11 @@ export type WatchFn = (
   onDone: (err: unknown) => void,
 ) => Promise<{ abort(): void }>;
 
-export interface WatchClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(h: unknown): void;
-}
-
 /** The I/O and timers of a ResilientWatch, injectable for tests. */
 export interface WatchDeps<T extends KubernetesObject> {
   list: ListFn<T>;
   watch: WatchFn;
-  clock: WatchClock;
+  clock: Clock;
   /** In [0, 1), for backoff jitter. */
   random: () => number;
 }
@@ -107,13 +116,6 @@ export function isGone(err: unknown): boolean {
 
 /** How much longer than our watchdog client-node's own inactivity abort waits. */
 export const WATCH_INACTIVITY_MARGIN_MS = 30_000;
-
-const realClock: WatchClock = {
-  now: () => performance.now(),
-  // Node fires delays above 2^31-1 ms at once: clamp (24.8 days is 'later' enough).
-  setTimeout: (fn, ms) => setTimeout(fn, Math.min(ms, 2_147_483_647)),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
 
 /** Lists through the kubeconfig's credentials (TLS, token, exec plugin, proxy). */
 export function kubeListFn<T extends KubernetesObject>(kc: KubeConfig, idleTimeoutMs = 60_000): ListFn<T> {
@@ -177,8 +179,9 @@ export class ResilientWatch<T extends KubernetesObject> {
   private startPromise: Promise<void> | undefined;
   private resolveStart: (() => void) | undefined;
   private rejectStart: ((err: Error) => void) | undefined;
-  /** Last-seen object per namespace/name, to notice deletions missed while deaf. */
-  private known = new Map<string, T>();
+  /** Last-seen object per namespace/name (also to notice deletions missed while deaf), with the callers' indexes. */
+  private readonly known = new Store<T>();
+  private readonly listeners: Array<(obj: T, change: WatchChange<T>) => void> = [];
   // What stop() has to cancel:
   private listAbort: AbortController | undefined;
   private cancelWatch: (() => void) | undefined;
@@ -205,7 +208,7 @@ export class ResilientWatch<T extends KubernetesObject> {
       // (silenceTimeoutMs) decides when a watch is deaf.
       // (A private field of client-node's Watch: fail loudly if a release drops it.)
       const timed = w as unknown as { requestTimeoutMs?: unknown };
-      if (typeof timed.requestTimeoutMs !== 'number') throw new Error('@kubernetes/client-node Watch has no requestTimeoutMs: review src/kube/watch.ts for this client version');
+      if (typeof timed.requestTimeoutMs !== 'number') throw new Error('@kubernetes/client-node Watch has no requestTimeoutMs: review src/runtime/watch.ts for this client version');
       timed.requestTimeoutMs = this.silenceTimeoutMs + WATCH_INACTIVITY_MARGIN_MS;
       watch = (path, query, onEvent, onDone) => w.watch(path, query, onEvent, onDone);
     }
@@ -215,6 +218,26 @@ export class ResilientWatch<T extends KubernetesObject> {
       clock: deps.clock ?? realClock,
       random: deps.random ?? Math.random,
     };
+  }
+
+  /** The objects as last seen (slimmed), by namespace/name, with the indexes. Read-only. */
+  get store(): ReadonlyStore<T> {
+    return this.known;
+  }
+
+  /**
+   * Adds an index on the store (e.g. claims by the ServiceAccount they name),
+   * kept in step with every delivery and pruned on delete. Returns the watch.
+   */
+  index(name: string, fn: IndexFn<T>): this {
+    this.known.addIndex(name, fn);
+    return this;
+  }
+
+  /** Adds a listener for every delivery (as `onObject`), called after the store is updated. Before start(). */
+  subscribe(listener: (obj: T, change: WatchChange<T>) => void): this {
+    this.listeners.push(listener);
+    return this;
   }
 
   /** True once a list has been delivered (stays true across restarts). */
@@ -306,9 +329,7 @@ export class ResilientWatch<T extends KubernetesObject> {
   }
 
   private backoff(failures: number): number {
-    const raw = Math.min(this.maxBackoffMs, this.minBackoffMs * 2 ** Math.min(failures, 30));
-    const jittered = raw * (1 + (this.deps.random() * 2 - 1) * 0.1);
-    return Math.round(Math.min(this.maxBackoffMs, jittered));
+    return backoff(failures, { baseMs: this.minBackoffMs, maxMs: this.maxBackoffMs, jitter: 0.1 }, this.deps.random);
   }
 
   private sleep(ms: number): Promise<void> {
@@ -370,15 +391,14 @@ export class ResilientWatch<T extends KubernetesObject> {
     } finally {
       if (this.listAbort === abort) this.listAbort = undefined;
     }
-    const previous = this.known;
-    this.known = new Map();
+    const previous = this.known.replace(items);
     for (const item of items) {
       const key = objectKey(item);
-      this.known.set(key, item);
+      const old = previous.get(key);
       previous.delete(key);
+      this.deliver(item, { old, deleted: false });
     }
-    for (const item of items) this.deliver(item);
-    for (const gone of previous.values()) this.deliver(gone);
+    for (const gone of previous.values()) this.deliver(gone, { old: gone, deleted: true });
     this.log?.debug({ objects: items.length, vanished: previous.size, rv }, 'list: synced');
     this.isSynced = true;
     try {
@@ -394,11 +414,16 @@ export class ResilientWatch<T extends KubernetesObject> {
     return this.opts.slim ? this.opts.slim(obj) : withoutManagedFields(obj);
   }
 
-  private deliver(obj: T): void {
+  private deliver(obj: T, change: WatchChange<T>): void {
+    if (this.opts.onObject) this.call(this.opts.onObject, obj, change);
+    for (const listener of this.listeners) this.call(listener, obj, change);
+  }
+
+  private call(listener: (obj: T, change: WatchChange<T>) => void, obj: T, change: WatchChange<T>): void {
     try {
-      this.opts.onObject(obj);
+      listener(obj, change);
     } catch (err) {
-      this.log?.error({ err: errorText(err), object: objectKey(obj) }, 'watch: onObject threw');
+      this.log?.error({ err: errorText(err), object: objectKey(obj) }, 'watch: listener threw');
     }
   }
 
@@ -446,9 +471,13 @@ export class ResilientWatch<T extends KubernetesObject> {
           case 'DELETED':
             if (!o) return;
             if (objRv) rv = objRv;
-            if (type === 'DELETED') this.known.delete(objectKey(o));
-            else this.known.set(objectKey(o), o);
-            this.deliver(o);
+            if (type === 'DELETED') {
+              const old = this.known.delete(objectKey(o));
+              this.deliver(o, { old, deleted: true });
+            } else {
+              const old = this.known.upsert(o);
+              this.deliver(o, { old, deleted: false });
+            }
             return;
           case 'BOOKMARK':
             if (objRv) rv = objRv;
@@ -517,11 +546,6 @@ function safeAbort(h: { abort(): void } | undefined): void {
   } catch {
     // already closed
   }
-}
-
-function objectKey(o: KubernetesObject): string {
-  const m = o.metadata;
-  return m?.namespace ? `${m.namespace}/${m.name ?? ''}` : (m?.name ?? '');
 }
 
 function errorText(err: unknown): string {

@@ -28,6 +28,8 @@
 // whose own writes come back as watch events (status updates) should write only
 // on change, or use `addRateLimited`, which honours the key's current backoff.
 
+import { backoff, realClock, type Clock } from './clock.js';
+
 export type ReconcileOutcome =
   /** Success: forget the backoff; optionally run again later (resync, propagation wait). */
   | { kind: 'done'; requeueAfterMs?: number }
@@ -39,19 +41,6 @@ export type ReconcileOutcome =
   | { kind: 'terminal'; requeueAfterMs?: number };
 
 export type ReconcileResult = ReconcileOutcome | { kind: 'error'; error: unknown };
-
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(h: unknown): void;
-}
-
-export const realClock: Clock = {
-  now: () => performance.now(),
-  // Node fires delays above 2^31-1 ms at once: clamp (24.8 days is 'later' enough).
-  setTimeout: (fn, ms) => setTimeout(fn, Math.min(ms, 2_147_483_647)),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
 
 export interface WorkQueueOptions {
   /** Max reconciles in flight overall. */
@@ -254,6 +243,14 @@ export class WorkQueue {
     return this.delayed.size;
   }
 
+  /** Whether the queue keeps anything for `key` (waiting, in flight, delayed, urgent, failure or conflict counts). */
+  holds(key: string): boolean {
+    return (
+      this.queue.has(key) || this.urgent.has(key) || this.readySince.has(key) || this.processing.has(key) ||
+      this.dirty.has(key) || this.delayed.has(key) || this.failureCounts.has(key) || this.conflictCounts.has(key)
+    );
+  }
+
   /** Current backoff exponent of a key: its number of consecutive failures. */
   failures(key: string): number {
     return this.failureCounts.get(key) ?? 0;
@@ -269,9 +266,7 @@ export class WorkQueue {
 
   /** Backoff before retry number n+1 (n = failures so far, 0-based), with jitter, capped. */
   private backoffFor(n: number): number {
-    const raw = Math.min(this.maxBackoffMs, this.baseBackoffMs * 2 ** Math.min(n, 62));
-    const factor = 1 + (this.random() * 2 - 1) * this.jitter;
-    return Math.max(0, Math.min(this.maxBackoffMs, Math.round(raw * factor)));
+    return backoff(n, { baseMs: this.baseBackoffMs, maxMs: this.maxBackoffMs, jitter: this.jitter }, this.random);
   }
 
   private cancelDelayed(key: string): void {
