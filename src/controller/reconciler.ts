@@ -9,7 +9,6 @@ import type { AwsClientFactory } from '../aws/clients.js';
 import { awsErrorCode, awsErrorMessage, isAlreadyExists, isRetryableAws, isThrottled } from '../aws/errors.js';
 import { compileClaim } from '../compiler/compile.js';
 import { effectiveGuardrail } from '../compiler/guardrails.js';
-import { summarizeProblems } from '../compiler/problems.js';
 import type { CompileOptions, DesiredState, Problem } from '../compiler/types.js';
 import type { PlatformConfig } from '../config/types.js';
 import { claimKey, FINALIZER, parseClaimKey, type ClaimClient } from '../kube/claims.js';
@@ -17,10 +16,11 @@ import { isKubeConflict, kubeStatus } from '../kube/errors.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { NamespaceReader } from '../kube/namespaces.js';
 import { appliedRecord, lastValid } from './applied.js';
-import {
-  changedConditions, kubeErrorMessage, mergeConditions, sentence, type Condition, type ConditionInput, type ConditionType,
-} from './conditions.js';
+import { changedConditions, kubeErrorMessage, mergeConditions, type ConditionInput } from './conditions.js';
 import { appliedEvent, statusEvents } from './event-policy.js';
+import {
+  failureConditions, isDriftCorrection, prerequisiteConditions, refusedStatus, resourceConditions, withRefusal, type ClaimStatusPatch, type Refusal,
+} from './status.js';
 import { AssociationManager } from './managers/association.js';
 import { PermissionPolicyManager } from './managers/permission-policy.js';
 import { RoleManager } from './managers/role.js';
@@ -30,7 +30,7 @@ import { cleanupTarget, type CleanupTarget } from './cleanup.js';
 import { deleteSourceRole, ensureSourceRole, withObservedExternalId } from './source-role.js';
 import {
   associationUpdate, claimAssociations, ownedBy, ownedByClaim, planReconcile, serviceAccountClaim, RELEASE_LABELS, RELEASED_TAG,
-  ROLE_ARN_ANNOTATION, stepResource, type AssociationDrift, type Blocker, type Observed, type Resource, type Step,
+  type AssociationDrift, type Blocker, type Observed, type Step,
 } from './plan.js';
 import type { ReconcileOutcome } from './workqueue.js';
 import { retireIdentities } from './retire.js';
@@ -57,13 +57,6 @@ export interface ReconcilerOptions {
   /** Namespace labels, for guardrails that pin owner or environment to one; without it such claims are refused. */
   namespaces?: Pick<NamespaceReader, 'labels'>;
 }
-
-const conditionFor: Record<Resource, ConditionType> = {
-  ServiceAccount: 'ServiceAccountReady',
-  Role: 'RoleReady',
-  Policy: 'PolicyReady',
-  Binding: 'BindingReady',
-};
 
 export class Reconciler {
   private readonly now: () => Date;
@@ -147,7 +140,7 @@ export class Reconciler {
     const managers = this.managersFor(desired.accountId);
     let observed = await this.observe(desired, managers);
     const key = claimKey(claim.metadata.namespace ?? '', claim.metadata.name);
-    const previous = claim.status?.conditions as Condition[] | undefined;
+    const previous = claim.status?.conditions;
 
     // A mechanism switch keeps the old trust while running pods use it (switch.ts).
     // Both trusts must fit: if they do not, refuse before anything changes.
@@ -171,8 +164,7 @@ export class Reconciler {
     // (the association is correct and works the moment the agent is installed).
     const prerequisite = await this.checks.prerequisite(desired);
     if (prerequisite?.reason === 'OIDCProviderMissing') {
-      const blocked = (type: ConditionType): ConditionInput => ({ type, status: 'Unknown', reason: prerequisite.reason, message: `Not evaluated: ${prerequisite.message}` });
-      await this.writeStatus(claim, [{ type: 'Ready', status: 'False', reason: prerequisite.reason, message: prerequisite.message }, blocked('PolicyReady'), blocked('RoleReady'), blocked('BindingReady'), blocked('ServiceAccountReady')], log, { lastDriftCheckTime: this.now().toISOString() });
+      await this.writeStatus(claim, prerequisiteConditions(prerequisite), log, { lastDriftCheckTime: this.now().toISOString() });
       return { kind: 'retry', error: new Error(prerequisite.message) };
     }
 
@@ -204,7 +196,7 @@ export class Reconciler {
     }
     const association = claimAssociations(desired, observed).ours[0];
 
-    let conditions = foldChecks(this.conditions(desired, plan.blockers, applied, propagating), {
+    let conditions = foldChecks(resourceConditions(desired, plan.blockers, applied, propagating), {
       blocked: plan.blockers.length > 0,
       ...(prerequisite ? { prerequisite } : {}),
       ...(credentials ? { credentials } : {}),
@@ -214,7 +206,7 @@ export class Reconciler {
     const revoked = applied.filter((s) => s.kind === 'RevokeAssociation');
     if (revoked.length) await this.o.events.record(claim, 'Warning', 'AssociationRevoked', `${revoked.map(describeStep).join('; ')}: awi does not leave a binding on a ServiceAccount that is not the claim's.`, 'Revoke');
     const corrected = applied.filter((s) => s.kind !== 'RevokeAssociation');
-    const appliedNews = appliedEvent(corrected.map((s) => ({ kind: s.kind, description: describeStep(s) })), corrected.length > 0 && this.isDriftCorrection(claim, refusal));
+    const appliedNews = appliedEvent(corrected.map((s) => ({ kind: s.kind, description: describeStep(s) })), corrected.length > 0 && isDriftCorrection(claim, refusal !== undefined));
     if (appliedNews) await this.o.events.record(claim, appliedNews.type, appliedNews.reason, appliedNews.note, appliedNews.action);
     const now = this.now().toISOString();
     const ready = conditions.find((c) => c.type === 'Ready')?.status === 'True';
@@ -244,18 +236,6 @@ export class Reconciler {
     // A switch waiting for pods is woken by pod events; this is the backstop (and the switchMaxSeconds deadline).
     if (sw.inProgress) return { kind: 'done', requeueAfterMs: Math.min(this.resyncDelay(), 30_000) };
     return { kind: 'done', requeueAfterMs: this.checks.verificationEnabled ? Math.min(this.resyncDelay(), this.checks.verificationIntervalMs) : this.resyncDelay() };
-  }
-
-  /**
-   * Steps taken while the desired state stayed the same are corrections of
-   * drift: after Ready at this generation, or at any time while refused (the
-   * last valid state does not change).
-   */
-  private isDriftCorrection(claim: AwsWorkloadIdentityClaim, refusal: Refusal | undefined): boolean {
-    if (refusal) return true;
-    const previous = claim.status?.conditions as Condition[] | undefined;
-    const wasReady = previous?.find((c) => c.type === 'Ready')?.status === 'True';
-    return wasReady && claim.status?.observedGeneration === claim.metadata.generation;
   }
 
   private async ensureSourceRole(desired: DesiredState, observed: Observed, log: Logger): Promise<{ desired: DesiredState; blocker?: Blocker }> {
@@ -411,26 +391,6 @@ export class Reconciler {
     }
   }
 
-  private conditions(d: DesiredState, blockers: Blocker[], applied: Step[], propagating: boolean): ConditionInput[] {
-    const touched = new Set(applied.map(stepResource));
-    const perResource = (['Policy', 'Role', 'Binding', 'ServiceAccount'] as Resource[]).map((r): ConditionInput => {
-      const type = conditionFor[r];
-      const blocker = blockers.find((b) => b.resource === r);
-      if (blocker) return { type, status: 'False', reason: blocker.reason, message: blocker.message };
-      if (blockers.length) return { type, status: 'Unknown', reason: 'Blocked', message: `Not evaluated: ${blockers[0]!.message}` };
-      if (propagating || (touched.has(r) && r !== 'ServiceAccount')) {
-        return { type, status: 'False', reason: 'IAMPropagating', message: readyMessages[r](d, false) };
-      }
-      return { type, status: 'True', reason: 'Reconciled', message: readyMessages[r](d, true) };
-    });
-    // The summary names the cause: a blocker first, then the first resource not ready.
-    const notReady = perResource.find((c) => c.status === 'False') ?? perResource.find((c) => c.status !== 'True');
-    const summary: ConditionInput = notReady
-      ? { type: 'Ready', status: 'False', reason: notReady.reason, message: notReady.message }
-      : { type: 'Ready', status: 'True', reason: 'Reconciled', message: `Pods using ServiceAccount ${d.serviceAccount.namespace}/${d.serviceAccount.name} get role ${d.role.arn} through ${d.mechanism}.` };
-    return [summary, ...perResource];
-  }
-
   // --- revocation (revoke.ts decides, retire.ts removes) -------------------------
 
   /**
@@ -548,43 +508,24 @@ export class Reconciler {
   // --- status -----------------------------------------------------------------
 
   private async writeProblems(claim: AwsWorkloadIdentityClaim, problems: Problem[], log: Logger): Promise<void> {
-    const first = problems[0]!;
-    // Say so when what was made for an earlier spec is left unenforced (its spec no longer compiles either).
-    const applied = claim.status?.applied;
-    const summary = problemsMessage(problems);
-    const message = applied
-      ? `${sentence(summary)} The last valid spec (generation ${applied.generation}) no longer compiles either: role ${applied.roleArn} and its binding are left as they are, not enforced, until the claim is fixed or deleted.`
-      : summary;
     log.info({ problems }, 'claim refused');
-    // The status lists the first problems only (a status over the API server's limits is never
-    // written): one Warning Event names every problem, once per new refusal.
-    const omitted = Number(/\nand (\d+) more$/.exec(summary)?.[1] ?? 0);
-    const previous = (claim.status?.conditions as Condition[] | undefined)?.find((c) => c.type === 'Ready');
-    if (omitted > 0 && previous?.message !== message) {
-      await this.o.events.record(claim, 'Warning', 'ProblemsSummarized', `${problems.length} problems, the status lists the first ${problems.length - omitted} (all are in the controller's log, "claim refused"): ${problems.map((p) => `${p.field} (${p.rule})`).join('; ')}`);
-    }
-    const blocked = (type: ConditionType): ConditionInput => ({ type, status: 'Unknown', reason: first.reason, message: 'Not evaluated: the claim was refused.' });
-    await this.writeStatus(claim, [
-      { type: 'Ready', status: 'False', reason: first.reason, message },
-      { type: 'PolicyReady', status: 'False', reason: first.reason, message },
-      blocked('RoleReady'), blocked('BindingReady'), blocked('ServiceAccountReady'),
-    ], log, {});
+    const refused = refusedStatus(claim, problems);
+    for (const e of refused.events) await this.o.events.record(claim, e.type, e.reason, e.note, e.action);
+    await this.writeStatus(claim, refused.conditions, log, {});
   }
 
   private async writeFailure(claim: AwsWorkloadIdentityClaim, reason: string, message: string, log: Logger): Promise<void> {
-    const previous = (claim.status?.conditions as Condition[] | undefined) ?? [];
-    const keep = previous.filter((c) => c.type !== 'Ready').map(({ type, status, reason: r, message: m }) => ({ type, status, reason: r, message: m }));
     try {
-      await this.writeStatus(claim, [{ type: 'Ready', status: 'False', reason, message: `${sentence(message)} Retrying with backoff.` }, ...keep], log, {});
+      await this.writeStatus(claim, failureConditions(claim.status?.conditions, reason, message), log, {});
     } catch (err) {
       log.warn({ err: String(err) }, 'could not write failure status');
     }
   }
 
-  private async writeStatus(claim: AwsWorkloadIdentityClaim, inputs: ConditionInput[], log: Logger, fields: Record<string, unknown>): Promise<void> {
-    const previous = claim.status?.conditions as Condition[] | undefined;
+  private async writeStatus(claim: AwsWorkloadIdentityClaim, inputs: ConditionInput[], log: Logger, fields: ClaimStatusPatch): Promise<void> {
+    const previous = claim.status?.conditions;
     const conditions = mergeConditions(previous, inputs, claim.metadata.generation, this.now().toISOString());
-    const status: Record<string, unknown> = { ...fields, observedGeneration: claim.metadata.generation, conditions };
+    const status: ClaimStatusPatch = { ...fields, observedGeneration: claim.metadata.generation, conditions };
     await this.o.claims.patchStatus(claim, status);
     this.o.onReadyStatus?.(claimKey(claim.metadata.namespace ?? '', claim.metadata.name), conditions.find((c) => c.type === 'Ready')?.status);
     for (const c of changedConditions(previous, conditions)) log.info({ condition: c.type, status: c.status, reason: c.reason }, 'condition changed');
@@ -596,16 +537,6 @@ export class Reconciler {
     return Math.round(this.o.resyncMs * (1 - j + 2 * j * this.random()));
   }
 }
-
-const readyMessages: Record<Resource, (d: DesiredState, ready: boolean) => string> = {
-  Policy: (d, ok) => ok ? `Permission policy ${d.permissionPolicy.name} (${d.digests.policy}) is in place.` : `Permission policy ${d.permissionPolicy.name} was written; waiting for IAM to propagate it.`,
-  Role: (d, ok) => ok ? `Role ${d.role.arn} matches the claim.` : `Role ${d.role.arn} was created or changed; waiting for IAM to propagate it.`,
-  Binding: (d, ok) =>
-    d.binding.kind === 'PodIdentityAssociation'
-      ? ok ? `Pod Identity association for ${d.binding.namespace}/${d.binding.serviceAccount} on cluster ${d.binding.clusterName} points at the role.` : 'The Pod Identity association was written; it may take seconds to become effective.'
-      : ok ? `ServiceAccount carries ${ROLE_ARN_ANNOTATION}; pods created from now on get the role (running pods keep their old credentials until restarted).` : `The ${ROLE_ARN_ANNOTATION} annotation was written; waiting for IAM to propagate the role.`,
-  ServiceAccount: (d) => `ServiceAccount ${d.serviceAccount.namespace}/${d.serviceAccount.name} is managed by this claim.`,
-};
 
 export function describeStep(s: Step): string {
   switch (s.kind) {
@@ -633,21 +564,3 @@ function describeDrift(d: AssociationDrift): string {
 const identityOf = (d: DesiredState): IdentityRef => ({ roleArn: d.role.arn, serviceAccount: d.serviceAccount.name, mechanism: d.mechanism });
 
 type Managers = { role: RoleManager; policy: PermissionPolicyManager; association: AssociationManager };
-
-/** Why the claim's current spec was refused, and which generation's spec awi enforces instead. */
-interface Refusal {
-  problems: Problem[];
-  generation: number;
-}
-
-/** The first problems, one per line, then "and N more": a status condition must stay small whatever the claim. */
-function problemsMessage(problems: Problem[]): string {
-  return summarizeProblems(problems);
-}
-
-/** Ready says the spec was refused; the other conditions describe the last valid state awi keeps enforcing. */
-function withRefusal(conditions: ConditionInput[], r: Refusal): ConditionInput[] {
-  const reason = r.problems[0]!.reason;
-  const message = `${sentence(problemsMessage(r.problems))} awi keeps enforcing the last valid spec (generation ${r.generation}) until the claim is fixed.`;
-  return conditions.map((c) => (c.type === 'Ready' ? { type: 'Ready', status: 'False', reason, message } : c));
-}
