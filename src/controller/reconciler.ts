@@ -6,17 +6,17 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AwsWorkloadIdentityClaim, RetiringIdentity } from '../api/types.js';
 import type { AwsClientFactory } from '../aws/clients.js';
-import { awsErrorCode, awsErrorMessage, isAlreadyExists, isRetryableAws, isThrottled } from '../aws/errors.js';
+import { isAlreadyExists } from '../aws/errors.js';
 import { compileClaim } from '../compiler/compile.js';
 import { effectiveGuardrail } from '../compiler/guardrails.js';
 import type { CompileOptions, DesiredState, Problem } from '../compiler/types.js';
 import type { PlatformConfig } from '../config/types.js';
 import { claimKey, FINALIZER, parseClaimKey, type ClaimClient } from '../kube/claims.js';
-import { isKubeConflict, kubeStatus } from '../kube/errors.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { NamespaceReader } from '../kube/namespaces.js';
 import { appliedRecord, lastValid } from './applied.js';
-import { changedConditions, kubeErrorMessage, mergeConditions, type ConditionInput } from './conditions.js';
+import { changedConditions, mergeConditions, type ConditionInput } from './conditions.js';
+import { classifyFailure } from './failure.js';
 import { appliedEvent, statusEvents } from './event-policy.js';
 import {
   failureConditions, isDriftCorrection, prerequisiteConditions, refusedStatus, resourceConditions, withRefusal, type ClaimStatusPatch, type Refusal,
@@ -81,15 +81,13 @@ export class Reconciler {
     try {
       return claim.metadata.deletionTimestamp ? await this.finalize(claim, log) : await this.apply(claim, log);
     } catch (err) {
-      if (isKubeConflict(err)) {
+      const failure = classifyFailure(err);
+      if (failure.outcome === 'conflict') {
         log.debug('conflict writing to the API server; requeue');
         return { kind: 'conflict' };
       }
-      const kube = kubeStatus(err);
-      const reason = kube !== undefined ? 'KubernetesAPIError' : isThrottled(err) ? 'Throttled' : isRetryableAws(err) ? 'AWSUnavailable' : 'AWSError';
-      const message = kube !== undefined ? kubeErrorMessage(err, kube) : awsErrorMessage(err);
-      log.warn({ err: message, code: kube ?? awsErrorCode(err) }, 'reconcile failed');
-      await this.writeFailure(claim, reason, message, log);
+      log.warn({ err: failure.message, code: failure.code }, 'reconcile failed');
+      await this.writeFailure(claim, failure.reason, failure.message, log);
       return { kind: 'retry', error: err };
     }
   }
