@@ -17,6 +17,7 @@ import type { NamespaceReader } from '../kube/namespaces.js';
 import { appliedRecord, lastValid } from './applied.js';
 import { changedConditions, mergeConditions, type ConditionInput } from './conditions.js';
 import { classifyFailure } from './failure.js';
+import { finalizer } from './finalizer.js';
 import { appliedEvent, statusEvents } from './event-policy.js';
 import {
   failureConditions, isDriftCorrection, prerequisiteConditions, refusedStatus, resourceConditions, withRefusal, type ClaimStatusPatch, type Refusal,
@@ -79,7 +80,12 @@ export class Reconciler {
       return { kind: 'done' };
     }
     try {
-      return claim.metadata.deletionTimestamp ? await this.finalize(claim, log) : await this.apply(claim, log);
+      return await finalizer(claim, FINALIZER, {
+        apply: (c, ensureFinalizer) => this.apply(c, ensureFinalizer, log),
+        cleanup: (c) => this.cleanup(c, log),
+        setFinalizers: (c, list) => this.o.claims.setFinalizers(c, list),
+        done: { kind: 'done' },
+      });
     } catch (err) {
       const failure = classifyFailure(err);
       if (failure.outcome === 'conflict') {
@@ -94,10 +100,10 @@ export class Reconciler {
 
   // --- apply ------------------------------------------------------------------
 
-  private async apply(claim: AwsWorkloadIdentityClaim, log: Logger): Promise<ReconcileOutcome> {
+  private async apply(claim: AwsWorkloadIdentityClaim, ensureFinalizer: () => Promise<AwsWorkloadIdentityClaim>, log: Logger): Promise<ReconcileOutcome> {
     const options = await this.compileOptions(claim);
     const compiled = compileClaim(claim, this.o.config, options);
-    if (compiled.ok) return this.enforce(claim, claim, compiled.desired, log);
+    if (compiled.ok) return this.enforce(claim, ensureFinalizer, claim, compiled.desired, log);
     // Refused. A claim that compiled before keeps enforcing its last valid
     // state (a bad edit must not leave hand edits in place); one that never
     // did gets a terminal condition naming field and rule, and no AWS call.
@@ -106,7 +112,7 @@ export class Reconciler {
       await this.writeProblems(claim, compiled.problems, log);
       return { kind: 'terminal' };
     }
-    return this.enforce(claim, last.source, last.desired, log, { problems: compiled.problems, generation: last.generation });
+    return this.enforce(claim, ensureFinalizer, last.source, last.desired, log, { problems: compiled.problems, generation: last.generation });
   }
 
   /** The namespace's labels, read only when a guardrail of the claim's namespace pins owner or environment to one. */
@@ -126,14 +132,14 @@ export class Reconciler {
    */
   private async enforce(
     claim: AwsWorkloadIdentityClaim,
+    ensureFinalizer: () => Promise<AwsWorkloadIdentityClaim>,
     source: AwsWorkloadIdentityClaim,
     compiled: DesiredState,
     log: Logger,
     refusal?: Refusal,
   ): Promise<ReconcileOutcome> {
     let desired = compiled;
-    const finalizers = (claim.metadata.finalizers as string[] | undefined) ?? [];
-    if (!finalizers.includes(FINALIZER)) claim = await this.o.claims.setFinalizers(claim, [...finalizers, FINALIZER]);
+    claim = await ensureFinalizer();
 
     const managers = this.managersFor(desired.accountId);
     let observed = await this.observe(desired, managers);
@@ -423,21 +429,18 @@ export class Reconciler {
 
   // --- delete -----------------------------------------------------------------
 
-  private async finalize(claim: AwsWorkloadIdentityClaim, log: Logger): Promise<ReconcileOutcome> {
-    const finalizers = (claim.metadata.finalizers as string[] | undefined) ?? [];
-    if (!finalizers.includes(FINALIZER)) return { kind: 'done' };
+  /** The claim is deleted: retire what it moved away from, then delete or release what it holds (deletionPolicy). */
+  private async cleanup(claim: AwsWorkloadIdentityClaim, log: Logger): Promise<void> {
     const target = cleanupTarget(claim, this.o.config);
     // Identities the claim moved away from go whatever the deletion policy (it applies to the one in force).
     const leftover = retiringAtDeletion(claim.status, target && { roleArn: target.roleArn, serviceAccount: target.serviceAccount.name });
     if (leftover.length) await this.retire(claim, leftover, target ? { roleArn: target.roleArn, serviceAccount: target.serviceAccount.name } : {}, log);
     if (target?.deletionPolicy === 'Retain') await this.release(claim, target, log);
-    else if (target) await this.cleanup(claim, target, log);
-    await this.o.claims.setFinalizers(claim, finalizers.filter((f) => f !== FINALIZER));
-    return { kind: 'done' };
+    else if (target) await this.deleteResources(claim, target, log);
   }
 
   /** Delete policy: binding, policies, role, then the ServiceAccount. Idempotent; NotFound counts as done. */
-  private async cleanup(claim: AwsWorkloadIdentityClaim, t: CleanupTarget, log: Logger): Promise<void> {
+  private async deleteResources(claim: AwsWorkloadIdentityClaim, t: CleanupTarget, log: Logger): Promise<void> {
     const aws = this.o.aws.forAccount(t.accountId);
     const role = new RoleManager(aws.iam);
     const policy = new PermissionPolicyManager(aws.iam);
