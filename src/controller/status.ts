@@ -7,8 +7,8 @@ import { summarizeProblems } from '../compiler/problems.js';
 import type { DesiredState, Problem } from '../compiler/types.js';
 import { sentence, type Condition, type ConditionInput, type ConditionType } from './conditions.js';
 import type { EventIntent } from './event-policy.js';
-import type { Blocker, Resource, Step } from './plan.js';
-import { ROLE_ARN_ANNOTATION, stepResource } from './plan.js';
+import type { Blocker, Step } from './plan.js';
+import { CONDITION_ORDER, RESOURCES, stepResource } from './resources/index.js';
 
 /** A status patch (JSON merge patch: null removes a field), typed by the CRD's generated status type. */
 export type ClaimStatusPatch = { [K in keyof ClaimStatus]?: ClaimStatus[K] | null };
@@ -19,44 +19,24 @@ export interface Refusal {
   generation: number;
 }
 
-const conditionFor: Record<Resource, ConditionType> = {
-  ServiceAccount: 'ServiceAccountReady',
-  Role: 'RoleReady',
-  Policy: 'PolicyReady',
-  Binding: 'BindingReady',
-};
-
-/** What each resource's condition says when it is in place (ready) or was just written (waiting for IAM). */
-export const readyMessages: Record<Resource, (d: DesiredState, ready: boolean) => string> = {
-  Policy: (d, ok) => ok ? `Permission policy ${d.permissionPolicy.name} (${d.digests.policy}) is in place.` : `Permission policy ${d.permissionPolicy.name} was written; waiting for IAM to propagate it.`,
-  Role: (d, ok) => ok ? `Role ${d.role.arn} matches the claim.` : `Role ${d.role.arn} was created or changed; waiting for IAM to propagate it.`,
-  Binding: (d, ok) =>
-    d.binding.kind === 'PodIdentityAssociation'
-      ? ok ? `Pod Identity association for ${d.binding.namespace}/${d.binding.serviceAccount} on cluster ${d.binding.clusterName} points at the role.` : 'The Pod Identity association was written; it may take seconds to become effective.'
-      : ok ? `ServiceAccount carries ${ROLE_ARN_ANNOTATION}; pods created from now on get the role (running pods keep their old credentials until restarted).` : `The ${ROLE_ARN_ANNOTATION} annotation was written; waiting for IAM to propagate the role.`,
-  ServiceAccount: (d) => `ServiceAccount ${d.serviceAccount.namespace}/${d.serviceAccount.name} is managed by this claim.`,
-};
-
-/** Per-resource conditions, in status order. */
-const RESOURCE_ORDER: Resource[] = ['Policy', 'Role', 'Binding', 'ServiceAccount'];
-
 /**
  * Ready and one condition per resource, from what one reconcile found and did:
- * a blocker names its resource (the others are not evaluated); a resource
- * written in this reconcile (or any, while AWS still propagates an earlier
- * write) waits for IAM, except the ServiceAccount (Kubernetes is consistent).
+ * a blocker names its resource (the others are not evaluated); an AWS
+ * resource written in this reconcile (or any, while AWS still propagates an
+ * earlier write) waits for IAM; a Kubernetes one does not.
  */
 export function resourceConditions(d: DesiredState, blockers: readonly Blocker[], applied: readonly Step[], propagating: boolean): ConditionInput[] {
   const touched = new Set(applied.map(stepResource));
-  const perResource = RESOURCE_ORDER.map((r): ConditionInput => {
-    const type = conditionFor[r];
+  const perResource = CONDITION_ORDER.map((r): ConditionInput => {
+    const m = RESOURCES[r];
+    const type = m.condition;
     const blocker = blockers.find((b) => b.resource === r);
     if (blocker) return { type, status: 'False', reason: blocker.reason, message: blocker.message };
     if (blockers.length) return { type, status: 'Unknown', reason: 'Blocked', message: `Not evaluated: ${blockers[0]!.message}` };
-    if (propagating || (touched.has(r) && r !== 'ServiceAccount')) {
-      return { type, status: 'False', reason: 'IAMPropagating', message: readyMessages[r](d, false) };
+    if (propagating || (touched.has(r) && m.store === 'AWS')) {
+      return { type, status: 'False', reason: 'IAMPropagating', message: m.readyMessage(d, false) };
     }
-    return { type, status: 'True', reason: 'Reconciled', message: readyMessages[r](d, true) };
+    return { type, status: 'True', reason: 'Reconciled', message: m.readyMessage(d, true) };
   });
   // The summary names the cause: a blocker first, then the first resource not ready.
   const notReady = perResource.find((c) => c.status === 'False') ?? perResource.find((c) => c.status !== 'True');
@@ -70,7 +50,7 @@ export function resourceConditions(d: DesiredState, blockers: readonly Blocker[]
 function notEvaluated(ready: ConditionInput, reason: string, message: string, first: ConditionInput[] = []): ConditionInput[] {
   const blocked = (type: ConditionType): ConditionInput => ({ type, status: 'Unknown', reason, message });
   const given = new Set(first.map((c) => c.type));
-  return [ready, ...first, ...RESOURCE_ORDER.map((r) => conditionFor[r]).filter((t) => !given.has(t)).map(blocked)];
+  return [ready, ...first, ...CONDITION_ORDER.map((r) => RESOURCES[r].condition).filter((t) => !given.has(t)).map(blocked)];
 }
 
 /** A missing prerequisite that stops every write (the IRSA OIDC provider): nothing evaluated. */
