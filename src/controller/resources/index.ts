@@ -11,12 +11,15 @@ import { roleResource, type RoleStep } from './role.js';
 import { serviceAccountResource, type ServiceAccountStep } from './service-account.js';
 import { owns, type AnyResourceModule, type ResourceKind, type StepOf } from './types.js';
 
+/** One module per resource kind, each with every piece (see ResourceModule). */
+export type ResourceRegistry = { readonly [K in ResourceKind]: AnyResourceModule<K> };
+
 export const RESOURCES = {
   ServiceAccount: serviceAccountResource,
   Role: roleResource,
   Policy: permissionPolicyResource,
   Binding: bindingResource,
-} as const satisfies { readonly [K in ResourceKind]: AnyResourceModule<K> };
+} as const satisfies ResourceRegistry;
 
 export type { ResourceKind } from './types.js';
 
