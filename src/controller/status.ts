@@ -122,3 +122,33 @@ export function isDriftCorrection(claim: AwsWorkloadIdentityClaim, refused: bool
   if (refused) return true;
   return isReady(claim.status?.conditions) && claim.status?.observedGeneration === claim.metadata.generation;
 }
+
+/** How long lastDriftCheckTime and lastSyncTime may stay as they are, by default. */
+export const DEFAULT_STATUS_TIME_RECORD_MS = 15 * 60_000;
+
+/**
+ * A status time that moves at a coarse interval, so that a resync that finds
+ * nothing to do writes no status: `previous` while it is younger than
+ * `recordMs` and nothing forces a new one; else `now`.
+ */
+export function coarseTime(previous: string | undefined, now: string, force: boolean, recordMs = DEFAULT_STATUS_TIME_RECORD_MS): string {
+  if (force || !previous) return now;
+  const age = Date.parse(now) - Date.parse(previous);
+  return Number.isFinite(age) && age >= 0 && age < recordMs ? previous : now;
+}
+
+/** Would patching `next` onto `current` change nothing? (null in a merge patch removes: same as absent.) */
+export function statusUnchanged(current: object | undefined, next: object): boolean {
+  if (!current) return false;
+  const have = current as Record<string, unknown>;
+  return Object.entries(next).every(([k, v]) => canonicalJson(v ?? undefined) === canonicalJson(have[k] ?? undefined));
+}
+
+function canonicalJson(v: unknown): string {
+  if (v === undefined) return 'undefined';
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).filter((k) => (v as Record<string, unknown>)[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
