@@ -5,8 +5,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AwsWorkloadIdentityClaim, RetiringIdentity } from '../api/types.js';
-import type { AwsClientFactory } from '../aws/clients.js';
-import { isAlreadyExists } from '../aws/errors.js';
 import { compileClaim } from '../compiler/compile.js';
 import { effectiveGuardrail } from '../compiler/guardrails.js';
 import type { CompileOptions, DesiredState, Problem } from '../compiler/types.js';
@@ -15,39 +13,37 @@ import { claimKey, FINALIZER, parseClaimKey, type ClaimClient } from '../kube/cl
 import type { EventRecorder } from '../kube/events.js';
 import type { NamespaceReader } from '../kube/namespaces.js';
 import { appliedRecord, lastValid } from './applied.js';
+import { ClaimChecks, foldChecks, isRetireStep, SWITCH_CONDITION, withVerification } from './checks.js';
+import { cleanupTarget, type CleanupTarget } from './cleanup.js';
 import { changedConditions, mergeConditions, type ConditionInput } from './conditions.js';
+import { appliedEvent, statusEvents } from './event-policy.js';
 import { classifyFailure } from './failure.js';
 import { finalizer } from './finalizer.js';
-import { appliedEvent, statusEvents } from './event-policy.js';
+import type { ObservedAssociation } from './managers/association.js';
+import type { ManagerFactory } from './managers/factory.js';
+import type { ObservedRole } from './managers/role.js';
+import type { ObservedServiceAccount } from './managers/service-account.js';
+import type { RoleCache } from './observation/role-cache.js';
+import { claimAssociations, planReconcile, stepResource, RELEASED_TAG, type AssociationDrift, type Blocker, type Observed, type Step } from './plan.js';
+import { DELETE_ORDER, PLAN_ORDER, RESOURCES, type ResourceKind } from './resources/index.js';
+import type { AnyResourceModule, CleanupContext, ClaimManagers, ExecuteContext, ObserveContext, StepOutcome } from './resources/types.js';
+import { ensureSourceRole, withObservedExternalId } from './source-role.js';
 import {
   coarseTime, failureConditions, isDriftCorrection, isReady, prerequisiteConditions, refusedStatus, resourceConditions, statusUnchanged, withRefusal,
   type ClaimStatusPatch, type Refusal,
 } from './status.js';
-
-export { statusUnchanged } from './status.js';
-import { AssociationManager, type ObservedAssociation } from './managers/association.js';
-import { PermissionPolicyManager } from './managers/permission-policy.js';
-import { RoleManager } from './managers/role.js';
-import type { ObservedServiceAccount, ServiceAccountManager } from './managers/service-account.js';
-import { ClaimChecks, foldChecks, isRetireStep, SWITCH_CONDITION, withVerification } from './checks.js';
-import { cleanupTarget, type CleanupTarget } from './cleanup.js';
-import { deleteSourceRole, ensureSourceRole, withObservedExternalId } from './source-role.js';
-import type { RoleCache } from './observation/role-cache.js';
-import { inlineView, type CachedRole } from './observation/role-pages.js';
-import {
-  associationUpdate, claimAssociations, ownedBy, ownedByClaim, planReconcile, serviceAccountClaim, stepResource, RELEASE_LABELS, RELEASED_TAG,
-  type AssociationDrift, type Blocker, type Observed, type Step,
-} from './plan.js';
-import type { ReconcileOutcome } from './workqueue.js';
 import { retireIdentities } from './retire.js';
 import { recordIdentityMove, retireActions, retiringAtDeletion, type IdentityRef } from './revoke.js';
+import type { ReconcileOutcome } from './workqueue.js';
+
+export { statusUnchanged } from './status.js';
 
 export interface ReconcilerOptions {
   config: PlatformConfig;
-  claims: ClaimClient;
-  serviceAccounts: ServiceAccountManager;
-  aws: AwsClientFactory;
-  events: EventRecorder;
+  claims: Pick<ClaimClient, 'get' | 'setFinalizers' | 'patchStatus'>;
+  /** Every manager the reconciler uses (production: awsManagerFactory; tests: in-memory fakes). */
+  managers: ManagerFactory;
+  events: Pick<EventRecorder, 'record'>;
   log: Logger;
   /** How long to wait after an IAM write before checking again (IAM propagation is a state, not a sleep). */
   propagationRequeueMs: number;
@@ -193,7 +189,7 @@ export class Reconciler {
     let plan = planReconcile(desired, observed);
     // A switch or a source role can change the desired trust after the cached look: never write from the cache.
     if (plan.steps.length && this.fromCache.has(observed)) {
-      observed = { ...observed, ...(await this.readRole(desired, managers)) };
+      observed = { ...observed, ...(await this.observeDirectly(desired, managers)) };
       plan = planReconcile(desired, observed);
     }
     if (chain?.blocker) plan = { ...plan, blockers: [...plan.blockers, chain.blocker] };
@@ -267,37 +263,31 @@ export class Reconciler {
   }
 
   private async ensureSourceRole(desired: DesiredState, observed: Observed, log: Logger): Promise<{ desired: DesiredState; blocker?: Blocker }> {
-    const iam = this.o.aws.forAccount(this.o.config.cluster.accountId).iam;
     const owner = { cluster: this.o.config.cluster.arn, namespace: desired.claim.namespace, claim: desired.claim.name };
-    const out = await ensureSourceRole(desired.sourceRole!, owner, { role: new RoleManager(iam), policy: new PermissionPolicyManager(iam) });
+    const out = await ensureSourceRole(desired.sourceRole!, owner, this.o.managers.cluster());
     if (out.applied.length) log.info({ steps: out.applied }, 'applied');
     return { desired: withObservedExternalId(desired, observed.associations), ...(out.blocker ? { blocker: out.blocker } : {}) };
   }
 
-  private managersFor(accountId: string): Managers {
-    const aws = this.o.aws.forAccount(accountId);
-    return {
-      role: new RoleManager(aws.iam),
-      policy: new PermissionPolicyManager(aws.iam),
-      // Associations live in the cluster's account, whatever account the role is in.
-      association: new AssociationManager(this.o.aws.forAccount(this.o.config.cluster.accountId).eks),
-    };
+  /** The managers of one claim: IAM in its role's account; associations (in the cluster's account, whatever the role's) and ServiceAccounts. */
+  private managersFor(accountId: string): ClaimManagers {
+    return { ...this.o.managers.forAccount(accountId), association: this.o.managers.cluster().association, serviceAccounts: this.o.managers.serviceAccounts };
   }
 
-  /** Runs the steps in order; stops at the first that finds AWS still propagating an earlier write. */
+  /** Runs the steps in order, each by its resource's module; stops at the first that finds AWS still propagating an earlier write. */
   private async executeAll(
     steps: Step[],
     desired: DesiredState,
     serviceAccount: ObservedServiceAccount | undefined,
-    managers: Managers,
+    managers: ClaimManagers,
     log: Logger,
   ): Promise<{ applied: Step[]; propagating: boolean; created?: ObservedAssociation }> {
     const applied: Step[] = [];
-    let sa = serviceAccount;
+    const ctx: ExecuteContext = { desired, managers, clusterName: this.o.config.cluster.name, serviceAccount, log };
     let created: ObservedAssociation | undefined;
     for (const step of steps) {
-      const outcome = await this.execute(step, desired, sa, managers, log);
-      if (outcome.sa) sa = outcome.sa;
+      const outcome = await executeStep(step, ctx);
+      if (outcome.serviceAccount) ctx.serviceAccount = outcome.serviceAccount;
       if (outcome.association) created = outcome.association;
       if (outcome.propagating) return { applied, propagating: true, ...(created ? { created } : {}) };
       applied.push(step);
@@ -306,146 +296,43 @@ export class Reconciler {
     return { applied, propagating: false, ...(created ? { created } : {}) };
   }
 
+  private observeContext(desired: DesiredState, managers: ClaimManagers): ObserveContext {
+    return {
+      desired, managers, clusterName: this.o.config.cluster.name, roleCache: this.o.roleCache,
+      claimExists: async (namespace, name) => (await this.o.claims.get(namespace, name)) !== undefined,
+    };
+  }
+
   /**
-   * The world as the plan needs it. IAM comes from the shared role cache
-   * (observation/role-cache.ts) when it has a recent observation and the plan
-   * finds nothing to change; otherwise, or right after awi's own writes, the
-   * role is read directly before anything is written (never act on a stale cache).
+   * The world as the plan needs it, each resource observing its part. A
+   * resource with a shared observation (the role, from the role cache:
+   * observation/role-cache.ts) answers from it when it has a recent one and
+   * the plan finds nothing to change; otherwise, or right after awi's own
+   * writes, it reads directly before anything is written (never act on a
+   * stale cache).
    */
-  private async observe(desired: DesiredState, m: Managers, useCache: boolean): Promise<Observed> {
-    const [serviceAccount, associations, cached] = await Promise.all([
-      this.o.serviceAccounts.get(desired.serviceAccount.namespace, desired.serviceAccount.name),
-      m.association.find(this.o.config.cluster.name, desired.serviceAccount.namespace, desired.serviceAccount.name),
-      this.o.roleCache && useCache ? this.o.roleCache.lookup(desired.accountId, desired.role.name) : Promise.resolve('unknown' as const),
-    ]);
-    const holderGone = serviceAccount ? await this.holderGone(serviceAccount, desired) : false;
-    const assemble = (iam: RoleView): Observed => ({
-      ...(serviceAccount ? { serviceAccount } : {}),
-      ...(holderGone ? { serviceAccountHolderGone: true } : {}),
-      ...iam,
-      associations,
-    });
-    if (cached !== 'unknown') {
-      const fromCache = assemble(roleViewFromCache(cached.value, desired));
-      const plan = planReconcile(desired, fromCache);
-      if (!plan.steps.length && !plan.blockers.length) {
-        this.fromCache.add(fromCache);
-        return fromCache;
-      }
+  private async observe(desired: DesiredState, m: ClaimManagers, useCache: boolean): Promise<Observed> {
+    const ctx = this.observeContext(desired, m);
+    const parts = await Promise.all(OBSERVED.map(async (k) => {
+      const r: AnyResourceModule = RESOURCES[k];
+      const cached = useCache && r.cached ? await r.cached(ctx) : undefined;
+      return { kind: k, cached: cached !== undefined, part: cached ?? (await r.observe!(ctx)) };
+    }));
+    const observed: Observed = { inlinePolicyNames: [], attachedPolicyArns: [], associations: [], ...Object.assign({}, ...parts.map((p) => p.part)) };
+    const fromCache = parts.filter((p) => p.cached).map((p) => p.kind);
+    if (!fromCache.length) return observed;
+    const plan = planReconcile(desired, observed);
+    if (!plan.steps.length && !plan.blockers.length) {
+      this.fromCache.add(observed);
+      return observed;
     }
-    return assemble(await this.readRole(desired, m));
+    return { ...observed, ...(await this.observeDirectly(desired, m, fromCache)) };
   }
 
-  /** Direct reads of the claim's role (GetRole, GetRolePolicy, ListRolePolicies, ListAttachedRolePolicies); tells the cache. */
-  private async readRole(desired: DesiredState, m: Managers): Promise<RoleView> {
-    const startedAt = Date.now();
-    const role = await m.role.get(desired.role.name);
-    const ours = role && ownedByClaim(role.tags, desired);
-    const [inlinePolicy, inlinePolicyNames, attachedPolicyArns] = ours
-      ? await Promise.all([
-          m.policy.getInline(role.name, desired.permissionPolicy.name),
-          m.policy.listInlineNames(role.name),
-          m.policy.listAttached(role.name),
-        ])
-      : [undefined, [], []];
-    // Only a complete picture goes into the cache: no role, or awi's role whose inline policies were all read.
-    if (!role) this.o.roleCache?.observed(desired.accountId, desired.role.name, undefined, startedAt);
-    else if (ours && inlinePolicyNames.every((n) => n === desired.permissionPolicy.name)) {
-      this.o.roleCache?.observed(desired.accountId, desired.role.name, {
-        role, inlinePolicies: inlinePolicy ? { [desired.permissionPolicy.name]: inlinePolicy } : {}, attachedPolicyArns,
-      }, startedAt);
-    }
-    return { ...(role ? { role } : {}), ...(inlinePolicy ? { inlinePolicy } : {}), inlinePolicyNames, attachedPolicyArns };
-  }
-
-  /** Does the ServiceAccount name another claim that no longer exists? (One read, only when it names another claim.) */
-  private async holderGone(sa: ObservedServiceAccount, desired: DesiredState): Promise<boolean> {
-    const holder = serviceAccountClaim(sa);
-    if (!holder || (holder.namespace === desired.claim.namespace && holder.claim === desired.claim.name)) return false;
-    return (await this.o.claims.get(holder.namespace, holder.claim)) === undefined;
-  }
-
-  /** Runs one step. `propagating` means AWS has not caught up with an earlier write yet. */
-  private async execute(
-    step: Step,
-    d: DesiredState,
-    sa: ObservedServiceAccount | undefined,
-    m: Managers,
-    log: Logger,
-  ): Promise<{ sa?: ObservedServiceAccount; propagating?: boolean; association?: ObservedAssociation }> {
-    const role = d.role.name;
-    switch (step.kind) {
-      case 'CreateServiceAccount':
-        // Labels and binding annotations in the same write: no pod ever sees it unbound.
-        return { sa: await this.o.serviceAccounts.create({ ...d.serviceAccount, annotations: step.annotations }) };
-      case 'PatchServiceAccount': {
-        if (!sa) throw new Error('internal: ServiceAccount patch before it exists');
-        await this.o.serviceAccounts.patchMetadata(sa, step.labels, step.annotations);
-        return {};
-      }
-      case 'CreateRole':
-        try {
-          await m.role.create(d.role);
-          return {};
-        } catch (err) {
-          // The role exists but reads do not show it yet: IAM is eventually consistent.
-          if (isAlreadyExists(err)) {
-            log.info({ role }, 'role exists but is not yet visible to reads; waiting for IAM propagation');
-            return { propagating: true };
-          }
-          throw err;
-        }
-      case 'UpdateTrustPolicy':
-        await m.role.updateTrust(role, d.role.trustPolicy);
-        return {};
-      case 'UpdateRoleSettings':
-        await m.role.updateSettings(role, d.role);
-        return {};
-      case 'TagRole':
-        await m.role.tag(role, step.tags);
-        return {};
-      case 'UntagRole':
-        await m.role.untag(role, step.keys);
-        return {};
-      case 'SetPermissionsBoundary':
-        await m.role.setBoundary(role, d.role.permissionsBoundaryArn);
-        return {};
-      case 'PutInlinePolicy':
-        await m.policy.putInline(role, d.permissionPolicy.name, d.permissionPolicy.document);
-        return {};
-      case 'DeleteInlinePolicy':
-        await m.policy.deleteInline(role, step.name);
-        return {};
-      case 'AttachPolicy':
-        await m.policy.attach(role, step.arn);
-        return {};
-      case 'DetachPolicy':
-        await m.policy.detach(role, step.arn);
-        return {};
-      case 'CreateAssociation':
-        if (d.binding.kind !== 'PodIdentityAssociation') return {};
-        try {
-          const association = await m.association.create(d.binding);
-          return association ? { association } : {};
-        } catch (err) {
-          // Someone created one between our list and our create: look again next time.
-          if (isAlreadyExists(err)) return { propagating: true };
-          throw err;
-        }
-      case 'UpdateAssociation':
-        await m.association.update(this.o.config.cluster.name, step.associationId, associationUpdate(step.drift));
-        return {};
-      case 'TagAssociation':
-        await m.association.tag(step.associationArn, step.tags);
-        return {};
-      case 'UntagAssociation':
-        await m.association.untag(step.associationArn, step.keys);
-        return {};
-      case 'DeleteAssociation':
-      case 'RevokeAssociation':
-        await m.association.delete(this.o.config.cluster.name, step.associationId);
-        return {};
-    }
+  /** Direct reads of what a shared observation answered for. */
+  private async observeDirectly(desired: DesiredState, m: ClaimManagers, kinds: readonly ResourceKind[] = OBSERVED.filter((k) => RESOURCES[k].cached)): Promise<Partial<Observed>> {
+    const ctx = this.observeContext(desired, m);
+    return Object.assign({}, ...(await Promise.all(kinds.map((k) => (RESOURCES[k] as AnyResourceModule).observe!(ctx)))));
   }
 
   // --- revocation (revoke.ts decides, retire.ts removes) -------------------------
@@ -468,7 +355,7 @@ export class Reconciler {
   /** Removes the retiring identities except what `keep` still uses; returns what remains to retire (nothing: failures throw). */
   private async retire(claim: AwsWorkloadIdentityClaim, entries: RetiringIdentity[], keep: Partial<IdentityRef>, log: Logger): Promise<RetiringIdentity[]> {
     const owner = { cluster: this.o.config.cluster.arn, namespace: claim.metadata.namespace ?? '', claim: claim.metadata.name };
-    const { removed, unreachable } = await retireIdentities(retireActions(entries, keep), { aws: this.o.aws, serviceAccounts: this.o.serviceAccounts, config: this.o.config, owner, log, roleWritten: (account, role) => this.o.roleCache?.wrote(account, role) });
+    const { removed, unreachable } = await retireIdentities(retireActions(entries, keep), { managers: this.o.managers, config: this.o.config, owner, log, roleWritten: (account, role) => this.o.roleCache?.wrote(account, role) });
     log.info({ removed, unreachable }, 'retired identities the claim no longer asks for');
     if (unreachable.length) {
       await this.o.events.record(claim, 'Warning', 'OldIdentityNotRetired', `Role ${unreachable.join(', ')} is in an account no longer in the platform config's accounts list: awi cannot delete it; delete it by hand.`);
@@ -492,75 +379,41 @@ export class Reconciler {
     else if (target) await this.deleteResources(claim, target, log);
   }
 
-  /** Delete policy: binding, policies, role, then the ServiceAccount. Idempotent; NotFound counts as done. */
-  private async deleteResources(claim: AwsWorkloadIdentityClaim, t: CleanupTarget, log: Logger): Promise<void> {
-    const aws = this.o.aws.forAccount(t.accountId);
-    const role = new RoleManager(aws.iam);
-    const policy = new PermissionPolicyManager(aws.iam);
-    const association = new AssociationManager(this.o.aws.forAccount(this.o.config.cluster.accountId).eks);
-    const removed: string[] = [];
+  private cleanupContext(t: CleanupTarget, log: Logger): CleanupContext {
+    const managers = this.managersFor(t.accountId);
+    let role: Promise<ObservedRole | undefined> | undefined;
+    return {
+      target: t, managers, clusterIam: this.o.managers.cluster(), clusterName: this.o.config.cluster.name, log,
+      role: () => (role ??= managers.role.get(t.roleName)),
+      roleWritten: () => this.o.roleCache?.wrote(t.accountId, t.roleName),
+    };
+  }
 
-    for (const a of await association.find(this.o.config.cluster.name, t.serviceAccount.namespace, t.serviceAccount.name)) {
-      if (!ownedBy(a.tags, t.owner)) continue;
-      await association.delete(a.clusterName, a.associationId);
-      removed.push(`association ${a.associationId}`);
-    }
-    if (t.sourceRoleName) {
-      const iam = this.o.aws.forAccount(this.o.config.cluster.accountId).iam;
-      const gone = await deleteSourceRole(t.sourceRoleName, t.owner, { role: new RoleManager(iam), policy: new PermissionPolicyManager(iam) });
-      if (gone) removed.push(gone);
-    }
-    const observedRole = await role.get(t.roleName);
-    if (observedRole && ownedBy(observedRole.tags, t.owner)) {
-      for (const name of await policy.listInlineNames(t.roleName)) await policy.deleteInline(t.roleName, name);
-      for (const arn of await policy.listAttached(t.roleName)) await policy.detach(t.roleName, arn);
-      await role.delete(t.roleName);
-      this.o.roleCache?.wrote(t.accountId, t.roleName);
-      removed.push(`role ${observedRole.arn} and its policies`);
-    } else if (observedRole) {
-      log.warn({ role: observedRole.arn }, 'role not owned by this claim: left in place');
-    }
-    // The ServiceAccount last: releasing it wakes any claim waiting for it, which
-    // must then find the role gone too.
-    const sa = await this.o.serviceAccounts.get(t.serviceAccount.namespace, t.serviceAccount.name);
-    const saClaim = sa && serviceAccountClaim(sa);
-    if (sa && saClaim?.claim === t.owner.claim && saClaim.namespace === t.owner.namespace) {
-      await this.o.serviceAccounts.delete(sa);
-      removed.push(`ServiceAccount ${sa.namespace}/${sa.name}`);
-    }
+  /** Delete policy: each resource removes what carries the claim's mark, in the registry's deletion order. Idempotent; NotFound counts as done. */
+  private async deleteResources(claim: AwsWorkloadIdentityClaim, t: CleanupTarget, log: Logger): Promise<void> {
+    const ctx = this.cleanupContext(t, log);
+    const removed: string[] = [];
+    for (const k of DELETE_ORDER) removed.push(...(await RESOURCES[k].cleanup(ctx)));
     log.info({ removed }, 'claim deleted: cleaned up');
     await this.o.events.record(claim, 'Normal', 'Deleted', removed.length ? `Deleted ${removed.join(', ')}.` : 'Nothing to delete.', 'Delete');
   }
 
-  /** Retain policy: leave everything working, but mark the role as released by the claim. */
+  /** Retain policy: leave everything working, but mark the role as released by the claim, and let go of the ServiceAccount. */
   private async release(claim: AwsWorkloadIdentityClaim, t: CleanupTarget, log: Logger): Promise<void> {
-    const role = new RoleManager(this.o.aws.forAccount(t.accountId).iam);
-    const observedRole = await role.get(t.roleName);
-    if (observedRole && ownedBy(observedRole.tags, t.owner)) {
-      await role.tag(t.roleName, { [RELEASED_TAG]: 'true' });
-      this.o.roleCache?.wrote(t.accountId, t.roleName);
+    const ctx = this.cleanupContext(t, log);
+    const released: Partial<Record<ResourceKind, string[]>> = {};
+    for (const k of DELETE_ORDER) {
+      const r: AnyResourceModule = RESOURCES[k];
+      if (r.release) released[k] = await r.release(ctx);
     }
-    const released = await this.releaseServiceAccount(t);
-    log.info({ role: t.roleArn, serviceAccountReleased: released }, 'claim deleted with deletionPolicy Retain: AWS resources left in place');
+    const serviceAccountReleased = (released.ServiceAccount ?? []).length > 0;
+    log.info({ role: t.roleArn, serviceAccountReleased }, 'claim deleted with deletionPolicy Retain: AWS resources left in place');
     await this.o.events.record(
       claim, 'Normal', 'Retained',
       `deletionPolicy is Retain: role ${t.roleArn}, its policy and binding were left in place and tagged ${RELEASED_TAG}=true.` +
-        (released ? ` ServiceAccount ${t.serviceAccount.namespace}/${t.serviceAccount.name} was released: a new claim may take it over.` : ''),
+        (serviceAccountReleased ? ` ServiceAccount ${t.serviceAccount.namespace}/${t.serviceAccount.name} was released: a new claim may take it over.` : ''),
       'Retain',
     );
-  }
-
-  /**
-   * Lets go of the claim's ServiceAccount: awi's claim labels go, so a new
-   * claim may take it over; the managed-by label stays (it is still awi's to
-   * hand over) and so does the binding annotation (Retain keeps pods working).
-   */
-  private async releaseServiceAccount(t: CleanupTarget): Promise<boolean> {
-    const sa = await this.o.serviceAccounts.get(t.serviceAccount.namespace, t.serviceAccount.name);
-    const saClaim = sa && serviceAccountClaim(sa);
-    if (!sa || saClaim?.claim !== t.owner.claim || saClaim.namespace !== t.owner.namespace) return false;
-    await this.o.serviceAccounts.patchMetadata(sa, RELEASE_LABELS, {});
-    return true;
   }
 
   // --- status -----------------------------------------------------------------
@@ -624,14 +477,11 @@ function describeDrift(d: AssociationDrift): string {
 }
 
 const identityOf = (d: DesiredState): IdentityRef => ({ roleArn: d.role.arn, serviceAccount: d.serviceAccount.name, mechanism: d.mechanism });
-/** The IAM part of Observed. */
-type RoleView = Pick<Observed, 'role' | 'inlinePolicy' | 'inlinePolicyNames' | 'attachedPolicyArns'>;
+/** The resources that observe (the others are observed with them). */
+const OBSERVED = PLAN_ORDER.filter((k) => (RESOURCES[k] as AnyResourceModule).observe);
 
-/** What the cache holds, seen as the direct reads would (policies only on a role the claim owns). */
-function roleViewFromCache(c: CachedRole | undefined, desired: DesiredState): RoleView {
-  if (!c) return { inlinePolicyNames: [], attachedPolicyArns: [] };
-  if (!ownedByClaim(c.role.tags, desired)) return { role: c.role, inlinePolicyNames: [], attachedPolicyArns: [] };
-  return { role: c.role, ...inlineView(c, desired.permissionPolicy.name), attachedPolicyArns: c.attachedPolicyArns };
+/** Runs one step with the module of its resource. */
+function executeStep(step: Step, ctx: ExecuteContext): Promise<StepOutcome> {
+  const executors = RESOURCES[stepResource(step)].execute as Record<string, (s: Step, c: ExecuteContext) => Promise<StepOutcome>>;
+  return executors[step.kind]!(step, ctx);
 }
-
-type Managers = { role: RoleManager; policy: PermissionPolicyManager; association: AssociationManager };

@@ -1,7 +1,7 @@
 // The resource registry (src/controller/resources/index.ts) is complete by
 // construction: a resource kind without a module, a module without its
-// condition, diff or step table, or a step table that leaves out a step kind,
-// does not compile. The test type-checks snippets against the real sources
+// condition, diff, execute or cleanup, or an execute table that leaves out one
+// of its step kinds, does not compile. The test type-checks snippets against the real sources
 // with the TypeScript compiler API, and checks that a complete registry
 // passes too (so that it can fail both ways).
 import path from 'node:path';
@@ -90,12 +90,21 @@ describe('the resource registry is complete by construction', () => {
     expect(errors[0]).toContain('RoleOk');
   }, 60_000);
 
-  it("a step table that leaves out one of the resource's step kinds does not type-check", () => {
+  it('a resource without execute, or without cleanup, does not type-check', () => {
     const errors = snippetErrors(`${IMPORTS}
-      export const role: ResourceModule<'Role', RoleStep, 'RoleReady'> = {
-        ...roleResource,
-        steps: { CreateRole: true, UpdateTrustPolicy: true, UpdateRoleSettings: true, TagRole: true, UntagRole: true },
-      };`);
+      const { execute: _x, ...noExecute } = roleResource;
+      const { cleanup: _c, ...noCleanup } = roleResource;
+      export const a = { ...RESOURCES, Role: noExecute } satisfies ResourceRegistry;
+      export const b = { ...RESOURCES, Role: noCleanup } satisfies ResourceRegistry;`);
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toContain("Property 'execute' is missing");
+    expect(errors[1]).toContain("Property 'cleanup' is missing");
+  }, 60_000);
+
+  it("an execute table that leaves out one of the resource's step kinds does not type-check", () => {
+    const errors = snippetErrors(`${IMPORTS}
+      const { SetPermissionsBoundary: _left, ...partial } = roleResource.execute;
+      export const role: ResourceModule<'Role', RoleStep, 'RoleReady'> = { ...roleResource, execute: partial };`);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain("Property 'SetPermissionsBoundary' is missing");
   }, 60_000);

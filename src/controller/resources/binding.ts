@@ -3,12 +3,15 @@
 // after a mechanism switch, the other mechanism's binding is retired once
 // nothing else is pending. A Pod Identity association made by someone else for
 // the ServiceAccount blocks the claim before any AWS write (the gate).
+import { isAlreadyExists } from '../../aws/errors.js';
 import { policiesEqual } from '../../compiler/canonical.js';
 import { TAG } from '../../compiler/tags.js';
 import type { DesiredState, PodIdentityBinding } from '../../compiler/types.js';
 import type { AssociationSettings, ObservedAssociation } from '../managers/association.js';
 import type { ObservedRole } from '../managers/role.js';
-import { ownedByClaim, ROLE_ARN_ANNOTATION, type Blocker, type Observed, type Step } from '../plan.js';
+import { ownedBy, ownedByClaim, ROLE_ARN_ANNOTATION, type Blocker, type Observed, type Step } from '../plan.js';
+import { deleteSourceRole } from '../source-role.js';
+import { patchServiceAccount } from './service-account.js';
 import { diffMap, type Diff, type ResourceModule } from './types.js';
 
 /** Association fields that change what a pod gets (its tags are compared on their own: associationTagDrift). */
@@ -40,11 +43,61 @@ export const bindingResource: ResourceModule<'Binding', BindingStep, 'BindingRea
       ? ok ? `Pod Identity association for ${d.binding.namespace}/${d.binding.serviceAccount} on cluster ${d.binding.clusterName} points at the role.` : 'The Pod Identity association was written; it may take seconds to become effective.'
       : ok ? `ServiceAccount carries ${ROLE_ARN_ANNOTATION}; pods created from now on get the role (running pods keep their old credentials until restarted).` : `The ${ROLE_ARN_ANNOTATION} annotation was written; waiting for IAM to propagate the role.`,
   store: 'AWS',
-  steps: {
-    PatchServiceAccount: true, CreateAssociation: true, UpdateAssociation: true, TagAssociation: true, UntagAssociation: true, DeleteAssociation: true, RevokeAssociation: true,
-  },
+  observe: async ({ desired, managers, clusterName }) => ({
+    associations: await managers.association.find(clusterName, desired.serviceAccount.namespace, desired.serviceAccount.name),
+  }),
   gate: associationConflict,
   diff: diffBinding,
+  execute: {
+    PatchServiceAccount: patchServiceAccount,
+    CreateAssociation: async (_step, { desired, managers }) => {
+      if (desired.binding.kind !== 'PodIdentityAssociation') return {};
+      try {
+        const association = await managers.association.create(desired.binding);
+        return association ? { association } : {};
+      } catch (err) {
+        // Someone created one between our list and our create: look again next time.
+        if (isAlreadyExists(err)) return { propagating: true };
+        throw err;
+      }
+    },
+    UpdateAssociation: async (step, { managers, clusterName }) => {
+      await managers.association.update(clusterName, step.associationId, associationUpdate(step.drift));
+      return {};
+    },
+    TagAssociation: async (step, { managers }) => {
+      await managers.association.tag(step.associationArn, step.tags);
+      return {};
+    },
+    UntagAssociation: async (step, { managers }) => {
+      await managers.association.untag(step.associationArn, step.keys);
+      return {};
+    },
+    DeleteAssociation: async (step, { managers, clusterName }) => {
+      await managers.association.delete(clusterName, step.associationId);
+      return {};
+    },
+    RevokeAssociation: async (step, { managers, clusterName }) => {
+      await managers.association.delete(clusterName, step.associationId);
+      return {};
+    },
+  },
+  // First in deletion: pods stop getting credentials. The IRSA annotation goes with the ServiceAccount.
+  cleanup: async (ctx) => {
+    const { target: t, managers } = ctx;
+    const removed: string[] = [];
+    for (const a of await managers.association.find(ctx.clusterName, t.serviceAccount.namespace, t.serviceAccount.name)) {
+      if (!ownedBy(a.tags, t.owner)) continue;
+      await managers.association.delete(a.clusterName, a.associationId);
+      removed.push(`association ${a.associationId}`);
+    }
+    // Cross-account Pod Identity: the association's role is the source role in the cluster's account.
+    if (t.sourceRoleName) {
+      const gone = await deleteSourceRole(t.sourceRoleName, t.owner, ctx.clusterIam);
+      if (gone) removed.push(gone);
+    }
+    return removed;
+  },
 };
 
 /** A Pod Identity association made by someone else: a role and policy made now would serve no pod. */

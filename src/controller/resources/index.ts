@@ -14,11 +14,14 @@ import { owns, type AnyResourceModule, type ResourceKind, type StepOf } from './
 /** One module per resource kind, each with every piece (see ResourceModule). */
 export type ResourceRegistry = { readonly [K in ResourceKind]: AnyResourceModule<K> };
 
+// Getters: the modules import the shared vocabulary from plan.ts, which
+// re-exports the plan from here; a getter reads a module only when asked, so
+// whichever of these files is imported first, none is read before it is defined.
 export const RESOURCES = {
-  ServiceAccount: serviceAccountResource,
-  Role: roleResource,
-  Policy: permissionPolicyResource,
-  Binding: bindingResource,
+  get ServiceAccount() { return serviceAccountResource; },
+  get Role() { return roleResource; },
+  get Policy() { return permissionPolicyResource; },
+  get Binding() { return bindingResource; },
 } as const satisfies ResourceRegistry;
 
 export type { ResourceKind } from './types.js';

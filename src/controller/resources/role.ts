@@ -1,11 +1,14 @@
 // The claim's IAM role: trust policy, permissions boundary, tags and settings.
 // A role of that name without this claim's ownership tags blocks the claim.
+import { isAlreadyExists } from '../../aws/errors.js';
 import { policiesEqual } from '../../compiler/canonical.js';
 import { TAG } from '../../compiler/tags.js';
 import type { DesiredState } from '../../compiler/types.js';
 import type { ObservedRole } from '../managers/role.js';
-import { ownedByClaim, RELEASED_TAG, roleOwner, type Blocker, type Observed, type Step } from '../plan.js';
-import type { Diff, ResourceModule } from './types.js';
+import { inlineView, type CachedRole } from '../observation/role-pages.js';
+import { ownedBy, ownedByClaim, RELEASED_TAG, roleOwner, type Blocker, type Observed, type Step } from '../plan.js';
+import { readPolicies } from './permission-policy.js';
+import type { Diff, ObserveContext, ResourceModule } from './types.js';
 
 export type RoleStep =
   | { kind: 'CreateRole' }
@@ -20,9 +23,94 @@ export const roleResource: ResourceModule<'Role', RoleStep, 'RoleReady'> = {
   condition: 'RoleReady',
   readyMessage: (d, ok) => ok ? `Role ${d.role.arn} matches the claim.` : `Role ${d.role.arn} was created or changed; waiting for IAM to propagate it.`,
   store: 'AWS',
-  steps: { CreateRole: true, UpdateTrustPolicy: true, UpdateRoleSettings: true, TagRole: true, UntagRole: true, SetPermissionsBoundary: true },
+  observe: readRole,
+  cached: cachedRole,
   diff: diffRole,
+  execute: {
+    CreateRole: async (_step, { desired, managers, log }) => {
+      try {
+        await managers.role.create(desired.role);
+        return {};
+      } catch (err) {
+        // The role exists but reads do not show it yet: IAM is eventually consistent.
+        if (!isAlreadyExists(err)) throw err;
+        log.info({ role: desired.role.name }, 'role exists but is not yet visible to reads; waiting for IAM propagation');
+        return { propagating: true };
+      }
+    },
+    UpdateTrustPolicy: async (_step, { desired, managers }) => {
+      await managers.role.updateTrust(desired.role.name, desired.role.trustPolicy);
+      return {};
+    },
+    UpdateRoleSettings: async (_step, { desired, managers }) => {
+      await managers.role.updateSettings(desired.role.name, desired.role);
+      return {};
+    },
+    TagRole: async (step, { desired, managers }) => {
+      await managers.role.tag(desired.role.name, step.tags);
+      return {};
+    },
+    UntagRole: async (step, { desired, managers }) => {
+      await managers.role.untag(desired.role.name, step.keys);
+      return {};
+    },
+    SetPermissionsBoundary: async (_step, { desired, managers }) => {
+      await managers.role.setBoundary(desired.role.name, desired.role.permissionsBoundaryArn);
+      return {};
+    },
+  },
+  // After its policies (IAM refuses to delete a role that has some).
+  cleanup: async (ctx) => {
+    const role = await ctx.role();
+    if (!role) return [];
+    if (!ownedBy(role.tags, ctx.target.owner)) {
+      ctx.log.warn({ role: role.arn }, 'role not owned by this claim: left in place');
+      return [];
+    }
+    await ctx.managers.role.delete(ctx.target.roleName);
+    ctx.roleWritten();
+    return [`role ${role.arn} and its policies`];
+  },
+  release: async (ctx) => {
+    const role = await ctx.role();
+    if (!role || !ownedBy(role.tags, ctx.target.owner)) return [];
+    await ctx.managers.role.tag(ctx.target.roleName, { [RELEASED_TAG]: 'true' });
+    ctx.roleWritten();
+    return [`role ${role.arn}`];
+  },
 };
+
+/** The IAM part of Observed: the role and, on a role the claim owns, its policies. */
+type RoleView = Pick<Observed, 'role' | 'inlinePolicy' | 'inlinePolicyNames' | 'attachedPolicyArns'>;
+
+/** Direct reads of the claim's role (GetRole, then its policies if it is the claim's); tells the role cache. */
+async function readRole({ desired, managers, roleCache }: ObserveContext): Promise<RoleView> {
+  const startedAt = Date.now();
+  const role = await managers.role.get(desired.role.name);
+  const ours = role && ownedByClaim(role.tags, desired);
+  const policies = ours ? await readPolicies(managers.policy, desired, role.name) : { inlinePolicyNames: [], attachedPolicyArns: [] };
+  // Only a complete picture goes into the cache: no role, or awi's role whose inline policies were all read.
+  if (!role) roleCache?.observed(desired.accountId, desired.role.name, undefined, startedAt);
+  else if (ours && policies.inlinePolicyNames.every((n) => n === desired.permissionPolicy.name)) {
+    roleCache?.observed(desired.accountId, desired.role.name, {
+      role, inlinePolicies: policies.inlinePolicy ? { [desired.permissionPolicy.name]: policies.inlinePolicy } : {}, attachedPolicyArns: policies.attachedPolicyArns,
+    }, startedAt);
+  }
+  return { ...(role ? { role } : {}), ...policies };
+}
+
+/** What the role cache holds, seen as the direct reads would (policies only on a role the claim owns); undefined when it knows nothing. */
+async function cachedRole({ desired, roleCache }: ObserveContext): Promise<RoleView | undefined> {
+  if (!roleCache) return undefined;
+  const cached = await roleCache.lookup(desired.accountId, desired.role.name);
+  return cached === 'unknown' ? undefined : roleViewFromCache(cached.value, desired);
+}
+
+function roleViewFromCache(c: CachedRole | undefined, desired: DesiredState): RoleView {
+  if (!c) return { inlinePolicyNames: [], attachedPolicyArns: [] };
+  if (!ownedByClaim(c.role.tags, desired)) return { role: c.role, inlinePolicyNames: [], attachedPolicyArns: [] };
+  return { role: c.role, ...inlineView(c, desired.permissionPolicy.name), attachedPolicyArns: c.attachedPolicyArns };
+}
 
 function diffRole(desired: DesiredState, observed: Observed): Diff {
   const role = observed.role;

@@ -3,10 +3,12 @@
 // the claim's blocks the claim (and loses the claim's association).
 import { LABEL, MANAGED_BY } from '../../compiler/tags.js';
 import type { DesiredState } from '../../compiler/types.js';
+import type { ObservedServiceAccount } from '../managers/service-account.js';
 import {
-  ownedByClaim, ROLE_ARN_ANNOTATION, serviceAccountOwnership, type Blocker, type Observed, type ServiceAccountOwnership, type Step,
+  ownedByClaim, RELEASE_LABELS, ROLE_ARN_ANNOTATION, serviceAccountClaim, serviceAccountOwnership, type Blocker, type ClaimOwner, type Observed,
+  type ServiceAccountOwnership, type Step,
 } from '../plan.js';
-import { diffMap, type Diff, type ResourceModule } from './types.js';
+import { diffMap, type CleanupContext, type Diff, type ExecuteContext, type ObserveContext, type ResourceModule, type StepOutcome } from './types.js';
 
 export type ServiceAccountStep =
   /** Created with its labels and its binding annotations in one write, so no pod ever sees it unbound. */
@@ -18,8 +20,61 @@ export const serviceAccountResource: ResourceModule<'ServiceAccount', ServiceAcc
   condition: 'ServiceAccountReady',
   readyMessage: (d) => `ServiceAccount ${d.serviceAccount.namespace}/${d.serviceAccount.name} is managed by this claim.`,
   store: 'Kubernetes',
-  steps: { CreateServiceAccount: true, PatchServiceAccount: true },
+  observe: observeServiceAccount,
   diff: diffServiceAccount,
+  execute: {
+    // Labels and binding annotations in the same write: no pod ever sees it unbound.
+    CreateServiceAccount: async (step, ctx) => ({ serviceAccount: await ctx.managers.serviceAccounts.create({ ...ctx.desired.serviceAccount, annotations: step.annotations }) }),
+    PatchServiceAccount: patchServiceAccount,
+  },
+  // Last in deletion: releasing it wakes any claim waiting for it, which must then find the role gone too.
+  cleanup: async (ctx) => {
+    const sa = await heldServiceAccount(ctx);
+    if (!sa) return [];
+    await ctx.managers.serviceAccounts.delete(sa);
+    return [`ServiceAccount ${sa.namespace}/${sa.name}`];
+  },
+  /**
+   * Lets go of it: awi's claim labels go, so a new claim may take it over; the
+   * managed-by label stays (it is still awi's to hand over) and so does the
+   * binding annotation (Retain keeps pods working).
+   */
+  release: async (ctx) => {
+    const sa = await heldServiceAccount(ctx);
+    if (!sa) return [];
+    await ctx.managers.serviceAccounts.patchMetadata(sa, RELEASE_LABELS, {});
+    return [`ServiceAccount ${sa.namespace}/${sa.name}`];
+  },
+};
+
+/** The ServiceAccount, and whether its labels name a claim that no longer exists (one read, only when they name another claim). */
+async function observeServiceAccount(ctx: ObserveContext): Promise<Partial<Observed>> {
+  const { desired } = ctx;
+  const serviceAccount = await ctx.managers.serviceAccounts.get(desired.serviceAccount.namespace, desired.serviceAccount.name);
+  if (!serviceAccount) return {};
+  const holder = serviceAccountClaim(serviceAccount);
+  const other = !!holder && !(holder.namespace === desired.claim.namespace && holder.claim === desired.claim.name);
+  const holderGone = other && !(await ctx.claimExists(holder.namespace, holder.claim));
+  return { serviceAccount, ...(holderGone ? { serviceAccountHolderGone: true } : {}) };
+}
+
+/** Sets labels and annotations at the observed resourceVersion (the binding's IRSA annotation too). */
+export async function patchServiceAccount(step: { labels: Record<string, string | null>; annotations: Record<string, string | null> }, ctx: ExecuteContext): Promise<StepOutcome> {
+  if (!ctx.serviceAccount) throw new Error('internal: ServiceAccount patch before it exists');
+  await ctx.managers.serviceAccounts.patchMetadata(ctx.serviceAccount, step.labels, step.annotations);
+  return {};
+}
+
+/** The claim's ServiceAccount, if its labels still name this claim. */
+async function heldServiceAccount(ctx: CleanupContext): Promise<ObservedServiceAccount | undefined> {
+  const { serviceAccount, owner } = ctx.target;
+  const sa = await ctx.managers.serviceAccounts.get(serviceAccount.namespace, serviceAccount.name);
+  return sa && heldBy(sa, owner) ? sa : undefined;
+}
+
+const heldBy = (sa: ObservedServiceAccount, owner: ClaimOwner): boolean => {
+  const holder = serviceAccountClaim(sa);
+  return holder?.claim === owner.claim && holder.namespace === owner.namespace;
 };
 
 /**
