@@ -108,4 +108,15 @@ describe('the resource registry is complete by construction', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain("Property 'SetPermissionsBoundary' is missing");
   }, 60_000);
+
+  it('an order (plan, deletion, conditions) that leaves out a kind does not type-check', () => {
+    const errors = snippetErrors(`
+      import { everyKind } from './src/controller/resources/index.js';
+      export const complete = everyKind(['Binding', 'Policy', 'Role', 'ServiceAccount']);
+      export const incomplete = everyKind(['Binding', 'Role', 'ServiceAccount']);`);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^snippet\(4,\d+\): /);
+    expect(errors[0]).toContain("Property 'missing' is missing");
+    expect(errors[0]).toContain('"Policy"');
+  }, 60_000);
 });

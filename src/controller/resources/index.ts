@@ -36,15 +36,22 @@ export type StepsAreTheRegistrys = Assert<Same<Step, StepOf<(typeof RESOURCES)[R
 /** The per-resource condition types (Ready, the summary, is not one). */
 export type ResourceCondition = (typeof RESOURCES)[ResourceKind]['condition'];
 
+/** An order of the resource kinds that names every one: a kind left out does not compile ("missing" names it). */
+export function everyKind<const T extends readonly ResourceKind[]>(
+  order: T & ([Exclude<ResourceKind, T[number]>] extends [never] ? unknown : { missing: Exclude<ResourceKind, T[number]> }),
+): T {
+  return order;
+}
+
 /**
  * The plan's order: the ServiceAccount first (creating it settles which claim
  * binds it), then the role before what hangs on it.
  */
-export const PLAN_ORDER = ['ServiceAccount', 'Role', 'Policy', 'Binding'] as const satisfies readonly ResourceKind[];
+export const PLAN_ORDER = everyKind(['ServiceAccount', 'Role', 'Policy', 'Binding']);
 /** Deletion undoes the plan: the binding first (pods stop getting credentials), the ServiceAccount last (releasing it wakes a claim waiting for it). */
-export const DELETE_ORDER = ['Binding', 'Policy', 'Role', 'ServiceAccount'] as const satisfies readonly ResourceKind[];
+export const DELETE_ORDER = everyKind(['Binding', 'Policy', 'Role', 'ServiceAccount']);
 /** The order of the per-resource conditions in status. */
-export const CONDITION_ORDER = ['Policy', 'Role', 'Binding', 'ServiceAccount'] as const satisfies readonly ResourceKind[];
+export const CONDITION_ORDER = everyKind(['Policy', 'Role', 'Binding', 'ServiceAccount']);
 
 export const resource = <K extends ResourceKind>(kind: K): (typeof RESOURCES)[K] => RESOURCES[kind];
 
