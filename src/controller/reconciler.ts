@@ -69,7 +69,7 @@ export class Reconciler {
   private readonly random: () => number;
   readonly checks: ClaimChecks;
   /** Observations answered by the role cache (not read directly in this reconcile). */
-  private readonly fromCache = new WeakSet<Observed>();
+  private readonly fromCache = new WeakMap<Observed, { kinds: ResourceKind[]; direct: Partial<Observed>[] }>();
 
   constructor(private readonly o: ReconcilerOptions) {
     this.now = o.now ?? (() => new Date());
@@ -188,8 +188,9 @@ export class Reconciler {
     if (chain) desired = chain.desired;
     let plan = planReconcile(desired, observed);
     // A switch or a source role can change the desired trust after the cached look: never write from the cache.
-    if (plan.steps.length && this.fromCache.has(observed)) {
-      observed = { ...observed, ...(await this.observeDirectly(desired, managers)) };
+    const cached = this.fromCache.get(observed);
+    if (plan.steps.length && cached) {
+      observed = assemble([...cached.direct, await this.observeDirectly(desired, managers, cached.kinds)]);
       plan = planReconcile(desired, observed);
     }
     if (chain?.blocker) plan = { ...plan, blockers: [...plan.blockers, chain.blocker] };
@@ -318,19 +319,21 @@ export class Reconciler {
       const cached = useCache && r.cached ? await r.cached(ctx) : undefined;
       return { kind: k, cached: cached !== undefined, part: cached ?? (await r.observe!(ctx)) };
     }));
-    const observed: Observed = { inlinePolicyNames: [], attachedPolicyArns: [], associations: [], ...Object.assign({}, ...parts.map((p) => p.part)) };
-    const fromCache = parts.filter((p) => p.cached).map((p) => p.kind);
-    if (!fromCache.length) return observed;
+    const observed = assemble(parts.map((p) => p.part));
+    const kinds = parts.filter((p) => p.cached).map((p) => p.kind);
+    if (!kinds.length) return observed;
+    const direct = parts.filter((p) => !p.cached).map((p) => p.part);
     const plan = planReconcile(desired, observed);
     if (!plan.steps.length && !plan.blockers.length) {
-      this.fromCache.add(observed);
+      this.fromCache.set(observed, { kinds, direct });
       return observed;
     }
-    return { ...observed, ...(await this.observeDirectly(desired, m, fromCache)) };
+    // Nothing of the cached answer stays (a role the cache still had may be gone).
+    return assemble([...direct, await this.observeDirectly(desired, m, kinds)]);
   }
 
   /** Direct reads of what a shared observation answered for. */
-  private async observeDirectly(desired: DesiredState, m: ClaimManagers, kinds: readonly ResourceKind[] = OBSERVED.filter((k) => RESOURCES[k].cached)): Promise<Partial<Observed>> {
+  private async observeDirectly(desired: DesiredState, m: ClaimManagers, kinds: readonly ResourceKind[]): Promise<Partial<Observed>> {
     const ctx = this.observeContext(desired, m);
     return Object.assign({}, ...(await Promise.all(kinds.map((k) => (RESOURCES[k] as AnyResourceModule).observe!(ctx)))));
   }
@@ -477,6 +480,9 @@ function describeDrift(d: AssociationDrift): string {
 }
 
 const identityOf = (d: DesiredState): IdentityRef => ({ roleArn: d.role.arn, serviceAccount: d.serviceAccount.name, mechanism: d.mechanism });
+/** One observation from the resources' parts. */
+const assemble = (parts: Partial<Observed>[]): Observed => ({ inlinePolicyNames: [], attachedPolicyArns: [], associations: [], ...Object.assign({}, ...parts) });
+
 /** The resources that observe (the others are observed with them). */
 const OBSERVED = PLAN_ORDER.filter((k) => (RESOURCES[k] as AnyResourceModule).observe);
 

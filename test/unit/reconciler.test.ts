@@ -8,6 +8,7 @@ import type { AwsWorkloadIdentityClaim } from '../../src/api/types.js';
 import type { DesiredState } from '../../src/compiler/types.js';
 import { FINALIZER } from '../../src/kube/claims.js';
 import { RELEASED_TAG, ROLE_ARN_ANNOTATION } from '../../src/controller/plan.js';
+import type { RoleCache } from '../../src/controller/observation/role-cache.js';
 import { Reconciler } from '../../src/controller/reconciler.js';
 import { awsError, FakeClaims, FakeEvents, FakeWorld, kubeError } from './reconciler-fakes.js';
 import { config, desiredFor, exampleClaim, IRSA, POD_IDENTITY } from './reconciler-fixtures.js';
@@ -15,12 +16,12 @@ import { config, desiredFor, exampleClaim, IRSA, POD_IDENTITY } from './reconcil
 const PROPAGATION_MS = 7_000;
 const RESYNC_MS = 600_000;
 
-function setup(claim: AwsWorkloadIdentityClaim) {
+function setup(claim: AwsWorkloadIdentityClaim, roleCache?: RoleCache) {
   const world = new FakeWorld(config.cluster.accountId);
   const claims = new FakeClaims(claim);
   const events = new FakeEvents();
   const reconciler = new Reconciler({
-    config, claims, managers: world.factory(), events, log: pino({ level: 'silent' }),
+    config, claims, managers: world.factory(), events, log: pino({ level: 'silent' }), ...(roleCache ? { roleCache } : {}),
     propagationRequeueMs: PROPAGATION_MS, resyncMs: RESYNC_MS, resyncJitterRatio: 0, random: () => 0.5,
     now: () => new Date('2026-11-26T03:00:00Z'),
   });
@@ -94,6 +95,47 @@ describe('Reconciler: apply', () => {
     expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS });
     expect(s.world.writes()).toEqual([`policy.detach ${d.role.name} arn:aws:iam::aws:policy/AdministratorAccess`]);
     expect(s.events.events.at(-1)).toEqual(expect.objectContaining({ type: 'Warning', reason: 'DriftCorrected' }));
+  });
+});
+
+describe('Reconciler: the role cache', () => {
+  /** A role cache that still remembers the converged role, whatever happened since; records what it is told. */
+  function staleCache(d: DesiredState) {
+    const told: string[] = [];
+    const cache = {
+      lookup: async () => ({ value: { role: { ...d.role, tags: { ...d.role.tags } }, inlinePolicies: { [d.permissionPolicy.name]: d.permissionPolicy.document }, attachedPolicyArns: [...d.managedPolicyArns] } }),
+      observed: (_account: string, name: string, value: unknown) => { told.push(`observed ${name} ${value ? 'present' : 'absent'}`); },
+      wrote: (_account: string, name: string) => { told.push(`wrote ${name}`); },
+    };
+    return { cache: cache as unknown as RoleCache, told };
+  }
+
+  it('a converged claim is answered from the cache: no IAM read', async () => {
+    const claim = exampleClaim(POD_IDENTITY);
+    const d = desiredFor(claim);
+    const { cache } = staleCache(d);
+    const s = setup({ ...claim, status: { applied: { generation: 1, spec: claim.spec, mechanism: 'PodIdentity', roleArn: d.role.arn } } }, cache);
+    converged(s, d);
+    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: RESYNC_MS });
+    expect(s.world.calls.filter((c) => c.startsWith('role.') || c.startsWith('policy.'))).toEqual([]);
+  });
+
+  it('when the plan finds something to do, the role is read directly, and nothing of the cached answer stays', async () => {
+    const claim = exampleClaim(POD_IDENTITY);
+    const d = desiredFor(claim);
+    const { cache, told } = staleCache(d);
+    const s = setup({ ...claim, status: { applied: { generation: 1, spec: claim.spec, mechanism: 'PodIdentity', roleArn: d.role.arn } } }, cache);
+    converged(s, d);
+    // The role went behind awi's back (the cache does not know yet), and a ServiceAccount label too.
+    s.world.roles.clear();
+    delete s.world.serviceAccounts.get(`${d.serviceAccount.namespace}/${d.serviceAccount.name}`)!.labels['awi.dev/claim-namespace'];
+    await s.run();
+    expect(s.world.writes()).toEqual([
+      `serviceAccount.patchMetadata ${d.serviceAccount.namespace}/${d.serviceAccount.name}`,
+      `role.create ${d.role.name}`,
+      `policy.putInline ${d.role.name}/${d.permissionPolicy.name}`,
+    ]);
+    expect(told).toEqual([`observed ${d.role.name} absent`, `wrote ${d.role.name}`]);
   });
 });
 
