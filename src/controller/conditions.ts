@@ -1,6 +1,8 @@
 // Status conditions in the Kubernetes shape. Pure: the caller passes "now".
-export type ConditionType = 'Ready' | 'PolicyReady' | 'RoleReady' | 'BindingReady' | 'ServiceAccountReady';
-export const conditionTypes: ConditionType[] = ['Ready', 'PolicyReady', 'RoleReady', 'BindingReady', 'ServiceAccountReady'];
+import type { ResourceCondition } from './resources/index.js';
+
+/** Ready (the summary) and one per resource kind of the registry (resources/index.ts). */
+export type ConditionType = 'Ready' | ResourceCondition;
 
 export interface Condition {
   type: string;

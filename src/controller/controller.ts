@@ -15,6 +15,7 @@ import { shareConnections } from '../runtime/connections.js';
 import { Runtime } from '../runtime/runtime.js';
 import { ResilientWatch, type WatchChange, type WatchDeps, type WatchRestartReason } from '../runtime/watch.js';
 import { ClaimChecks } from './checks.js';
+import { awsManagerFactory } from './managers/factory.js';
 import { ServiceAccountManager } from './managers/service-account.js';
 import { PodLister } from './pods.js';
 import { PrerequisiteChecker } from './prerequisites.js';
@@ -95,9 +96,8 @@ export class Controller {
       checks,
       config,
       claims: new ClaimClient(kc),
-      serviceAccounts: new ServiceAccountManager(kc),
+      managers: awsManagerFactory(this.aws, config.cluster.accountId, new ServiceAccountManager(kc)),
       namespaces: new NamespaceReader(kc),
-      aws: this.aws,
       events: new EventRecorder(kc, 'awi-controller', log),
       log,
       propagationRequeueMs: o.propagationRequeueMs ?? 10_000,

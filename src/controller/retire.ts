@@ -3,18 +3,13 @@
 // ServiceAccount. Each only if it carries this claim's ownership tags or
 // labels; NotFound counts as done, so running it twice is harmless.
 import type { Logger } from 'pino';
-import type { AwsClientFactory } from '../aws/clients.js';
 import type { PlatformConfig } from '../config/types.js';
+import type { ManagerFactory } from './managers/factory.js';
 import { ownedBy, serviceAccountClaim, type ClaimOwner } from '../ownership.js';
-import { AssociationManager } from './managers/association.js';
-import { PermissionPolicyManager } from './managers/permission-policy.js';
-import { RoleManager } from './managers/role.js';
-import type { ServiceAccountManager } from './managers/service-account.js';
 import type { RetireAction } from './revoke.js';
 
 export interface RetireContext {
-  aws: AwsClientFactory;
-  serviceAccounts: ServiceAccountManager;
+  managers: ManagerFactory;
   config: PlatformConfig;
   owner: ClaimOwner;
   log: Logger;
@@ -33,7 +28,7 @@ export interface RetireResult {
 export async function retireIdentities(actions: RetireAction[], c: RetireContext): Promise<RetireResult> {
   const removed: string[] = [];
   const unreachable: string[] = [];
-  const association = new AssociationManager(c.aws.forAccount(c.config.cluster.accountId).eks);
+  const { association } = c.managers.cluster();
   for (const a of actions) {
     if (a.serviceAccount) {
       for (const found of await association.find(c.config.cluster.name, c.owner.namespace, a.serviceAccount)) {
@@ -45,9 +40,7 @@ export async function retireIdentities(actions: RetireAction[], c: RetireContext
     if (a.role && !c.config.accounts.some((acct) => acct.accountId === a.role!.accountId)) {
       unreachable.push(a.role.arn);
     } else if (a.role) {
-      const iam = c.aws.forAccount(a.role.accountId).iam;
-      const roles = new RoleManager(iam);
-      const policies = new PermissionPolicyManager(iam);
+      const { role: roles, policy: policies } = c.managers.forAccount(a.role.accountId);
       const role = await roles.get(a.role.name);
       if (role && ownedBy(role.tags, c.owner)) {
         c.roleWritten?.(a.role.accountId, a.role.name);
@@ -60,10 +53,10 @@ export async function retireIdentities(actions: RetireAction[], c: RetireContext
       }
     }
     if (a.serviceAccount) {
-      const sa = await c.serviceAccounts.get(c.owner.namespace, a.serviceAccount);
+      const sa = await c.managers.serviceAccounts.get(c.owner.namespace, a.serviceAccount);
       const holder = sa && serviceAccountClaim(sa);
       if (sa && holder?.namespace === c.owner.namespace && holder.claim === c.owner.claim) {
-        await c.serviceAccounts.delete(sa);
+        await c.managers.serviceAccounts.delete(sa);
         removed.push(`ServiceAccount ${sa.namespace}/${sa.name}`);
       }
     }

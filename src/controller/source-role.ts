@@ -8,14 +8,10 @@ import { withAssociationExternalId } from '../compiler/pod-identity.js';
 import type { DesiredSourceRole, DesiredState } from '../compiler/types.js';
 import { ownedBy, ownedByClaim, type ClaimOwner } from '../ownership.js';
 import type { ObservedAssociation } from './managers/association.js';
-import type { PermissionPolicyManager } from './managers/permission-policy.js';
-import type { RoleManager } from './managers/role.js';
+import type { AccountManagers } from './managers/factory.js';
 import type { Blocker } from './plan.js';
 
-export interface SourceRoleManagers {
-  role: RoleManager;
-  policy: PermissionPolicyManager;
-}
+export type SourceRoleManagers = AccountManagers;
 
 /**
  * The desired state with the claim role's trust naming the external id of

@@ -205,12 +205,16 @@ describe('a ServiceAccount that is not awi\'s loses the claim\'s binding', () =>
 describe('retireIdentities', () => {
   it('a role in an account no longer configured is reported unreachable, with no AWS call (retrying could never succeed)', async () => {
     const calls: string[] = [];
-    const aws = { forAccount: (id: string) => { calls.push(id); return { iam: { send: () => { throw new Error('no IAM call expected'); } }, eks: {} }; } };
+    const managers = {
+      forAccount: (id: string) => { calls.push(id); throw new Error('no IAM manager expected'); },
+      cluster: () => { calls.push('cluster'); return {} as never; },
+      serviceAccounts: {} as never,
+    };
     const result = await retireIdentities(
       [{ entry: { roleArn: 'arn:aws:iam::999999999999:role/awi/gone', serviceAccount: 'x' }, role: { accountId: '999999999999', name: 'gone', arn: 'arn:aws:iam::999999999999:role/awi/gone' } }],
-      { aws: aws as never, serviceAccounts: {} as never, config, owner: { cluster: config.cluster.arn, namespace: 'ns', claim: 'c' }, log: pino({ level: 'silent' }) },
+      { managers, config, owner: { cluster: config.cluster.arn, namespace: 'ns', claim: 'c' }, log: pino({ level: 'silent' }) },
     );
     expect(result).toEqual({ removed: [], unreachable: ['arn:aws:iam::999999999999:role/awi/gone'] });
-    expect(calls).toEqual([config.cluster.accountId]); // the association client only, never the unknown account
+    expect(calls).toEqual(['cluster']); // the association manager only, never the unknown account
   });
 });
