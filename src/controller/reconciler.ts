@@ -29,10 +29,12 @@ import { ClaimChecks, foldChecks, isRetireStep, SWITCH_CONDITION, withVerificati
 import { cleanupTarget, type CleanupTarget } from './cleanup.js';
 import { deleteSourceRole, ensureSourceRole, withObservedExternalId } from './source-role.js';
 import type { RoleCache } from './observation/role-cache.js';
+import type { AssociationCache } from './observation/association-cache.js';
+import { assumeFromStatus, needsAssociationRead, roleAsWritten, serviceAccountAfterPatch } from './observation/restart.js';
 import { inlineView, type CachedRole } from './observation/role-pages.js';
 import {
   associationUpdate, claimAssociations, ownedBy, ownedByClaim, planReconcile, serviceAccountClaim, RELEASE_LABELS, RELEASED_TAG,
-  ROLE_ARN_ANNOTATION, stepResource, type AssociationDrift, type Blocker, type Observed, type Resource, type Step,
+  ROLE_ARN_ANNOTATION, stepResource, type AssociationDrift, type Blocker, type Observed, type Plan, type Resource, type Step,
 } from './plan.js';
 import type { ReconcileOutcome } from './workqueue.js';
 import { retireIdentities } from './retire.js';
@@ -62,6 +64,8 @@ export interface ReconcilerOptions {
   statusTimeRecordMs?: number;
   /** Shared, paged observation of awi's roles per account; default: every reconcile reads its role directly. */
   roleCache?: RoleCache;
+  /** Shared, paged observation of the cluster's Pod Identity associations; default: every reconcile lists and describes its own. */
+  associationCache?: AssociationCache;
 }
 
 const conditionFor: Record<Resource, ConditionType> = {
@@ -77,6 +81,8 @@ export class Reconciler {
   readonly checks: ClaimChecks;
   /** Observations answered by the role cache (not read directly in this reconcile). */
   private readonly fromCache = new WeakSet<Observed>();
+  /** Observations whose associations the association cache answered. */
+  private readonly associationsFromCache = new WeakSet<Observed>();
 
   constructor(private readonly o: ReconcilerOptions) {
     this.now = o.now ?? (() => new Date());
@@ -154,7 +160,7 @@ export class Reconciler {
 
     const managers = this.managersFor(desired.accountId);
     // A claim awi never applied has nothing to find in the cache: its role is read directly (and written).
-    let observed = await this.observe(desired, managers, claim.status?.applied !== undefined);
+    let observed = await this.observe(desired, managers, claim.status?.applied !== undefined, claim);
     const key = claimKey(claim.metadata.namespace ?? '', claim.metadata.name);
     const previous = claim.status?.conditions as Condition[] | undefined;
 
@@ -193,8 +199,9 @@ export class Reconciler {
     if (chain) desired = chain.desired;
     let plan = planReconcile(desired, observed);
     // A switch or a source role can change the desired trust after the cached look: never write from the cache.
-    if (plan.steps.length && this.fromCache.has(observed)) {
-      observed = { ...observed, ...(await this.readRole(desired, managers)) };
+    const confirmed = await this.confirmBeforeWriting(desired, managers, observed, plan);
+    if (confirmed !== observed) {
+      observed = confirmed;
       plan = planReconcile(desired, observed);
     }
     if (chain?.blocker) plan = { ...plan, blockers: [...plan.blockers, chain.blocker] };
@@ -212,6 +219,17 @@ export class Reconciler {
     }
     const { applied, propagating } = executed;
     if (applied.length) this.checks.wrote(key);
+    // Propagation confirmed in this reconcile by what a pod gets (CredentialsVerified), not by a second
+    // reconcile: the writes above count as Ready only if a token exchange right after them succeeds.
+    const afterWrites = applied.length && !propagating && !plan.blockers.length && this.checks.verificationEnabled
+      ? await this.checks.credentials(key, desired, {
+          ...observed,
+          ...(executed.serviceAccount ? { serviceAccount: executed.serviceAccount } : {}),
+          role: roleAsWritten(desired, observed.role, applied.some((st) => stepResource(st) === 'Role')),
+        }, true, log)
+      : undefined;
+    const verifiedAfterWrites = afterWrites?.status === 'True';
+    const finalCredentials = afterWrites ?? credentials;
     const retired = applied.filter(isRetireStep);
     if (retired.length) {
       await this.o.events.record(claim, 'Normal', 'OldBindingRetired', `Switch from ${sw.from} to ${desired.mechanism}: retired the ${sw.from} binding (${retired.map(describeStep).join('; ')}); ${sw.podsOnOld.length ? `${sw.podsOnOld.length} running pods still on ${sw.from} (switchMaxSeconds passed)` : `no running pod uses ${sw.from}`}.`, 'Retire');
@@ -224,10 +242,10 @@ export class Reconciler {
     if (executed.created) observed = { ...observed, associations: [...observed.associations, executed.created] };
     const association = claimAssociations(desired, observed).ours[0];
 
-    let conditions = foldChecks(this.conditions(desired, plan.blockers, applied, propagating), {
+    let conditions = foldChecks(this.conditions(desired, plan.blockers, verifiedAfterWrites ? [] : applied, propagating), {
       blocked: plan.blockers.length > 0,
       ...(prerequisite ? { prerequisite } : {}),
-      ...(credentials ? { credentials } : {}),
+      ...(finalCredentials ? { credentials: finalCredentials } : {}),
       ...(sw.inProgress && sw.condition ? { mechanismSwitch: sw.condition } : {}),
     });
     if (refusal) conditions = withRefusal(conditions, refusal);
@@ -259,9 +277,9 @@ export class Reconciler {
 
     if (refusal || plan.blockers.length) return { kind: 'terminal', requeueAfterMs: propagating || applied.length ? this.o.propagationRequeueMs : this.resyncDelay() };
     if (prerequisite) return { kind: 'retry', error: new Error(prerequisite.message) };
-    if (propagating || applied.length || credentials?.reason === 'IAMPropagating' || credentials?.reason === 'NotVerified') return { kind: 'done', requeueAfterMs: this.o.propagationRequeueMs };
+    if (propagating || (applied.length && !verifiedAfterWrites) || finalCredentials?.reason === 'IAMPropagating' || finalCredentials?.reason === 'NotVerified') return { kind: 'done', requeueAfterMs: this.o.propagationRequeueMs };
     // Pods do not get the claimed role: look again with backoff (an exchange per attempt).
-    if (credentials && credentials.status !== 'True') return { kind: 'retry', error: new Error(credentials.message) };
+    if (finalCredentials && finalCredentials.status !== 'True') return { kind: 'retry', error: new Error(finalCredentials.message) };
     // A switch waiting for pods is woken by pod events; this is the backstop (and the switchMaxSeconds deadline).
     if (sw.inProgress) return { kind: 'done', requeueAfterMs: Math.min(this.resyncDelay(), 30_000) };
     return { kind: 'done', requeueAfterMs: this.checks.verificationEnabled ? Math.min(this.resyncDelay(), this.checks.verificationIntervalMs) : this.resyncDelay() };
@@ -304,19 +322,20 @@ export class Reconciler {
     serviceAccount: ObservedServiceAccount | undefined,
     managers: Managers,
     log: Logger,
-  ): Promise<{ applied: Step[]; propagating: boolean; created?: ObservedAssociation }> {
+  ): Promise<{ applied: Step[]; propagating: boolean; created?: ObservedAssociation; serviceAccount?: ObservedServiceAccount }> {
     const applied: Step[] = [];
     let sa = serviceAccount;
     let created: ObservedAssociation | undefined;
+    const result = (propagating: boolean) => ({ applied, propagating, ...(created ? { created } : {}), ...(sa ? { serviceAccount: sa } : {}) });
     for (const step of steps) {
       const outcome = await this.execute(step, desired, sa, managers, log);
       if (outcome.sa) sa = outcome.sa;
       if (outcome.association) created = outcome.association;
-      if (outcome.propagating) return { applied, propagating: true, ...(created ? { created } : {}) };
+      if (outcome.propagating) return result(true);
       applied.push(step);
     }
     if (applied.length) log.info({ steps: applied.map(describeStep) }, 'applied');
-    return { applied, propagating: false, ...(created ? { created } : {}) };
+    return result(false);
   }
 
   /**
@@ -325,10 +344,14 @@ export class Reconciler {
    * finds nothing to change; otherwise, or right after awi's own writes, the
    * role is read directly before anything is written (never act on a stale cache).
    */
-  private async observe(desired: DesiredState, m: Managers, useCache: boolean): Promise<Observed> {
+  private async observe(desired: DesiredState, m: Managers, useCache: boolean, claim: AwsWorkloadIdentityClaim): Promise<Observed> {
+    const { namespace, name } = desired.serviceAccount;
     const [serviceAccount, associations, cached] = await Promise.all([
-      this.o.serviceAccounts.get(desired.serviceAccount.namespace, desired.serviceAccount.name),
-      m.association.find(this.o.config.cluster.name, desired.serviceAccount.namespace, desired.serviceAccount.name),
+      this.o.serviceAccounts.get(namespace, name),
+      // The association cache: what the cluster's pages and earlier describes show; at start-up, what the claim's status vouches for.
+      this.o.associationCache
+        ? this.o.associationCache.find(namespace, name, { assume: (ref) => assumeFromStatus(claim, desired, ref) })
+        : m.association.find(this.o.config.cluster.name, namespace, name),
       this.o.roleCache && useCache ? this.o.roleCache.lookup(desired.accountId, desired.role.name) : Promise.resolve('unknown' as const),
     ]);
     const holderGone = serviceAccount ? await this.holderGone(serviceAccount, desired) : false;
@@ -338,15 +361,31 @@ export class Reconciler {
       ...iam,
       associations,
     });
-    if (cached !== 'unknown') {
-      const fromCache = assemble(roleViewFromCache(cached.value, desired));
-      const plan = planReconcile(desired, fromCache);
-      if (!plan.steps.length && !plan.blockers.length) {
-        this.fromCache.add(fromCache);
-        return fromCache;
-      }
-    }
-    return assemble(await this.readRole(desired, m));
+    const observed = assemble(cached !== 'unknown' ? roleViewFromCache(cached.value, desired) : await this.readRole(desired, m));
+    if (cached !== 'unknown') this.fromCache.add(observed);
+    if (this.o.associationCache) this.associationsFromCache.add(observed);
+    return this.confirmBeforeWriting(desired, m, observed, planReconcile(desired, observed));
+  }
+
+  /**
+   * Never act on a cached view: when the plan would change or block anything,
+   * the role is read directly; when it would change or block an existing
+   * association, the ServiceAccount's associations are too. Creating one
+   * needs no read: EKS refuses a second association for a ServiceAccount.
+   */
+  private async confirmBeforeWriting(desired: DesiredState, m: Managers, observed: Observed, plan: Plan): Promise<Observed> {
+    const readRole = this.fromCache.has(observed) && (plan.steps.length > 0 || plan.blockers.length > 0);
+    const readAssociations = this.associationsFromCache.has(observed) && needsAssociationRead(plan);
+    if (!readRole && !readAssociations) return observed;
+    const { namespace, name } = desired.serviceAccount;
+    const [iam, associations] = await Promise.all([
+      readRole ? this.readRole(desired, m) : undefined,
+      readAssociations ? this.o.associationCache!.read(namespace, name) : undefined,
+    ]);
+    const next: Observed = { ...observed, ...(iam ?? {}), ...(associations ? { associations } : {}) };
+    if (!readRole && this.fromCache.has(observed)) this.fromCache.add(next);
+    if (!readAssociations && this.associationsFromCache.has(observed)) this.associationsFromCache.add(next);
+    return next;
   }
 
   /** Direct reads of the claim's role (GetRole, GetRolePolicy, ListRolePolicies, ListAttachedRolePolicies); tells the cache. */
@@ -394,7 +433,7 @@ export class Reconciler {
       case 'PatchServiceAccount': {
         if (!sa) throw new Error('internal: ServiceAccount patch before it exists');
         await this.o.serviceAccounts.patchMetadata(sa, step.labels, step.annotations);
-        return {};
+        return { sa: serviceAccountAfterPatch(sa, step.labels, step.annotations) };
       }
       case 'CreateRole':
         try {
@@ -439,25 +478,42 @@ export class Reconciler {
         if (d.binding.kind !== 'PodIdentityAssociation') return {};
         try {
           const association = await m.association.create(d.binding);
+          // The create's answer is the association (no read-back); without one, read the ServiceAccount next time.
+          if (association) this.o.associationCache?.created(association);
+          else this.o.associationCache?.wrote(d.binding.namespace, d.binding.serviceAccount);
           return association ? { association } : {};
         } catch (err) {
+          this.o.associationCache?.wrote(d.binding.namespace, d.binding.serviceAccount);
           // Someone created one between our list and our create: look again next time.
           if (isAlreadyExists(err)) return { propagating: true };
           throw err;
         }
       case 'UpdateAssociation':
-        await m.association.update(this.o.config.cluster.name, step.associationId, associationUpdate(step.drift));
-        return {};
       case 'TagAssociation':
-        await m.association.tag(step.associationArn, step.tags);
-        return {};
       case 'UntagAssociation':
-        await m.association.untag(step.associationArn, step.keys);
-        return {};
       case 'DeleteAssociation':
       case 'RevokeAssociation':
-        await m.association.delete(this.o.config.cluster.name, step.associationId);
-        return {};
+        try {
+          await this.changeAssociation(step, m);
+          return {};
+        } finally {
+          // Even a failed call may have changed it: the next lookup reads the ServiceAccount directly.
+          this.o.associationCache?.wrote(d.serviceAccount.namespace, d.serviceAccount.name, [step.associationId]);
+        }
+    }
+  }
+
+  private async changeAssociation(step: Extract<Step, { associationId: string }>, m: Managers): Promise<void> {
+    switch (step.kind) {
+      case 'UpdateAssociation':
+        return m.association.update(this.o.config.cluster.name, step.associationId, associationUpdate(step.drift));
+      case 'TagAssociation':
+        return m.association.tag(step.associationArn, step.tags);
+      case 'UntagAssociation':
+        return m.association.untag(step.associationArn, step.keys);
+      case 'DeleteAssociation':
+      case 'RevokeAssociation':
+        return m.association.delete(this.o.config.cluster.name, step.associationId);
     }
   }
 

@@ -94,6 +94,11 @@ export class AssociationCache {
     return out;
   }
 
+  /** One ServiceAccount read directly (before acting on one of its associations); the cache keeps what it finds. */
+  read(namespace: string, serviceAccount: string): Promise<ObservedAssociation[]> {
+    return this.readDirect(namespace, serviceAccount);
+  }
+
   /** awi created this association: its answer is the association's state (no read-back). */
   created(a: ObservedAssociation): void {
     const at = this.now();
