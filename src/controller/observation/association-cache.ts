@@ -10,7 +10,7 @@ import { ListPodIdentityAssociationsCommand, type EKSClient } from '@aws-sdk/cli
 import { awsErrorCode } from '../../aws/errors.js';
 import { AssociationManager, type ObservedAssociation } from '../managers/association.js';
 import {
-  associationsOf, dueForRecheck, indexSummaries, refOf, saKey, type AssociationDetail, type AssociationRef, type AssociationSnapshot,
+  associationsOf, dueForRecheck, indexSummaries, recheckOwed, refOf, saKey, type AssociationDetail, type AssociationRef, type AssociationSnapshot,
   type AssociationSummary, type SaOverride,
 } from './association-pages.js';
 
@@ -52,6 +52,8 @@ export class AssociationCache {
   private readonly settleMs: number;
   /** The policy does not allow the cluster-wide listing: per-ServiceAccount reads, as before the cache. */
   private listDenied = false;
+  /** The fraction of a describe the rotation owes, carried to the next refresh. */
+  private recheckCarry = 0;
 
   constructor(private readonly o: AssociationCacheOptions) {
     this.manager = new AssociationManager(o.eks);
@@ -76,7 +78,7 @@ export class AssociationCache {
     const out: ObservedAssociation[] = [];
     for (const ref of refs) {
       const d = this.details.get(ref.associationId);
-      if (d && d.checkedAt >= requestedAt - this.o.recheckMs) {
+      if (d && this.o.recheckMs > 0 && d.checkedAt >= requestedAt - this.o.recheckMs) {
         d.usedAt = this.now();
         out.push(d.value);
         continue;
@@ -132,7 +134,9 @@ export class AssociationCache {
     const done = this.readPages(startedAt).then(async ({ snapshot, pages }) => {
       if (!this.snapshot || snapshot.startedAt >= this.snapshot.startedAt) this.snapshot = snapshot;
       this.forgetSuperseded(snapshot);
-      const due = previous === undefined ? [] : dueForRecheck(this.details, startedAt - previous, this.o.recheckMs);
+      const owed = recheckOwed(this.details.size, previous === undefined ? 0 : startedAt - previous, this.o.recheckMs, this.recheckCarry);
+      this.recheckCarry = owed.carry;
+      const due = dueForRecheck(this.details, owed.count);
       await this.describeAll(due);
       this.o.onRefresh?.({ list: pages, associations: snapshot.ids.size, rechecked: due.length });
     });
@@ -180,8 +184,17 @@ export class AssociationCache {
     const startedAt = this.now();
     const value = await this.manager.describe(this.o.clusterName, associationId);
     if (value) this.keep(value, startedAt);
+    else if (this.justCreated(associationId, startedAt)) return this.details.get(associationId)?.value; // EKS reads may lag a create
     else this.details.delete(associationId);
     return value;
+  }
+
+  /** Did awi create this association less than the settle time before `at`? */
+  private justCreated(associationId: string, at: number): boolean {
+    for (const o of this.overrides.values()) {
+      if (o.kind === 'created' && at < o.at + this.settleMs && o.refs.some((r) => r.associationId === associationId)) return true;
+    }
+    return false;
   }
 
   /** Keeps a described association unless awi changed it after the read began. */

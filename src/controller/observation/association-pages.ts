@@ -100,14 +100,25 @@ export interface AssociationDetail {
 }
 
 /**
- * The rotating re-describe: the associations to describe again after a page
- * refresh `elapsedMs` after the previous one, so that each is described at
- * least once every `recheckMs` (round robin, oldest first; assumed entries
- * before any described one). 0 for recheckMs: none (lookups describe anyway).
+ * The rotating re-describe: which `count` associations to describe again
+ * (oldest first, assumed entries before any described one). The caller owes
+ * `associations x elapsed / recheckMs` describes per refresh (recheckOwed), so
+ * each is described at least once every `recheckMs`.
  */
-export function dueForRecheck(details: ReadonlyMap<string, Pick<AssociationDetail, 'checkedAt' | 'assumed'>>, elapsedMs: number, recheckMs: number): string[] {
-  if (recheckMs <= 0 || elapsedMs <= 0 || details.size === 0) return [];
-  const count = Math.min(details.size, Math.ceil((details.size * elapsedMs) / recheckMs));
+export function dueForRecheck(details: ReadonlyMap<string, Pick<AssociationDetail, 'checkedAt' | 'assumed'>>, count: number): string[] {
+  if (count <= 0) return [];
   const order = (d: Pick<AssociationDetail, 'checkedAt' | 'assumed'>) => (d.assumed ? Number.NEGATIVE_INFINITY : d.checkedAt);
   return [...details.entries()].sort((a, b) => order(a[1]) - order(b[1]) || a[1].checkedAt - b[1].checkedAt).slice(0, count).map(([id]) => id);
+}
+
+/**
+ * How many describes a refresh `elapsedMs` after the previous one owes, with
+ * the fraction carried over to the next (so small sets are not described at
+ * every refresh). 0 for recheckMs: none (lookups describe anyway).
+ */
+export function recheckOwed(associations: number, elapsedMs: number, recheckMs: number, carried: number): { count: number; carry: number } {
+  if (recheckMs <= 0 || elapsedMs <= 0 || associations === 0) return { count: 0, carry: 0 };
+  const owed = carried + (associations * elapsedMs) / recheckMs;
+  const count = Math.min(associations, Math.floor(owed));
+  return { count, carry: count === associations ? 0 : owed - count };
 }
