@@ -13,6 +13,8 @@ export interface RoleCacheOptions {
   pathPrefix: string;
   /** A lookup uses an observation at most this old; older ones are refreshed first (0: every lookup waits for pages read after it began). */
   maxAgeMs: number;
+  /** Pages that began this long after awi's write confirm it (default 60 s; IAM's reads settle in seconds). */
+  writeSettleMs?: number;
   now?: () => number;
   /** Told the calls of each refresh (metrics, tests). */
   onRefresh?(accountId: string, pages: { details: number; listed: number; roles: number }): void;
@@ -22,6 +24,7 @@ export interface RoleCacheOptions {
 export type RoleLookup = RoleEntry | 'unknown';
 
 const WRITE_MEMORY_MS = 15 * 60_000;
+const DEFAULT_WRITE_SETTLE_MS = 60_000;
 
 interface AccountState {
   snapshot?: RoleSnapshot;
@@ -42,7 +45,8 @@ export class RoleCache {
   async lookup(accountId: string, roleName: string, requestedAt: number = this.now()): Promise<RoleLookup> {
     const s = this.state(accountId);
     const notBefore = requestedAt - this.o.maxAgeMs;
-    let found = lookupRole(roleName, s.snapshot, s.direct.get(roleName), s.written.get(roleName), notBefore);
+    const settleMs = this.o.writeSettleMs ?? DEFAULT_WRITE_SETTLE_MS;
+    let found = lookupRole(roleName, s.snapshot, s.direct.get(roleName), s.written.get(roleName), notBefore, settleMs);
     if (found !== 'stale') return found;
     try {
       await this.refresh(accountId, notBefore);
@@ -51,7 +55,7 @@ export class RoleCache {
       if (isAccessDenied(err)) return 'unknown';
       throw err;
     }
-    found = lookupRole(roleName, s.snapshot, s.direct.get(roleName), s.written.get(roleName), notBefore);
+    found = lookupRole(roleName, s.snapshot, s.direct.get(roleName), s.written.get(roleName), notBefore, settleMs);
     return found === 'stale' ? 'unknown' : found;
   }
 
