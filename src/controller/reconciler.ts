@@ -30,7 +30,7 @@ import { cleanupTarget, type CleanupTarget } from './cleanup.js';
 import { deleteSourceRole, ensureSourceRole, withObservedExternalId } from './source-role.js';
 import type { RoleCache } from './observation/role-cache.js';
 import type { AssociationCache } from './observation/association-cache.js';
-import { assumeFromStatus, needsAssociationRead, roleAsWritten, serviceAccountAfterPatch } from './observation/restart.js';
+import { assumeFromStatus, needsAssociationRead, roleAfterCompletePlan, roleAsWritten, serviceAccountAfterPatch } from './observation/restart.js';
 import { inlineView, type CachedRole } from './observation/role-pages.js';
 import {
   associationUpdate, claimAssociations, ownedBy, ownedByClaim, planReconcile, serviceAccountClaim, RELEASE_LABELS, RELEASED_TAG,
@@ -229,6 +229,8 @@ export class Reconciler {
         }, true, log)
       : undefined;
     const verifiedAfterWrites = afterWrites?.status === 'True';
+    // Confirmed: the next reconcile (e.g. the echo of this one's own writes) needs no direct read of the role.
+    if (verifiedAfterWrites && writesRole) this.o.roleCache?.confirmedWrite(desired.accountId, desired.role.name, roleAfterCompletePlan(desired));
     const finalCredentials = afterWrites ?? credentials;
     const retired = applied.filter(isRetireStep);
     if (retired.length) {

@@ -9,6 +9,7 @@ import type { ObservedRole } from '../managers/role.js';
 import type { ObservedServiceAccount } from '../managers/service-account.js';
 import type { Plan } from '../plan.js';
 import type { AssociationRef } from './association-pages.js';
+import type { CachedRole } from './role-pages.js';
 
 /**
  * An association this process never described, as the claim's status vouches
@@ -80,4 +81,19 @@ export function serviceAccountAfterPatch(
     return out;
   };
   return { ...sa, labels: merge(sa.labels, labels), annotations: merge(sa.annotations, annotations) };
+}
+
+/**
+ * The role as a complete plan leaves it: every compared field as desired,
+ * exactly awi's inline policy (none for a claim of managed policies only) and
+ * the claimed managed policies. What the role cache holds after awi's own
+ * writes were confirmed by a credentials check.
+ */
+export function roleAfterCompletePlan(desired: DesiredState): CachedRole {
+  const p = desired.permissionPolicy;
+  return {
+    role: roleAsWritten(desired, undefined, true)!,
+    inlinePolicies: p.document.Statement.length > 0 ? { [p.name]: p.document } : {},
+    attachedPolicyArns: [...desired.managedPolicyArns].sort(),
+  };
 }

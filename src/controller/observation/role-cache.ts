@@ -64,6 +64,17 @@ export class RoleCache {
     this.state(accountId).written.set(roleName, this.now());
   }
 
+  /**
+   * awi's writes to this role in one reconcile all succeeded and a credentials
+   * check right after them passed: `value` (the desired state, which a
+   * complete plan leaves behind) is the role now, until newer pages say otherwise.
+   */
+  confirmedWrite(accountId: string, roleName: string, value: CachedRole): void {
+    const s = this.state(accountId);
+    s.written.delete(roleName);
+    s.direct.set(roleName, { observedAt: this.now(), value });
+  }
+
   /** A direct read of the role that began at `startedAt` (value undefined: not found). */
   observed(accountId: string, roleName: string, value: CachedRole | undefined, startedAt: number): void {
     const s = this.state(accountId);
