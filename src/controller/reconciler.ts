@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AwsWorkloadIdentityClaim, RetiringIdentity } from '../api/types.js';
 import type { AwsClientFactory } from '../aws/clients.js';
+import { withAwsCallCount } from '../aws/call-scope.js';
 import { awsErrorCode, awsErrorMessage, isAlreadyExists, isRetryableAws, isThrottled } from '../aws/errors.js';
 import { compileClaim } from '../compiler/compile.js';
 import { effectiveGuardrail } from '../compiler/guardrails.js';
@@ -90,7 +91,13 @@ export class Reconciler {
     this.checks = o.checks ?? new ClaimChecks({ controller: { ...o.config.controller, verification: { enabled: false, intervalSeconds: 600 } }, now: this.now });
   }
 
+  /** One reconcile; a successful one that made no AWS call (answered from the shared observations) says so, for the rate limit. */
   async reconcile(key: string): Promise<ReconcileOutcome> {
+    const { result, calls } = await withAwsCallCount(() => this.reconcileOnce(key));
+    return result.kind === 'done' && calls === 0 ? { ...result, noAwsCall: true } : result;
+  }
+
+  private async reconcileOnce(key: string): Promise<ReconcileOutcome> {
     const { namespace, name } = parseClaimKey(key);
     const log = this.o.log.child({ claim: key, reconcileId: randomUUID().slice(0, 8) });
     const claim = await this.o.claims.get(namespace, name);

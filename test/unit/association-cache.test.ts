@@ -13,6 +13,7 @@ import { compileClaim } from '../../src/compiler/compile.js';
 import type { DesiredState, PodIdentityBinding } from '../../src/compiler/types.js';
 import { parsePlatformConfig } from '../../src/config/index.js';
 import type { ObservedAssociation } from '../../src/controller/managers/association.js';
+import { noteAwsCall, withAwsCallCount } from '../../src/aws/call-scope.js';
 import { AssociationCache } from '../../src/controller/observation/association-cache.js';
 import { associationsOf, dueForRecheck, indexSummaries, recheckOwed, saKey, type AssociationRef } from '../../src/controller/observation/association-pages.js';
 import { assumeFromStatus, needsAssociationRead, serviceAccountAfterPatch } from '../../src/controller/observation/restart.js';
@@ -320,5 +321,20 @@ describe('needsAssociationRead and serviceAccountAfterPatch', () => {
   it('applies a merge patch (null removes)', () => {
     const sa = { namespace: 'n', name: 's', uid: 'u', resourceVersion: '1', labels: { a: '1', b: '2' }, annotations: { x: '1' } };
     expect(serviceAccountAfterPatch(sa, { b: null, c: '3' }, { y: '2' })).toEqual({ ...sa, labels: { a: '1', c: '3' }, annotations: { x: '1', y: '2' } });
+  });
+});
+
+describe('withAwsCallCount', () => {
+  it('counts the calls of each unit of work apart, through awaits, and none outside a scope', async () => {
+    const work = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        await new Promise((r) => setTimeout(r, 1));
+        noteAwsCall();
+      }
+      return n;
+    };
+    noteAwsCall();
+    const [a, b, none] = await Promise.all([withAwsCallCount(() => work(3)), withAwsCallCount(() => work(1)), withAwsCallCount(() => work(0))]);
+    expect([a, b, none]).toEqual([{ result: 3, calls: 3 }, { result: 1, calls: 1 }, { result: 0, calls: 0 }]);
   });
 });
