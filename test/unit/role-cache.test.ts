@@ -169,6 +169,18 @@ describe('RoleCache', () => {
     expect(lookupRole('a', { startedAt: 199, roles: new Map(), uncertain: new Set() }, undefined, 120, 50, 80)).toBe('unknown');
   });
 
+  it('asks IAM for its largest pages (1,000 items; the default is 100)', async () => {
+    const inputs: Array<{ op: string; MaxItems?: number }> = [];
+    const client = {
+      async send(cmd: { constructor: { name: string }; input: { MaxItems?: number } }) {
+        inputs.push({ op: cmd.constructor.name.replace(/Command$/, ''), MaxItems: cmd.input.MaxItems });
+        return cmd.constructor.name.startsWith('GetAccount') ? { RoleDetailList: [], IsTruncated: false } : { Roles: [], IsTruncated: false };
+      },
+    } as unknown as IAMClient;
+    await new RoleCache({ iamFor: () => client, pathPrefix: '/awi/', maxAgeMs: 0 }).refresh('111122223333');
+    expect(inputs).toEqual([{ op: 'GetAccountAuthorizationDetails', MaxItems: 1000 }, { op: 'ListRoles', MaxItems: 1000 }]);
+  });
+
   it('forgets a write no direct read confirmed after 15 minutes of page reads', async () => {
     let t = 1000;
     const { client } = fakeIam(world());

@@ -25,6 +25,8 @@ export type RoleLookup = RoleEntry | 'unknown';
 
 const WRITE_MEMORY_MS = 15 * 60_000;
 const DEFAULT_WRITE_SETTLE_MS = 60_000;
+/** The most IAM returns per page (its default is 100): 1,000 roles cost one page of each stream, not ten. */
+const PAGE_ITEMS = 1000;
 
 interface AccountState {
   snapshot?: RoleSnapshot;
@@ -116,13 +118,13 @@ export class RoleCache {
     const pages = { details: 0, listed: 0 };
     let marker: string | undefined;
     do {
-      const out = await iam.send(new GetAccountAuthorizationDetailsCommand({ Filter: ['Role'], ...(marker ? { Marker: marker } : {}) }));
+      const out = await iam.send(new GetAccountAuthorizationDetailsCommand({ Filter: ['Role'], MaxItems: PAGE_ITEMS, ...(marker ? { Marker: marker } : {}) }));
       pages.details++;
       details.push(...(out.RoleDetailList ?? []));
       marker = out.IsTruncated ? out.Marker : undefined;
     } while (marker);
     do {
-      const out = await iam.send(new ListRolesCommand({ PathPrefix: this.o.pathPrefix, ...(marker ? { Marker: marker } : {}) }));
+      const out = await iam.send(new ListRolesCommand({ PathPrefix: this.o.pathPrefix, MaxItems: PAGE_ITEMS, ...(marker ? { Marker: marker } : {}) }));
       pages.listed++;
       listed.push(...(out.Roles ?? []));
       marker = out.IsTruncated ? out.Marker : undefined;
