@@ -62,7 +62,8 @@ export function verificationCondition(r: ExchangeResult, c: VerdictContext): Con
   const how = c.mechanism === 'IRSA' ? 'STS AssumeRoleWithWebIdentity' : 'EKS Auth AssumeRoleForPodIdentity';
   if (r.ok) {
     if (sameRole(r.assumedRoleArn, c.roleArn)) {
-      return { type: CREDENTIALS_VERIFIED, status: 'True', reason: 'Verified', message: `A token of ServiceAccount ${c.serviceAccount} exchanged through ${how} gave ${r.assumedRoleArn}, a session of ${c.roleArn}.` };
+      // Not the session name: it differs at every exchange, and status would change at every re-verification.
+      return { type: CREDENTIALS_VERIFIED, status: 'True', reason: 'Verified', message: `A token of ServiceAccount ${c.serviceAccount} exchanged through ${how} gave a session of ${c.roleArn}.` };
     }
     return { type: CREDENTIALS_VERIFIED, status: 'False', reason: 'UnexpectedRole', message: `A token of ServiceAccount ${c.serviceAccount} exchanged through ${how} gave ${r.assumedRoleArn}, not a session of the claimed role ${c.roleArn}: pods get another identity than the claim says.` };
   }

@@ -101,7 +101,6 @@ describe('costs by operation, 20 claims (10 Pod Identity, 10 IRSA)', () => {
     await env.controller.queue.idle();
     const versions = new Map<string, string>();
     for (const name of names) versions.set(name, (await getClaim(ns, name))!.metadata!.resourceVersion!);
-    const beforeStatus = JSON.stringify((await getClaim(ns, 'c0'))!.status, null, 1);
     await env.stop();
     await awsFake().resetCalls();
     // A fresh controller over the same bed: it knows nothing, the claims' status is all it has.
@@ -116,7 +115,6 @@ describe('costs by operation, 20 claims (10 Pod Identity, 10 IRSA)', () => {
         `  IAM and EKS ${JSON.stringify(aws)} (${total(aws)} calls)\n` +
         `  credential checks (verification.intervalSeconds starts over in a new process) ${JSON.stringify(exchanges)}`,
     );
-    if ((await getClaim(ns, 'c0'))!.metadata!.resourceVersion !== versions.get('c0')) console.log('DEBUG', beforeStatus, JSON.stringify((await getClaim(ns, 'c0'))!.status, null, 1));
     expect(writeCalls(calls)).toEqual({});
     expect(Object.keys(aws).filter((api) => !PAGE_READS.includes(api) && !api.startsWith('eks:DescribeCluster') && !api.startsWith('iam:GetOpenIDConnectProvider') && !api.startsWith('iam:ListOpenIDConnectProviders') && !api.startsWith('eks:DescribeAddon'))).toEqual([]);
     expect(total(pick(aws, (api) => PAGE_READS.includes(api)))).toBeLessThanOrEqual(4);
