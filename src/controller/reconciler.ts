@@ -228,7 +228,9 @@ export class Reconciler {
     if (applied.length) this.checks.wrote(key);
     // Propagation confirmed in this reconcile by what a pod gets (CredentialsVerified), not by a second
     // reconcile: the writes above count as Ready only if a token exchange right after them succeeds.
-    const afterWrites = applied.length && !propagating && !plan.blockers.length && this.checks.verificationEnabled
+    // Not when pods were refused before the writes: status and events first say so (VerificationFailed).
+    const refusedBefore = credentials?.reason === 'VerificationFailed' || credentials?.reason === 'UnexpectedRole';
+    const afterWrites = applied.length && !propagating && !plan.blockers.length && !refusedBefore && this.checks.verificationEnabled
       ? await this.checks.credentials(key, desired, {
           ...observed,
           ...(executed.serviceAccount ? { serviceAccount: executed.serviceAccount } : {}),
