@@ -101,6 +101,8 @@ export class Controller {
       clusterName: config.cluster.name,
       maxAgeMs: o.observeMs ?? c.observeSeconds * 1000,
       recheckMs: o.associationRecheckMs ?? c.associationRecheckSeconds * 1000,
+      // A listing may miss awi's fresh creation for a while; never longer than an observation is trusted.
+      settleMs: Math.min(60_000, o.observeMs ?? c.observeSeconds * 1000),
       onRefresh: (pages) => log.debug(pages, 'observed the cluster\'s Pod Identity associations in pages'),
     });
     this.reconciler = new Reconciler({

@@ -288,7 +288,8 @@ export class Reconciler {
 
     if (refusal || plan.blockers.length) return { kind: 'terminal', requeueAfterMs: propagating || applied.length ? this.o.propagationRequeueMs : this.resyncDelay() };
     if (prerequisite) return { kind: 'retry', error: new Error(prerequisite.message) };
-    if (propagating || (applied.length && !verifiedAfterWrites) || finalCredentials?.reason === 'IAMPropagating' || finalCredentials?.reason === 'NotVerified') return { kind: 'done', requeueAfterMs: this.o.propagationRequeueMs };
+    // A switch moves on in steps (old trust kept, then retired): its next step comes promptly after a write.
+    if (propagating || (applied.length && (!verifiedAfterWrites || sw.inProgress)) || finalCredentials?.reason === 'IAMPropagating' || finalCredentials?.reason === 'NotVerified') return { kind: 'done', requeueAfterMs: this.o.propagationRequeueMs };
     // Pods do not get the claimed role: look again with backoff (an exchange per attempt).
     if (finalCredentials && finalCredentials.status !== 'True') return { kind: 'retry', error: new Error(finalCredentials.message) };
     // A switch waiting for pods is woken by pod events; this is the backstop (and the switchMaxSeconds deadline).
