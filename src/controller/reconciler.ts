@@ -228,9 +228,10 @@ export class Reconciler {
     if (applied.length) this.checks.wrote(key);
     // Propagation confirmed in this reconcile by what a pod gets (CredentialsVerified), not by a second
     // reconcile: the writes above count as Ready only if a token exchange right after them succeeds.
-    // Not when pods were refused before the writes: status and events first say so (VerificationFailed).
+    // Not when pods were refused before the writes (status and events first say so: VerificationFailed),
+    // nor during a mechanism switch (Ready waits until the old binding and trust are retired).
     const refusedBefore = credentials?.reason === 'VerificationFailed' || credentials?.reason === 'UnexpectedRole';
-    const afterWrites = applied.length && !propagating && !plan.blockers.length && !refusedBefore && this.checks.verificationEnabled
+    const afterWrites = applied.length && !propagating && !plan.blockers.length && !refusedBefore && !sw.inProgress && this.checks.verificationEnabled
       ? await this.checks.credentials(key, desired, {
           ...observed,
           ...(executed.serviceAccount ? { serviceAccount: executed.serviceAccount } : {}),
@@ -288,8 +289,7 @@ export class Reconciler {
 
     if (refusal || plan.blockers.length) return { kind: 'terminal', requeueAfterMs: propagating || applied.length ? this.o.propagationRequeueMs : this.resyncDelay() };
     if (prerequisite) return { kind: 'retry', error: new Error(prerequisite.message) };
-    // A switch moves on in steps (old trust kept, then retired): its next step comes promptly after a write.
-    if (propagating || (applied.length && (!verifiedAfterWrites || sw.inProgress)) || finalCredentials?.reason === 'IAMPropagating' || finalCredentials?.reason === 'NotVerified') return { kind: 'done', requeueAfterMs: this.o.propagationRequeueMs };
+    if (propagating || (applied.length && !verifiedAfterWrites) || finalCredentials?.reason === 'IAMPropagating' || finalCredentials?.reason === 'NotVerified') return { kind: 'done', requeueAfterMs: this.o.propagationRequeueMs };
     // Pods do not get the claimed role: look again with backoff (an exchange per attempt).
     if (finalCredentials && finalCredentials.status !== 'True') return { kind: 'retry', error: new Error(finalCredentials.message) };
     // A switch waiting for pods is woken by pod events; this is the backstop (and the switchMaxSeconds deadline).
