@@ -18,6 +18,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AwsBudgetConfig } from '../config/types.js';
 import { isRetryableAws, isThrottled } from './errors.js';
+import { noteAwsCall } from './call-scope.js';
 
 export interface BudgetSettings {
   /** Calls per second per account and service when AWS does not throttle. */
@@ -158,6 +159,7 @@ export class CallBudget {
         this.observer.waited?.(account, service, wait);
         await this.clock.sleep(wait);
       }
+      noteAwsCall();
       try {
         const out = await call();
         if (b.onSuccess()) this.observer.rate?.(account, service, b.rate);

@@ -256,6 +256,8 @@ export const platformConfigSchema = {
         resyncSeconds: { type: 'integer', minimum: 10, maximum: 86400, default: 300 },
         // Longest a reconcile relies on the shared, paged observation of IAM (src/controller/observation/).
         observeSeconds: { type: 'integer', minimum: 0, maximum: 86400, default: 300 },
+        // Every cached Pod Identity association is described again at least this often (the list pages lack its fields).
+        associationRecheckSeconds: { type: 'integer', minimum: 0, maximum: 604800, default: 7200 },
         resyncJitterRatio: { type: 'number', minimum: 0, maximum: 1, default: 0.1 },
         concurrency: { type: 'integer', minimum: 1, maximum: 64, default: 4 },
         backoffBaseSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 60, default: 1 },

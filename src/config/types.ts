@@ -108,6 +108,8 @@ export interface ControllerConfig {
   resyncSeconds: number;
   /** A reconcile uses the shared observation of awi's roles when it is at most this old (0: pages read after it began). */
   observeSeconds: number;
+  /** Every cached Pod Identity association is described again at least this often (0: at every lookup); docs/observation.md. */
+  associationRecheckSeconds: number;
   resyncJitterRatio: number;
   concurrency: number;
   backoffBaseSeconds: number;

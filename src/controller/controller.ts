@@ -22,6 +22,7 @@ import { PrerequisiteChecker } from './prerequisites.js';
 import { CredentialVerifier } from './verify.js';
 import { awsCallCounter, budgetMetrics, ControllerMetrics } from './metrics.js';
 import { RoleCache } from './observation/role-cache.js';
+import { AssociationCache } from './observation/association-cache.js';
 import { Reconciler } from './reconciler.js';
 import { WorkQueue } from '../runtime/queue.js';
 
@@ -34,6 +35,8 @@ export interface ControllerOptions {
   resyncMs?: number;
   /** How old the shared role observation may be for a reconcile to rely on it (default: controller.observeSeconds). */
   observeMs?: number;
+  /** How often each cached association is described again (default: controller.associationRecheckSeconds). */
+  associationRecheckMs?: number;
   /** How long a present prerequisite (OIDC provider, Pod Identity agent) is trusted before asking again; default 5 min. */
   prerequisiteTtlMs?: number;
   metrics?: ControllerMetrics;
@@ -44,6 +47,8 @@ export class Controller {
   readonly reconciler: Reconciler;
   /** The shared, paged observation of awi's roles (src/controller/observation/). */
   readonly roleCache: RoleCache;
+  /** The shared, paged observation of the cluster's Pod Identity associations. */
+  readonly associationCache: AssociationCache;
   readonly metrics: ControllerMetrics;
   /** What the controller watches; their stores and indexes are the only per-object state the wiring keeps, pruned on delete. */
   readonly watches: ClaimWatches;
@@ -92,6 +97,15 @@ export class Controller {
       maxAgeMs: o.observeMs ?? c.observeSeconds * 1000,
       onRefresh: (account, pages) => log.debug({ account, ...pages }, 'observed the roles under the awi path in pages'),
     });
+    this.associationCache = new AssociationCache({
+      eks: clusterAws.eks,
+      clusterName: config.cluster.name,
+      maxAgeMs: o.observeMs ?? c.observeSeconds * 1000,
+      recheckMs: o.associationRecheckMs ?? c.associationRecheckSeconds * 1000,
+      // A listing may miss awi's fresh creation for a while; never longer than an observation is trusted.
+      settleMs: Math.min(60_000, o.observeMs ?? c.observeSeconds * 1000),
+      onRefresh: (pages) => log.debug(pages, 'observed the cluster\'s Pod Identity associations in pages'),
+    });
     this.reconciler = new Reconciler({
       checks,
       config,
@@ -104,6 +118,7 @@ export class Controller {
       resyncMs: o.resyncMs ?? c.resyncSeconds * 1000,
       resyncJitterRatio: c.resyncJitterRatio,
       roleCache: this.roleCache,
+      associationCache: this.associationCache,
       onReadyStatus: (key, ready) => {
         metrics.setClaimReady(key, ready);
         if (ready === undefined) this.forgetClaim(key);

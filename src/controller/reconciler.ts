@@ -24,7 +24,10 @@ import type { ManagerFactory } from './managers/factory.js';
 import type { ObservedRole } from './managers/role.js';
 import type { ObservedServiceAccount } from './managers/service-account.js';
 import type { RoleCache } from './observation/role-cache.js';
-import { claimAssociations, planReconcile, stepResource, RELEASED_TAG, type AssociationDrift, type Blocker, type Observed, type Step } from './plan.js';
+import type { AssociationCache } from './observation/association-cache.js';
+import { assumeFromStatus, roleAfterCompletePlan, roleAsWritten } from './observation/restart.js';
+import { withAwsCallCount } from '../aws/call-scope.js';
+import { claimAssociations, planReconcile, stepResource, RELEASED_TAG, type AssociationDrift, type Blocker, type Observed, type Plan, type Step } from './plan.js';
 import { DELETE_ORDER, PLAN_ORDER, RESOURCES, type ResourceKind } from './resources/index.js';
 import type { AnyResourceModule, CleanupContext, ClaimManagers, ExecuteContext, ObserveContext, StepOutcome } from './resources/types.js';
 import { ensureSourceRole, withObservedExternalId } from './source-role.js';
@@ -62,6 +65,8 @@ export interface ReconcilerOptions {
   statusTimeRecordMs?: number;
   /** Shared, paged observation of awi's roles per account; default: every reconcile reads its role directly. */
   roleCache?: RoleCache;
+  /** Shared, paged observation of the cluster's Pod Identity associations; default: every reconcile lists and describes its own. */
+  associationCache?: AssociationCache;
 }
 
 export class Reconciler {
@@ -69,7 +74,7 @@ export class Reconciler {
   private readonly random: () => number;
   readonly checks: ClaimChecks;
   /** Observations answered by the role cache (not read directly in this reconcile). */
-  private readonly fromCache = new WeakMap<Observed, { kinds: ResourceKind[]; direct: Partial<Observed>[] }>();
+  private readonly fromCache = new WeakMap<Observed, ObservedParts>();
 
   constructor(private readonly o: ReconcilerOptions) {
     this.now = o.now ?? (() => new Date());
@@ -77,7 +82,13 @@ export class Reconciler {
     this.checks = o.checks ?? new ClaimChecks({ controller: { ...o.config.controller, verification: { enabled: false, intervalSeconds: 600 } }, now: this.now });
   }
 
+  /** One reconcile; a successful one that made no AWS call (answered from the shared observations) says so, for the rate limit. */
   async reconcile(key: string): Promise<ReconcileOutcome> {
+    const { result, calls } = await withAwsCallCount(() => this.reconcileOnce(key));
+    return result.kind === 'done' && calls === 0 ? { ...result, noAwsCall: true } : result;
+  }
+
+  private async reconcileOnce(key: string): Promise<ReconcileOutcome> {
     const { namespace, name } = parseClaimKey(key);
     const log = this.o.log.child({ claim: key, reconcileId: randomUUID().slice(0, 8) });
     const claim = await this.o.claims.get(namespace, name);
@@ -149,8 +160,7 @@ export class Reconciler {
     claim = await ensureFinalizer();
 
     const managers = this.managersFor(desired.accountId);
-    // A claim awi never applied has nothing to find in the cache: its role is read directly (and written).
-    let observed = await this.observe(desired, managers, claim.status?.applied !== undefined);
+    let observed = await this.observe(desired, managers, claim);
     const key = claimKey(claim.metadata.namespace ?? '', claim.metadata.name);
     const previous = claim.status?.conditions;
 
@@ -188,9 +198,9 @@ export class Reconciler {
     if (chain) desired = chain.desired;
     let plan = planReconcile(desired, observed);
     // A switch or a source role can change the desired trust after the cached look: never write from the cache.
-    const cached = this.fromCache.get(observed);
-    if (plan.steps.length && cached) {
-      observed = assemble([...cached.direct, await this.observeDirectly(desired, managers, cached.kinds)]);
+    const confirmed = await this.confirmBeforeWriting(desired, managers, claim, observed, plan);
+    if (confirmed !== observed) {
+      observed = confirmed;
       plan = planReconcile(desired, observed);
     }
     if (chain?.blocker) plan = { ...plan, blockers: [...plan.blockers, chain.blocker] };
@@ -208,6 +218,22 @@ export class Reconciler {
     }
     const { applied, propagating } = executed;
     if (applied.length) this.checks.wrote(key);
+    // Propagation confirmed in this reconcile by what a pod gets (CredentialsVerified), not by a second
+    // reconcile: the writes above count as Ready only if a token exchange right after them succeeds.
+    // Not when pods were refused before the writes (status and events first say so: VerificationFailed),
+    // nor during a mechanism switch (Ready waits until the old binding and trust are retired).
+    const refusedBefore = credentials?.reason === 'VerificationFailed' || credentials?.reason === 'UnexpectedRole';
+    const afterWrites = applied.length && !propagating && !plan.blockers.length && !refusedBefore && !sw.inProgress && this.checks.verificationEnabled
+      ? await this.checks.credentials(key, desired, {
+          ...observed,
+          ...(executed.serviceAccount ? { serviceAccount: executed.serviceAccount } : {}),
+          role: roleAsWritten(desired, observed.role, applied.some((st) => stepResource(st) === 'Role')),
+        }, true, log)
+      : undefined;
+    const verifiedAfterWrites = afterWrites?.status === 'True';
+    // Confirmed: the next reconcile (e.g. the echo of this one's own writes) needs no direct read of the role.
+    if (verifiedAfterWrites && writesRole) this.o.roleCache?.confirmedWrite(desired.accountId, desired.role.name, roleAfterCompletePlan(desired));
+    const finalCredentials = afterWrites ?? credentials;
     const retired = applied.filter(isRetireStep);
     if (retired.length) {
       await this.o.events.record(claim, 'Normal', 'OldBindingRetired', `Switch from ${sw.from} to ${desired.mechanism}: retired the ${sw.from} binding (${retired.map(describeStep).join('; ')}); ${sw.podsOnOld.length ? `${sw.podsOnOld.length} running pods still on ${sw.from} (switchMaxSeconds passed)` : `no running pod uses ${sw.from}`}.`, 'Retire');
@@ -220,10 +246,10 @@ export class Reconciler {
     if (executed.created) observed = { ...observed, associations: [...observed.associations, executed.created] };
     const association = claimAssociations(desired, observed).ours[0];
 
-    let conditions = foldChecks(resourceConditions(desired, plan.blockers, applied, propagating), {
+    let conditions = foldChecks(resourceConditions(desired, plan.blockers, verifiedAfterWrites ? [] : applied, propagating), {
       blocked: plan.blockers.length > 0,
       ...(prerequisite ? { prerequisite } : {}),
-      ...(credentials ? { credentials } : {}),
+      ...(finalCredentials ? { credentials: finalCredentials } : {}),
       ...(sw.inProgress && sw.condition ? { mechanismSwitch: sw.condition } : {}),
     });
     if (refusal) conditions = withRefusal(conditions, refusal);
@@ -255,9 +281,9 @@ export class Reconciler {
 
     if (refusal || plan.blockers.length) return { kind: 'terminal', requeueAfterMs: propagating || applied.length ? this.o.propagationRequeueMs : this.resyncDelay() };
     if (prerequisite) return { kind: 'retry', error: new Error(prerequisite.message) };
-    if (propagating || applied.length || credentials?.reason === 'IAMPropagating' || credentials?.reason === 'NotVerified') return { kind: 'done', requeueAfterMs: this.o.propagationRequeueMs };
+    if (propagating || (applied.length && !verifiedAfterWrites) || finalCredentials?.reason === 'IAMPropagating' || finalCredentials?.reason === 'NotVerified') return { kind: 'done', requeueAfterMs: this.o.propagationRequeueMs };
     // Pods do not get the claimed role: look again with backoff (an exchange per attempt).
-    if (credentials && credentials.status !== 'True') return { kind: 'retry', error: new Error(credentials.message) };
+    if (finalCredentials && finalCredentials.status !== 'True') return { kind: 'retry', error: new Error(finalCredentials.message) };
     // A switch waiting for pods is woken by pod events; this is the backstop (and the switchMaxSeconds deadline).
     if (sw.inProgress) return { kind: 'done', requeueAfterMs: Math.min(this.resyncDelay(), 30_000) };
     return { kind: 'done', requeueAfterMs: this.checks.verificationEnabled ? Math.min(this.resyncDelay(), this.checks.verificationIntervalMs) : this.resyncDelay() };
@@ -282,24 +308,28 @@ export class Reconciler {
     serviceAccount: ObservedServiceAccount | undefined,
     managers: ClaimManagers,
     log: Logger,
-  ): Promise<{ applied: Step[]; propagating: boolean; created?: ObservedAssociation }> {
+  ): Promise<{ applied: Step[]; propagating: boolean; created?: ObservedAssociation; serviceAccount?: ObservedServiceAccount }> {
     const applied: Step[] = [];
-    const ctx: ExecuteContext = { desired, managers, clusterName: this.o.config.cluster.name, serviceAccount, log };
+    const ctx: ExecuteContext = { desired, managers, clusterName: this.o.config.cluster.name, serviceAccount, log, associationCache: this.o.associationCache };
     let created: ObservedAssociation | undefined;
+    const result = (propagating: boolean) => ({ applied, propagating, ...(created ? { created } : {}), ...(ctx.serviceAccount ? { serviceAccount: ctx.serviceAccount } : {}) });
     for (const step of steps) {
       const outcome = await executeStep(step, ctx);
       if (outcome.serviceAccount) ctx.serviceAccount = outcome.serviceAccount;
       if (outcome.association) created = outcome.association;
-      if (outcome.propagating) return { applied, propagating: true, ...(created ? { created } : {}) };
+      if (outcome.propagating) return result(true);
       applied.push(step);
     }
     if (applied.length) log.info({ steps: applied.map(describeStep) }, 'applied');
-    return { applied, propagating: false, ...(created ? { created } : {}) };
+    return result(false);
   }
 
-  private observeContext(desired: DesiredState, managers: ClaimManagers): ObserveContext {
+  private observeContext(desired: DesiredState, managers: ClaimManagers, claim: AwsWorkloadIdentityClaim): ObserveContext {
     return {
-      desired, managers, clusterName: this.o.config.cluster.name, roleCache: this.o.roleCache,
+      desired, managers, clusterName: this.o.config.cluster.name, roleCache: this.o.roleCache, associationCache: this.o.associationCache,
+      // A claim awi never applied has nothing to find in the role cache; what its status vouches for after a restart (observation/restart.ts).
+      applied: claim.status?.applied !== undefined,
+      assumeAssociation: (ref) => assumeFromStatus(claim, desired, ref),
       claimExists: async (namespace, name) => (await this.o.claims.get(namespace, name)) !== undefined,
     };
   }
@@ -312,30 +342,36 @@ export class Reconciler {
    * writes, it reads directly before anything is written (never act on a
    * stale cache).
    */
-  private async observe(desired: DesiredState, m: ClaimManagers, useCache: boolean): Promise<Observed> {
-    const ctx = this.observeContext(desired, m);
-    const parts = await Promise.all(OBSERVED.map(async (k) => {
-      const r: AnyResourceModule = RESOURCES[k];
-      const cached = useCache && r.cached ? await r.cached(ctx) : undefined;
-      return { kind: k, cached: cached !== undefined, part: cached ?? (await r.observe!(ctx)) };
+  private async observe(desired: DesiredState, m: ClaimManagers, claim: AwsWorkloadIdentityClaim): Promise<Observed> {
+    const ctx = this.observeContext(desired, m, claim);
+    const parts: ObservedParts = await Promise.all(OBSERVED.map(async (kind) => {
+      const r: AnyResourceModule = RESOURCES[kind];
+      const cached = r.cached ? await r.cached(ctx) : undefined;
+      return { kind, cached: cached !== undefined, part: cached ?? (await r.observe!(ctx)) };
     }));
-    const observed = assemble(parts.map((p) => p.part));
-    const kinds = parts.filter((p) => p.cached).map((p) => p.kind);
-    if (!kinds.length) return observed;
-    const direct = parts.filter((p) => !p.cached).map((p) => p.part);
-    const plan = planReconcile(desired, observed);
-    if (!plan.steps.length && !plan.blockers.length) {
-      this.fromCache.set(observed, { kinds, direct });
-      return observed;
-    }
-    // Nothing of the cached answer stays (a role the cache still had may be gone).
-    return assemble([...direct, await this.observeDirectly(desired, m, kinds)]);
+    const observed = this.remember(parts);
+    return this.confirmBeforeWriting(desired, m, claim, observed, planReconcile(desired, observed));
   }
 
-  /** Direct reads of what a shared observation answered for. */
-  private async observeDirectly(desired: DesiredState, m: ClaimManagers, kinds: readonly ResourceKind[]): Promise<Partial<Observed>> {
-    const ctx = this.observeContext(desired, m);
-    return Object.assign({}, ...(await Promise.all(kinds.map((k) => (RESOURCES[k] as AnyResourceModule).observe!(ctx)))));
+  /**
+   * Never act on a cached view: each resource whose part came from a shared
+   * observation and whose module says the plan needs it confirmed (by default:
+   * any step or blocker) is read directly, and only that direct read stays.
+   */
+  private async confirmBeforeWriting(desired: DesiredState, m: ClaimManagers, claim: AwsWorkloadIdentityClaim, observed: Observed, plan: Plan): Promise<Observed> {
+    const parts = this.fromCache.get(observed);
+    if (!parts) return observed;
+    const stale = parts.filter((p) => p.cached && mustConfirm(p.kind, plan));
+    if (!stale.length) return observed;
+    const ctx = this.observeContext(desired, m, claim);
+    const direct = await Promise.all(stale.map(async (p) => ({ kind: p.kind, cached: false, part: await (RESOURCES[p.kind] as AnyResourceModule).observe!(ctx) })));
+    return this.remember(parts.map((p) => direct.find((d) => d.kind === p.kind) ?? p));
+  }
+
+  private remember(parts: ObservedParts): Observed {
+    const observed = assemble(parts.map((p) => p.part));
+    if (parts.some((p) => p.cached)) this.fromCache.set(observed, parts);
+    return observed;
   }
 
   // --- revocation (revoke.ts decides, retire.ts removes) -------------------------
@@ -485,6 +521,15 @@ const assemble = (parts: Partial<Observed>[]): Observed => ({ inlinePolicyNames:
 
 /** The resources that observe (the others are observed with them). */
 const OBSERVED = PLAN_ORDER.filter((k) => (RESOURCES[k] as AnyResourceModule).observe);
+
+/** Each resource's part of an observation, and whether a shared observation answered it. */
+type ObservedParts = { kind: ResourceKind; cached: boolean; part: Partial<Observed> }[];
+
+/** Must a cached part be read directly before this plan acts? The module says (default: any step or blocker). */
+function mustConfirm(kind: ResourceKind, plan: Plan): boolean {
+  const r: AnyResourceModule = RESOURCES[kind];
+  return r.confirmBeforeActing ? r.confirmBeforeActing(plan) : plan.steps.length > 0 || plan.blockers.length > 0;
+}
 
 /** Runs one step with the module of its resource. */
 function executeStep(step: Step, ctx: ExecuteContext): Promise<StepOutcome> {

@@ -62,7 +62,8 @@ export function verificationCondition(r: ExchangeResult, c: VerdictContext): Con
   const how = c.mechanism === 'IRSA' ? 'STS AssumeRoleWithWebIdentity' : 'EKS Auth AssumeRoleForPodIdentity';
   if (r.ok) {
     if (sameRole(r.assumedRoleArn, c.roleArn)) {
-      return { type: CREDENTIALS_VERIFIED, status: 'True', reason: 'Verified', message: `A token of ServiceAccount ${c.serviceAccount} exchanged through ${how} gave ${r.assumedRoleArn}, a session of ${c.roleArn}.` };
+      // Not the session name: it differs at every exchange, and status would change at every re-verification.
+      return { type: CREDENTIALS_VERIFIED, status: 'True', reason: 'Verified', message: `A token of ServiceAccount ${c.serviceAccount} exchanged through ${how} gave ${withoutSession(r.assumedRoleArn)}, a session of ${c.roleArn}.` };
     }
     return { type: CREDENTIALS_VERIFIED, status: 'False', reason: 'UnexpectedRole', message: `A token of ServiceAccount ${c.serviceAccount} exchanged through ${how} gave ${r.assumedRoleArn}, not a session of the claimed role ${c.roleArn}: pods get another identity than the claim says.` };
   }
@@ -72,6 +73,12 @@ export function verificationCondition(r: ExchangeResult, c: VerdictContext): Con
   }
   if (r.retryable) return { type: CREDENTIALS_VERIFIED, status: 'Unknown', reason: 'VerificationUnavailable', message: `Could not verify: ${refused}. Retrying.` };
   return { type: CREDENTIALS_VERIFIED, status: 'False', reason: 'VerificationFailed', message: `${refused}.` };
+}
+
+/** arn:aws:sts::123:assumed-role/name/session -> arn:aws:sts::123:assumed-role/name/…: the session name is new at every exchange. */
+export function withoutSession(assumedRoleArn: string): string {
+  const m = /^(arn:[^:]+:sts::\d+:assumed-role\/[^/]+)\//.exec(assumedRoleArn);
+  return m ? `${m[1]}/…` : assumedRoleArn;
 }
 
 /** awi mints tokens only for ServiceAccounts it manages. */

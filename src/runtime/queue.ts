@@ -32,7 +32,8 @@ import { backoff, realClock, type Clock } from './clock.js';
 
 export type ReconcileOutcome =
   /** Success: forget the backoff; optionally run again later (resync, propagation wait). */
-  | { kind: 'done'; requeueAfterMs?: number }
+  /** `noAwsCall`: answered from the shared observations; its rate-limit token is given back (the AWS call budget guards AWS). */
+  | { kind: 'done'; requeueAfterMs?: number; noAwsCall?: boolean }
   /** Retryable failure (throttling, 5xx): per-key exponential backoff; `delayMs`, if given, is a floor. */
   | { kind: 'retry'; error: unknown; delayMs?: number }
   /** 409: requeue at once (still through the global rate limit), no backoff growth. */
@@ -97,6 +98,10 @@ class TokenBucket {
       return 0;
     }
     return Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.qps));
+  }
+  /** Gives a token back (a reconcile that turned out to cost no AWS call). */
+  refund(): void {
+    if (Number.isFinite(this.qps)) this.tokens = Math.min(this.burst, this.tokens + 1);
   }
 }
 
@@ -346,6 +351,14 @@ export class WorkQueue {
     switch (result.kind) {
       case 'done':
       case 'terminal':
+        if (result.kind === 'done' && result.noAwsCall) {
+          this.bucket.refund();
+          // A pump waiting for a token may start one now.
+          if (this.pumpTimer !== undefined) {
+            this.clock.clearTimeout(this.pumpTimer);
+            this.pumpTimer = undefined;
+          }
+        }
         this.failureCounts.delete(key);
         this.conflictCounts.delete(key);
         if (result.requeueAfterMs !== undefined && result.requeueAfterMs >= 0) this.addAfter(key, result.requeueAfterMs);

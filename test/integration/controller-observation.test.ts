@@ -1,20 +1,31 @@
-// The shared IAM observation on the test bed: a no-op resync of many claims
-// costs the role pages, not per-claim role reads, and writes no status; drift
+// The shared IAM and EKS observation on the test bed, counted by operation
+// (counts, not timings): creation at the minimum (one reconcile's writes, no
+// read-back, propagation confirmed by the credentials check), a no-op resync
+// of many claims that costs pages instead of per-claim reads and writes no
+// status, and a restart whose first pass makes no per-claim AWS call; drift
 // made between two page reads is still found and restored.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GetRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { createClaim, getClaim, startControllerEnv, testClaimSpec, waitForReady, writeCalls, type ControllerEnv } from '../harness/controller-env.js';
+import type { Controller } from '../../src/controller/controller.js';
 import { awsClientConfig, awsFake, freshNamespace, testbed } from '../../testbed/harness/testbed.js';
 
 const iam = () => new IAMClient(awsClientConfig());
 const ROLE_READS = ['iam:GetRole', 'iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies'];
-const PAGE_READS = ['iam:GetAccountAuthorizationDetails', 'iam:ListRoles'];
+const PAGE_READS = ['iam:GetAccountAuthorizationDetails', 'iam:ListRoles', 'eks:ListPodIdentityAssociations'];
+/** Token exchanges of the credentials check (what a pod would do), counted apart from IAM and EKS reads. */
+const EXCHANGES = /^(sts:AssumeRoleWithWebIdentity|eks-auth:AssumeRoleForPodIdentity)$/;
+const total = (calls: Record<string, number>) => Object.values(calls).reduce((a, b) => a + b, 0);
+const pick = (calls: Record<string, number>, keep: (api: string) => boolean) => Object.fromEntries(Object.entries(calls).filter(([api]) => keep(api)));
+async function reconciles(c: Controller): Promise<number> {
+  return (await c.metrics.reconciles.get()).values.reduce((a, v) => a + v.value, 0);
+}
 
 let env: ControllerEnv;
 beforeAll(async () => {
-  // The observation is trusted for an hour: only explicit refreshes (standing in for the period) read pages.
-  env = await startControllerEnv({ observeMs: 3_600_000 });
+  // The observations are trusted for an hour: only explicit refreshes (standing in for the period) read pages.
+  env = await startControllerEnv({ observeMs: 3_600_000, associationRecheckMs: 3_600_000 });
 });
 afterAll(async () => {
   await env?.stop();
@@ -24,18 +35,46 @@ async function inlinePolicy(roleName: string): Promise<string> {
   return decodeURIComponent((await iam().send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: 'awi-permissions' }))).PolicyDocument!);
 }
 
-describe('a no-op resync through the shared observation', () => {
-  it('costs the role pages, not per-claim role reads, and writes no status', async () => {
-    const ns = await freshNamespace('it-observe');
-    const n = 20;
-    const names = Array.from({ length: n }, (_, i) => `c${i}`);
+describe('costs by operation, 20 claims (10 Pod Identity, 10 IRSA)', () => {
+  const n = 20;
+  const names = Array.from({ length: n }, (_, i) => `c${i}`);
+  let ns: string;
+
+  it('creation: one reconcile per claim, at most 3 writes and 3 reads per claim, no read-back', async () => {
+    ns = await freshNamespace('it-observe');
+    await env.controller.queue.idle();
+    await awsFake().resetCalls();
+    const before = await reconciles(env.controller);
     for (const [i, name] of names.entries()) await createClaim(ns, name, testClaimSpec(`sa-${i}`, i % 2 ? 'IRSA' : 'PodIdentity'));
     for (const name of names) await waitForReady(ns, name);
     await env.controller.queue.idle();
+    const calls = await awsFake().calls();
+    const count = (await reconciles(env.controller)) - before;
+    const writes = writeCalls(calls);
+    const reads = pick(calls, (api) => !(api in writes) && !EXCHANGES.test(api));
+    const exchanges = pick(calls, (api) => EXCHANGES.test(api));
+    console.log(
+      `creation of ${n} claims: ${count} reconciles (${(count / n).toFixed(2)} per claim)\n` +
+        `  writes ${JSON.stringify(writes)} (${(total(writes) / n).toFixed(2)} per claim)\n` +
+        `  reads ${JSON.stringify(reads)} (${(total(reads) / n).toFixed(2)} per claim)\n` +
+        `  credential checks ${JSON.stringify(exchanges)}`,
+    );
+    expect(writes).toEqual({ 'iam:CreateRole': n, 'iam:PutRolePolicy': n, 'eks:CreatePodIdentityAssociation': n / 2 });
+    expect(total(reads) / n).toBeLessThanOrEqual(3);
+    // No read-back of what the creates returned, no per-claim association list before the create.
+    for (const api of ['eks:DescribePodIdentityAssociation', 'iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies']) expect({ api, calls: calls[api] ?? 0 }).toEqual({ api, calls: 0 });
+    expect(calls['eks:ListPodIdentityAssociations'] ?? 0).toBeLessThanOrEqual(1);
+    // Propagation was confirmed by one credentials check per claim, not by a second full reconcile.
+    expect(total(exchanges)).toBe(n);
+    // One reconcile does the work; the watch echoes of its own writes (finalizer, ServiceAccount) cost no AWS call (see the reads).
+    expect(calls['iam:GetRole']).toBe(n);
+  });
 
-    // The periodic page read, counted on its own.
+  it('a no-op resync costs the pages (IAM and EKS), not per-claim reads, and writes no status', async () => {
+    // The periodic page reads, counted on their own.
     await awsFake().resetCalls();
     await env.controller.roleCache.refresh(testbed().accountId);
+    await env.controller.associationCache.refresh();
     const refresh = await awsFake().calls();
     const versions = new Map<string, string>();
     for (const name of names) versions.set(name, (await getClaim(ns, name))!.metadata!.resourceVersion!);
@@ -44,23 +83,41 @@ describe('a no-op resync through the shared observation', () => {
     for (const name of names) env.controller.queue.add(`${ns}/${name}`);
     await env.controller.queue.idle();
     const resync = await awsFake().calls();
-
-    const iamCalls = Object.entries(resync).filter(([api]) => api.startsWith('iam:'));
-    const total = (calls: Record<string, number>) => Object.values(calls).reduce((a, b) => a + b, 0);
-    // Printed for the record; only the structural bounds are asserted.
     console.log(
-      `no-op resync of ${n} claims (${n / 2} Pod Identity, ${n / 2} IRSA):\n` +
-        `  one page refresh: ${JSON.stringify(refresh)} (${total(refresh)} calls)\n` +
-        `  the ${n} reconciles: ${JSON.stringify(resync)} (${total(resync)} calls, ${(total(resync) / n).toFixed(2)} per claim; ` +
-        `IAM ${iamCalls.reduce((a, [, c]) => a + c, 0)})\n` +
-        '  EKS: ListPodIdentityAssociations + DescribePodIdentityAssociation per Pod Identity claim (the association side is not cached yet)',
+      `no-op resync of ${n} claims:\n` +
+        `  one page refresh (IAM and EKS): ${JSON.stringify(refresh)} (${total(refresh)} calls)\n` +
+        `  the ${n} reconciles: ${JSON.stringify(resync)} (${total(resync)} calls)`,
     );
     expect(writeCalls(resync)).toEqual({});
-    for (const api of ROLE_READS) expect({ api, calls: resync[api] ?? 0 }).toEqual({ api, calls: 0 });
-    // The refresh is pages: at most a handful of calls, whatever the number of claims.
+    expect(resync).toEqual({});
+    // The refresh is pages: a handful of calls, whatever the number of claims (the rotation's describes are not due within the hour).
     expect(Object.keys(refresh).filter((api) => !PAGE_READS.includes(api))).toEqual([]);
     expect(total(refresh)).toBeLessThanOrEqual(4);
     // Quiet writes: no claim's status was patched.
+    for (const name of names) expect({ name, rv: (await getClaim(ns, name))!.metadata!.resourceVersion }).toEqual({ name, rv: versions.get(name) });
+  });
+
+  it('a restart: the pages once, then no per-claim AWS call and no status write', async () => {
+    await env.controller.queue.idle();
+    const versions = new Map<string, string>();
+    for (const name of names) versions.set(name, (await getClaim(ns, name))!.metadata!.resourceVersion!);
+    await env.stop();
+    await awsFake().resetCalls();
+    // A fresh controller over the same bed: it knows nothing, the claims' status is all it has.
+    env = await startControllerEnv({ reset: false, observeMs: 3_600_000, associationRecheckMs: 3_600_000 });
+    for (const name of names) env.controller.queue.add(`${ns}/${name}`);
+    await env.controller.queue.idle();
+    const calls = await awsFake().calls();
+    const exchanges = pick(calls, (api) => EXCHANGES.test(api));
+    const aws = pick(calls, (api) => !EXCHANGES.test(api) && api !== 'sts:GetCallerIdentity');
+    console.log(
+      `restart, first pass over ${n} claims (and any other claim on the bed):\n` +
+        `  IAM and EKS ${JSON.stringify(aws)} (${total(aws)} calls)\n` +
+        `  credential checks (verification.intervalSeconds starts over in a new process) ${JSON.stringify(exchanges)}`,
+    );
+    expect(writeCalls(calls)).toEqual({});
+    expect(Object.keys(aws).filter((api) => !PAGE_READS.includes(api) && !api.startsWith('eks:DescribeCluster') && !api.startsWith('iam:GetOpenIDConnectProvider') && !api.startsWith('iam:ListOpenIDConnectProviders') && !api.startsWith('eks:DescribeAddon'))).toEqual([]);
+    expect(total(pick(aws, (api) => PAGE_READS.includes(api)))).toBeLessThanOrEqual(4);
     for (const name of names) expect({ name, rv: (await getClaim(ns, name))!.metadata!.resourceVersion }).toEqual({ name, rv: versions.get(name) });
   });
 });

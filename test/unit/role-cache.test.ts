@@ -153,6 +153,34 @@ describe('RoleCache', () => {
     expect(await cache.lookup('111122223333', 'r1')).toMatchObject({ observedAt: 4000, value: { role: { name: 'r1' } } });
   });
 
+  it('lets pages that began the settle time after awi\'s write confirm it (no direct read after a creation)', async () => {
+    let t = 1000;
+    const { client, calls } = fakeIam(world());
+    const cache = new RoleCache({ iamFor: () => client, pathPrefix: '/awi/', maxAgeMs: 60_000, writeSettleMs: 60_000, now: () => t });
+    cache.wrote('111122223333', 'r1');
+    t += 59_999;
+    await cache.refresh('111122223333');
+    expect(await cache.lookup('111122223333', 'r1')).toBe('unknown');
+    t += 1;
+    await cache.refresh('111122223333');
+    expect(await cache.lookup('111122223333', 'r1')).toMatchObject({ observedAt: t, value: { role: { name: 'r1' } } });
+    expect(calls.every((op) => op === 'GetAccountAuthorizationDetails' || op === 'ListRoles')).toBe(true);
+    expect(lookupRole('a', { startedAt: 200, roles: new Map(), uncertain: new Set() }, undefined, 120, 50, 80)).toEqual({ observedAt: 200, value: undefined });
+    expect(lookupRole('a', { startedAt: 199, roles: new Map(), uncertain: new Set() }, undefined, 120, 50, 80)).toBe('unknown');
+  });
+
+  it('asks IAM for its largest pages (1,000 items; the default is 100)', async () => {
+    const inputs: Array<{ op: string; MaxItems?: number }> = [];
+    const client = {
+      async send(cmd: { constructor: { name: string }; input: { MaxItems?: number } }) {
+        inputs.push({ op: cmd.constructor.name.replace(/Command$/, ''), MaxItems: cmd.input.MaxItems });
+        return cmd.constructor.name.startsWith('GetAccount') ? { RoleDetailList: [], IsTruncated: false } : { Roles: [], IsTruncated: false };
+      },
+    } as unknown as IAMClient;
+    await new RoleCache({ iamFor: () => client, pathPrefix: '/awi/', maxAgeMs: 0 }).refresh('111122223333');
+    expect(inputs).toEqual([{ op: 'GetAccountAuthorizationDetails', MaxItems: 1000 }, { op: 'ListRoles', MaxItems: 1000 }]);
+  });
+
   it('forgets a write no direct read confirmed after 15 minutes of page reads', async () => {
     let t = 1000;
     const { client } = fakeIam(world());

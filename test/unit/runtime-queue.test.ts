@@ -390,6 +390,22 @@ describe('WorkQueue: errors and conflicts', () => {
     expect(calls.map((c) => c.at)).toEqual([0, 500]);
   });
 
+  it('a reconcile that made no AWS call gives its rate-limit token back; one that did, does not', async () => {
+    const { q, clock, calls, settle } = setup({ qps: 1, burst: 1 });
+    q.start();
+    q.add('a');
+    q.add('b');
+    q.add('c');
+    await flush();
+    expect(calls.map((c) => c.key)).toEqual(['a']);
+    await settle('a', { kind: 'done', noAwsCall: true });
+    expect(calls.map((c) => [c.key, c.at])).toEqual([['a', 0], ['b', 0]]);
+    await settle('b', { kind: 'done' });
+    expect(calls).toHaveLength(2);
+    await clock.advance(1000);
+    expect(calls.map((c) => [c.key, c.at])).toEqual([['a', 0], ['b', 0], ['c', 1000]]);
+  });
+
   it('survives callbacks that throw', async () => {
     const { q, keys, settle } = setup({
       onResult: () => {

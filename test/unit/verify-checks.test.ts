@@ -97,6 +97,9 @@ describe('credential verification verdicts', () => {
 
   it('True only for a session of the claimed role', () => {
     expect(verificationCondition({ ok: true, assumedRoleArn: 'arn:aws:sts::111122223333:assumed-role/awi-test-ns-app/s' }, ctx)).toMatchObject({ type: 'CredentialsVerified', status: 'True', reason: 'Verified' });
+    // The session name differs at every exchange: a verdict that names it would patch status at every re-verification.
+    expect(verificationCondition({ ok: true, assumedRoleArn: 'arn:aws:sts::111122223333:assumed-role/awi-test-ns-app/eks-1' }, ctx))
+      .toEqual(verificationCondition({ ok: true, assumedRoleArn: 'arn:aws:sts::111122223333:assumed-role/awi-test-ns-app/eks-2' }, ctx));
     // A target role the claim did not ask for (association targetRoleArn): pods get another identity.
     const other = verificationCondition({ ok: true, assumedRoleArn: 'arn:aws:sts::111122223333:assumed-role/broader-role/s' }, { ...ctx, mechanism: 'PodIdentity' });
     expect(other).toMatchObject({ status: 'False', reason: 'UnexpectedRole' });

@@ -13,6 +13,8 @@ export interface RoleCacheOptions {
   pathPrefix: string;
   /** A lookup uses an observation at most this old; older ones are refreshed first (0: every lookup waits for pages read after it began). */
   maxAgeMs: number;
+  /** Pages that began this long after awi's write confirm it (default 60 s; IAM's reads settle in seconds). */
+  writeSettleMs?: number;
   now?: () => number;
   /** Told the calls of each refresh (metrics, tests). */
   onRefresh?(accountId: string, pages: { details: number; listed: number; roles: number }): void;
@@ -22,6 +24,9 @@ export interface RoleCacheOptions {
 export type RoleLookup = RoleEntry | 'unknown';
 
 const WRITE_MEMORY_MS = 15 * 60_000;
+const DEFAULT_WRITE_SETTLE_MS = 60_000;
+/** The most IAM returns per page (its default is 100): 1,000 roles cost one page of each stream, not ten. */
+const PAGE_ITEMS = 1000;
 
 interface AccountState {
   snapshot?: RoleSnapshot;
@@ -42,7 +47,8 @@ export class RoleCache {
   async lookup(accountId: string, roleName: string, requestedAt: number = this.now()): Promise<RoleLookup> {
     const s = this.state(accountId);
     const notBefore = requestedAt - this.o.maxAgeMs;
-    let found = lookupRole(roleName, s.snapshot, s.direct.get(roleName), s.written.get(roleName), notBefore);
+    const settleMs = this.o.writeSettleMs ?? DEFAULT_WRITE_SETTLE_MS;
+    let found = lookupRole(roleName, s.snapshot, s.direct.get(roleName), s.written.get(roleName), notBefore, settleMs);
     if (found !== 'stale') return found;
     try {
       await this.refresh(accountId, notBefore);
@@ -51,13 +57,24 @@ export class RoleCache {
       if (isAccessDenied(err)) return 'unknown';
       throw err;
     }
-    found = lookupRole(roleName, s.snapshot, s.direct.get(roleName), s.written.get(roleName), notBefore);
+    found = lookupRole(roleName, s.snapshot, s.direct.get(roleName), s.written.get(roleName), notBefore, settleMs);
     return found === 'stale' ? 'unknown' : found;
   }
 
   /** awi wrote this role: until a direct read that began later, lookups answer `unknown`. */
   wrote(accountId: string, roleName: string): void {
     this.state(accountId).written.set(roleName, this.now());
+  }
+
+  /**
+   * awi's writes to this role in one reconcile all succeeded and a credentials
+   * check right after them passed: `value` (the desired state, which a
+   * complete plan leaves behind) is the role now, until newer pages say otherwise.
+   */
+  confirmedWrite(accountId: string, roleName: string, value: CachedRole): void {
+    const s = this.state(accountId);
+    s.written.delete(roleName);
+    s.direct.set(roleName, { observedAt: this.now(), value });
   }
 
   /** A direct read of the role that began at `startedAt` (value undefined: not found). */
@@ -101,13 +118,13 @@ export class RoleCache {
     const pages = { details: 0, listed: 0 };
     let marker: string | undefined;
     do {
-      const out = await iam.send(new GetAccountAuthorizationDetailsCommand({ Filter: ['Role'], ...(marker ? { Marker: marker } : {}) }));
+      const out = await iam.send(new GetAccountAuthorizationDetailsCommand({ Filter: ['Role'], MaxItems: PAGE_ITEMS, ...(marker ? { Marker: marker } : {}) }));
       pages.details++;
       details.push(...(out.RoleDetailList ?? []));
       marker = out.IsTruncated ? out.Marker : undefined;
     } while (marker);
     do {
-      const out = await iam.send(new ListRolesCommand({ PathPrefix: this.o.pathPrefix, ...(marker ? { Marker: marker } : {}) }));
+      const out = await iam.send(new ListRolesCommand({ PathPrefix: this.o.pathPrefix, MaxItems: PAGE_ITEMS, ...(marker ? { Marker: marker } : {}) }));
       pages.listed++;
       listed.push(...(out.Roles ?? []));
       marker = out.IsTruncated ? out.Marker : undefined;

@@ -103,8 +103,9 @@ export interface RoleSnapshot {
 /**
  * What a lookup of `name` may use, given the latest full snapshot, entries
  * refreshed by direct reads, and awi's own writes:
- * - `unknown`: read the role directly (awi wrote it and no direct read has
- *   confirmed it since, or the pages disagreed about it);
+ * - `unknown`: read the role directly (awi wrote it and neither a direct read
+ *   nor pages that began `settleMs` after the write have confirmed it, or the
+ *   pages disagreed about it);
  * - `stale`: no observation is recent enough (`notBefore`): refresh the pages;
  * - an entry (possibly `value: undefined`: the role does not exist).
  */
@@ -114,10 +115,12 @@ export function lookupRole(
   direct: RoleEntry | undefined,
   writtenAt: number | undefined,
   notBefore: number,
+  settleMs: number = Number.POSITIVE_INFINITY,
 ): RoleEntry | 'unknown' | 'stale' {
-  // awi's own write is confirmed by a direct read (which clears it), never by pages: IAM's reads
-  // are eventually consistent, and a claim that was just written is read directly.
-  if (writtenAt !== undefined) return 'unknown';
+  // awi's own write is confirmed by a direct read (which clears it), or by pages that began at
+  // least `settleMs` after it: IAM's reads are eventually consistent, and pages read a moment after
+  // a write may miss it (or show it where GetRole does not yet).
+  if (writtenAt !== undefined && !(snapshot && snapshot.startedAt >= writtenAt + settleMs)) return 'unknown';
   const fromPages: RoleEntry | undefined = snapshot && !snapshot.uncertain.has(name) ? { observedAt: snapshot.startedAt, value: snapshot.roles.get(name) } : undefined;
   // The newest observation wins; a direct read newer than the pages replaces them.
   const newest = direct && (!fromPages || direct.observedAt > fromPages.observedAt) ? direct : fromPages;

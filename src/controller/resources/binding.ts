@@ -10,9 +10,10 @@ import type { DesiredState, PodIdentityBinding } from '../../compiler/types.js';
 import type { AssociationSettings, ObservedAssociation } from '../managers/association.js';
 import type { ObservedRole } from '../managers/role.js';
 import { ownedBy, ownedByClaim, ROLE_ARN_ANNOTATION, type Blocker, type Observed, type Step } from '../plan.js';
+import { needsAssociationRead } from '../observation/restart.js';
 import { deleteSourceRole } from '../source-role.js';
 import { patchServiceAccount } from './service-account.js';
-import { diffMap, type Diff, type ResourceModule } from './types.js';
+import { diffMap, type Diff, type ExecuteContext, type ResourceModule, type StepOutcome } from './types.js';
 
 /** Association fields that change what a pod gets (its tags are compared on their own: associationTagDrift). */
 export type AssociationField = 'roleArn' | 'targetRoleArn' | 'disableSessionTags' | 'policy';
@@ -43,44 +44,41 @@ export const bindingResource: ResourceModule<'Binding', BindingStep, 'BindingRea
       ? ok ? `Pod Identity association for ${d.binding.namespace}/${d.binding.serviceAccount} on cluster ${d.binding.clusterName} points at the role.` : 'The Pod Identity association was written; it may take seconds to become effective.'
       : ok ? `ServiceAccount carries ${ROLE_ARN_ANNOTATION}; pods created from now on get the role (running pods keep their old credentials until restarted).` : `The ${ROLE_ARN_ANNOTATION} annotation was written; waiting for IAM to propagate the role.`,
   store: 'AWS',
-  observe: async ({ desired, managers, clusterName }) => ({
-    associations: await managers.association.find(clusterName, desired.serviceAccount.namespace, desired.serviceAccount.name),
+  // Read directly (the association cache keeps what it finds), or from the cluster's shared observation.
+  observe: async ({ desired, managers, clusterName, associationCache }) => ({
+    associations: associationCache
+      ? await associationCache.read(desired.serviceAccount.namespace, desired.serviceAccount.name)
+      : await managers.association.find(clusterName, desired.serviceAccount.namespace, desired.serviceAccount.name),
   }),
+  cached: async ({ desired, associationCache, assumeAssociation }) =>
+    associationCache ? { associations: await associationCache.find(desired.serviceAccount.namespace, desired.serviceAccount.name, { assume: assumeAssociation }) } : undefined,
+  // Creating one needs no read: EKS refuses a second association for a ServiceAccount.
+  confirmBeforeActing: needsAssociationRead,
   gate: associationConflict,
   diff: diffBinding,
   execute: {
     PatchServiceAccount: patchServiceAccount,
-    CreateAssociation: async (_step, { desired, managers }) => {
-      if (desired.binding.kind !== 'PodIdentityAssociation') return {};
+    CreateAssociation: async (_step, { desired, managers, associationCache }) => {
+      const b = desired.binding;
+      if (b.kind !== 'PodIdentityAssociation') return {};
       try {
-        const association = await managers.association.create(desired.binding);
+        const association = await managers.association.create(b);
+        // The create's answer is the association (no read-back); without one, read the ServiceAccount next time.
+        if (association) associationCache?.created(association);
+        else associationCache?.wrote(b.namespace, b.serviceAccount);
         return association ? { association } : {};
       } catch (err) {
+        associationCache?.wrote(b.namespace, b.serviceAccount);
         // Someone created one between our list and our create: look again next time.
         if (isAlreadyExists(err)) return { propagating: true };
         throw err;
       }
     },
-    UpdateAssociation: async (step, { managers, clusterName }) => {
-      await managers.association.update(clusterName, step.associationId, associationUpdate(step.drift));
-      return {};
-    },
-    TagAssociation: async (step, { managers }) => {
-      await managers.association.tag(step.associationArn, step.tags);
-      return {};
-    },
-    UntagAssociation: async (step, { managers }) => {
-      await managers.association.untag(step.associationArn, step.keys);
-      return {};
-    },
-    DeleteAssociation: async (step, { managers, clusterName }) => {
-      await managers.association.delete(clusterName, step.associationId);
-      return {};
-    },
-    RevokeAssociation: async (step, { managers, clusterName }) => {
-      await managers.association.delete(clusterName, step.associationId);
-      return {};
-    },
+    UpdateAssociation: (step, ctx) => changed(step, ctx, () => ctx.managers.association.update(ctx.clusterName, step.associationId, associationUpdate(step.drift))),
+    TagAssociation: (step, ctx) => changed(step, ctx, () => ctx.managers.association.tag(step.associationArn, step.tags)),
+    UntagAssociation: (step, ctx) => changed(step, ctx, () => ctx.managers.association.untag(step.associationArn, step.keys)),
+    DeleteAssociation: (step, ctx) => changed(step, ctx, () => ctx.managers.association.delete(ctx.clusterName, step.associationId)),
+    RevokeAssociation: (step, ctx) => changed(step, ctx, () => ctx.managers.association.delete(ctx.clusterName, step.associationId)),
   },
   // First in deletion: pods stop getting credentials. The IRSA annotation goes with the ServiceAccount.
   cleanup: async (ctx) => {
@@ -99,6 +97,16 @@ export const bindingResource: ResourceModule<'Binding', BindingStep, 'BindingRea
     return removed;
   },
 };
+
+/** Changes an existing association; even a failed call may have changed it, so the cache reads the ServiceAccount next time. */
+async function changed(step: { associationId: string }, ctx: ExecuteContext, call: () => Promise<void>): Promise<StepOutcome> {
+  try {
+    await call();
+    return {};
+  } finally {
+    ctx.associationCache?.wrote(ctx.desired.serviceAccount.namespace, ctx.desired.serviceAccount.name, [step.associationId]);
+  }
+}
 
 /** A Pod Identity association made by someone else: a role and policy made now would serve no pod. */
 function associationConflict(desired: DesiredState, observed: Observed): Blocker | undefined {

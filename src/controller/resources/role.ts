@@ -100,8 +100,9 @@ async function readRole({ desired, managers, roleCache }: ObserveContext): Promi
 }
 
 /** What the role cache holds, seen as the direct reads would (policies only on a role the claim owns); undefined when it knows nothing. */
-async function cachedRole({ desired, roleCache }: ObserveContext): Promise<RoleView | undefined> {
-  if (!roleCache) return undefined;
+async function cachedRole({ desired, roleCache, applied }: ObserveContext): Promise<RoleView | undefined> {
+  // A claim awi never applied has nothing to find in the cache: its role is read directly (and written).
+  if (!roleCache || !applied) return undefined;
   const cached = await roleCache.lookup(desired.accountId, desired.role.name);
   return cached === 'unknown' ? undefined : roleViewFromCache(cached.value, desired);
 }

@@ -9,8 +9,9 @@ import type { ObservedAssociation } from '../managers/association.js';
 import type { AccountManagers, AssociationApi, ServiceAccountApi } from '../managers/factory.js';
 import type { ObservedRole } from '../managers/role.js';
 import type { ObservedServiceAccount } from '../managers/service-account.js';
+import type { AssociationCache, AssumeFromStatus } from '../observation/association-cache.js';
 import type { RoleCache } from '../observation/role-cache.js';
-import type { Blocker, Observed, Step } from '../plan.js';
+import type { Blocker, Observed, Plan, Step } from '../plan.js';
 
 export type ResourceKind = 'ServiceAccount' | 'Role' | 'Policy' | 'Binding';
 
@@ -38,6 +39,12 @@ export interface ObserveContext {
   claimExists(namespace: string, name: string): Promise<boolean>;
   /** The shared, paged observation of awi's roles (observation/role-cache.ts), if any. */
   roleCache?: RoleCache | undefined;
+  /** The shared, paged observation of the cluster's Pod Identity associations (observation/association-cache.ts), if any. */
+  associationCache?: AssociationCache | undefined;
+  /** Has awi applied this claim before (status.applied)? A claim never applied has nothing to find in the role cache. */
+  applied: boolean;
+  /** What the claim's status vouches for an association this process never described (start-up pass: observation/restart.ts). */
+  assumeAssociation: AssumeFromStatus;
 }
 
 export interface ExecuteContext {
@@ -47,6 +54,8 @@ export interface ExecuteContext {
   /** The ServiceAccount as observed, or as this reconcile last wrote it. */
   serviceAccount: ObservedServiceAccount | undefined;
   log: Logger;
+  /** Told of awi's association writes, so its next answer is read or taken from the create. */
+  associationCache?: AssociationCache | undefined;
 }
 
 /** What one step did besides succeeding. */
@@ -97,6 +106,8 @@ export interface ResourceModule<K extends ResourceKind, S extends { kind: string
   observe?(ctx: ObserveContext): Promise<Partial<Observed>>;
   /** Its part of the world from a shared observation, if that has one; the reconciler reads directly before acting on it. */
   cached?(ctx: ObserveContext): Promise<Partial<Observed> | undefined>;
+  /** Must a cached part be read directly before this plan acts? Default: when the plan has any step or blocker. */
+  confirmBeforeActing?(plan: Plan): boolean;
   /** Steps or a blocker, from the desired and observed states. Pure. */
   diff(desired: DesiredState, observed: Observed): Diff;
   /** A check that must pass before any AWS write of the claim (the plan stops at its blocker). Pure. */
