@@ -22,6 +22,7 @@ import { PrerequisiteChecker } from './prerequisites.js';
 import { CredentialVerifier } from './verify.js';
 import { awsCallCounter, budgetMetrics, ControllerMetrics } from './metrics.js';
 import { RoleCache } from './observation/role-cache.js';
+import { withAwsCallCount } from '../aws/call-scope.js';
 import { AssociationCache } from './observation/association-cache.js';
 import { Reconciler } from './reconciler.js';
 import { WorkQueue } from '../runtime/queue.js';
@@ -119,6 +120,7 @@ export class Controller {
       resyncJitterRatio: c.resyncJitterRatio,
       roleCache: this.roleCache,
       associationCache: this.associationCache,
+      countAwsCalls: withAwsCallCount,
       onReadyStatus: (key, ready) => {
         metrics.setClaimReady(key, ready);
         if (ready === undefined) this.forgetClaim(key);

@@ -8,6 +8,7 @@ import type { AwsWorkloadIdentityClaim } from '../../src/api/types.js';
 import type { DesiredState } from '../../src/compiler/types.js';
 import { FINALIZER } from '../../src/kube/claims.js';
 import { RELEASED_TAG, ROLE_ARN_ANNOTATION } from '../../src/controller/plan.js';
+import type { AssociationCache } from '../../src/controller/observation/association-cache.js';
 import type { RoleCache } from '../../src/controller/observation/role-cache.js';
 import { Reconciler } from '../../src/controller/reconciler.js';
 import { awsError, FakeClaims, FakeEvents, FakeWorld, kubeError } from './reconciler-fakes.js';
@@ -16,12 +17,21 @@ import { config, desiredFor, exampleClaim, IRSA, POD_IDENTITY } from './reconcil
 const PROPAGATION_MS = 7_000;
 const RESYNC_MS = 600_000;
 
-function setup(claim: AwsWorkloadIdentityClaim, roleCache?: RoleCache) {
+/** The fake world's AWS calls (not the ServiceAccount's: those go to the API server). */
+const awsCalls = (world: FakeWorld) => world.calls.filter((c) => !c.startsWith('serviceAccount.')).length;
+
+function setup(claim: AwsWorkloadIdentityClaim, roleCache?: RoleCache, o: { countAwsCalls?: boolean; associationCache?: AssociationCache } = {}) {
   const world = new FakeWorld(config.cluster.accountId);
   const claims = new FakeClaims(claim);
   const events = new FakeEvents();
+  const counter = async <T>(fn: () => Promise<T>) => {
+    const before = awsCalls(world);
+    const result = await fn();
+    return { result, calls: awsCalls(world) - before };
+  };
   const reconciler = new Reconciler({
     config, claims, managers: world.factory(), events, log: pino({ level: 'silent' }), ...(roleCache ? { roleCache } : {}),
+    ...(o.countAwsCalls ? { countAwsCalls: counter } : {}), ...(o.associationCache ? { associationCache: o.associationCache } : {}),
     propagationRequeueMs: PROPAGATION_MS, resyncMs: RESYNC_MS, resyncJitterRatio: 0, random: () => 0.5,
     now: () => new Date('2026-11-26T03:00:00Z'),
   });
@@ -109,6 +119,20 @@ describe('Reconciler: the role cache', () => {
     };
     return { cache: cache as unknown as RoleCache, told };
   }
+
+  it('a reconcile answered without any AWS call says so (its rate-limit token goes back); one that read AWS does not', async () => {
+    const claim = exampleClaim(IRSA);
+    const d = desiredFor(claim);
+    const applied = { ...claim, status: { applied: { generation: 1, spec: claim.spec, mechanism: 'IRSA' as const, roleArn: d.role.arn } } };
+    // The shared observations know the role and that the ServiceAccount has no association.
+    const noAssociation = { find: async () => [], read: async () => [] } as unknown as AssociationCache;
+    const cached = setup(applied, staleCache(d).cache, { countAwsCalls: true, associationCache: noAssociation });
+    converged(cached, d);
+    expect(await cached.run()).toEqual({ kind: 'done', requeueAfterMs: RESYNC_MS, noAwsCall: true });
+    const direct = setup(applied, undefined, { countAwsCalls: true });
+    converged(direct, d);
+    expect(await direct.run()).toEqual({ kind: 'done', requeueAfterMs: RESYNC_MS });
+  });
 
   it('a converged claim is answered from the cache: no IAM read', async () => {
     const claim = exampleClaim(POD_IDENTITY);
