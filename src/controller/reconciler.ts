@@ -31,7 +31,7 @@ import { cleanupTarget, type CleanupTarget } from './cleanup.js';
 import { deleteSourceRole, ensureSourceRole, withObservedExternalId } from './source-role.js';
 import type { RoleCache } from './observation/role-cache.js';
 import type { AssociationCache } from './observation/association-cache.js';
-import { assumeFromStatus, needsAssociationRead, roleAfterCompletePlan, roleAsWritten, serviceAccountAfterPatch } from './observation/restart.js';
+import { assumeFromStatus, needsAssociationRead, recordedVerdict, roleAfterCompletePlan, roleAsWritten, serviceAccountAfterPatch } from './observation/restart.js';
 import { inlineView, type CachedRole } from './observation/role-pages.js';
 import {
   associationUpdate, claimAssociations, ownedBy, ownedByClaim, planReconcile, serviceAccountClaim, RELEASE_LABELS, RELEASED_TAG,
@@ -213,7 +213,7 @@ export class Reconciler {
     }
     if (chain?.blocker) plan = { ...plan, blockers: [...plan.blockers, chain.blocker] };
     // Verified before the steps run: what a pod gets right now.
-    const credentials = plan.blockers.length ? undefined : await this.checks.credentials(key, desired, observed, plan.steps.some((s) => !isRetireStep(s)), log);
+    const credentials = plan.blockers.length ? undefined : await this.checks.credentials(key, desired, observed, plan.steps.some((s) => !isRetireStep(s)), log, recordedVerdict(claim));
     sw = withVerification(sw, !credentials || credentials.status === 'True');
     if (!sw.mayRetireBinding) plan = { ...plan, steps: plan.steps.filter((s) => !isRetireStep(s)) };
     const writesRole = plan.steps.some((st) => stepResource(st) === 'Role' || stepResource(st) === 'Policy');
