@@ -23,6 +23,14 @@ export interface ClaimChecksOptions {
   /** After an awi write, a refused exchange reads as IAM propagation for this long (until the first success). */
   propagationGraceMs?: number;
   now: () => Date;
+  /** Spreads re-verification after a restart (seedFromStatus); default Math.random. */
+  random?: () => number;
+}
+
+/** The CredentialsVerified condition a claim's status recorded, with `${mechanism}|${roleArn}|${observedGeneration}` of that status. */
+export interface RecordedVerdict {
+  fingerprint: string;
+  condition: ConditionInput;
 }
 
 export interface SwitchState extends SwitchDecision {
@@ -88,7 +96,7 @@ export class ClaimChecks {
    * verified for this state, the interval passed, the last one failed, or the
    * plan found something to change (the world moved). Undefined when off.
    */
-  async credentials(key: string, desired: DesiredState, observed: Observed, planHasSteps: boolean, log: Logger): Promise<ConditionInput | undefined> {
+  async credentials(key: string, desired: DesiredState, observed: Observed, planHasSteps: boolean, log: Logger, recorded?: RecordedVerdict): Promise<ConditionInput | undefined> {
     if (!this.verificationEnabled) return undefined;
     const sa = observed.serviceAccount;
     const role = observed.role;
@@ -98,7 +106,7 @@ export class ClaimChecks {
     }
     const fingerprint = `${desired.mechanism}|${desired.role.arn}|${desired.claim.generation ?? ''}`;
     const now = this.o.now().getTime();
-    const last = this.verified.get(key);
+    const last = this.verified.get(key) ?? this.seedFromStatus(key, fingerprint, recorded, now);
     const due = !last || last.fingerprint !== fingerprint || now - last.at >= this.verificationIntervalMs || last.condition.status !== 'True' || planHasSteps;
     if (!due) return last.condition;
     const irsaRoleArn = sa.annotations[ROLE_ARN_ANNOTATION];
@@ -118,6 +126,19 @@ export class ClaimChecks {
     log.debug({ verified: condition.status, reason: condition.reason }, 'credentials verification');
     this.verified.set(key, { fingerprint, at: now, condition });
     return condition;
+  }
+
+  /**
+   * After a restart: a verdict the claim's status recorded as True for this
+   * mechanism, role and generation counts as made at a random moment of the
+   * last interval, so a new process re-verifies its claims spread over one
+   * interval instead of all in its first pass.
+   */
+  private seedFromStatus(key: string, fingerprint: string, recorded: RecordedVerdict | undefined, now: number) {
+    if (!recorded || recorded.fingerprint !== fingerprint || recorded.condition.status !== 'True') return undefined;
+    const seeded = { fingerprint, at: now - Math.floor((this.o.random ?? Math.random)() * this.verificationIntervalMs), condition: recorded.condition };
+    this.verified.set(key, seeded);
+    return seeded;
   }
 
   /** awi changed something the claim's credentials depend on. */

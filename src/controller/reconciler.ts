@@ -25,7 +25,7 @@ import type { ObservedRole } from './managers/role.js';
 import type { ObservedServiceAccount } from './managers/service-account.js';
 import type { RoleCache } from './observation/role-cache.js';
 import type { AssociationCache } from './observation/association-cache.js';
-import { assumeFromStatus, roleAfterCompletePlan, roleAsWritten } from './observation/restart.js';
+import { assumeFromStatus, recordedVerdict, roleAfterCompletePlan, roleAsWritten } from './observation/restart.js';
 import { claimAssociations, planReconcile, stepResource, RELEASED_TAG, type AssociationDrift, type Blocker, type Observed, type Plan, type Step } from './plan.js';
 import { DELETE_ORDER, PLAN_ORDER, RESOURCES, type ResourceKind } from './resources/index.js';
 import type { AnyResourceModule, CleanupContext, ClaimManagers, ExecuteContext, ObserveContext, StepOutcome } from './resources/types.js';
@@ -207,7 +207,7 @@ export class Reconciler {
     }
     if (chain?.blocker) plan = { ...plan, blockers: [...plan.blockers, chain.blocker] };
     // Verified before the steps run: what a pod gets right now.
-    const credentials = plan.blockers.length ? undefined : await this.checks.credentials(key, desired, observed, plan.steps.some((s) => !isRetireStep(s)), log);
+    const credentials = plan.blockers.length ? undefined : await this.checks.credentials(key, desired, observed, plan.steps.some((s) => !isRetireStep(s)), log, recordedVerdict(claim));
     sw = withVerification(sw, !credentials || credentials.status === 'True');
     if (!sw.mayRetireBinding) plan = { ...plan, steps: plan.steps.filter((s) => !isRetireStep(s)) };
     const writesRole = plan.steps.some((st) => stepResource(st) === 'Role' || stepResource(st) === 'Policy');

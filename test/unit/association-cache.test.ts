@@ -13,10 +13,13 @@ import { compileClaim } from '../../src/compiler/compile.js';
 import type { DesiredState, PodIdentityBinding } from '../../src/compiler/types.js';
 import { parsePlatformConfig } from '../../src/config/index.js';
 import type { ObservedAssociation } from '../../src/controller/managers/association.js';
+import pino from 'pino';
 import { noteAwsCall, withAwsCallCount } from '../../src/aws/call-scope.js';
+import { ClaimChecks } from '../../src/controller/checks.js';
+import type { CredentialVerifier } from '../../src/controller/verify.js';
 import { AssociationCache } from '../../src/controller/observation/association-cache.js';
 import { associationsOf, dueForRecheck, indexSummaries, recheckOwed, saKey, type AssociationRef } from '../../src/controller/observation/association-pages.js';
-import { assumeFromStatus, needsAssociationRead, serviceAccountAfterPatch } from '../../src/controller/observation/restart.js';
+import { assumeFromStatus, needsAssociationRead, recordedVerdict, serviceAccountAfterPatch } from '../../src/controller/observation/restart.js';
 
 const CLUSTER = 'c1';
 
@@ -301,6 +304,27 @@ describe('assumeFromStatus', () => {
     ['IRSA recorded', { mechanism: 'IRSA' }],
   ])('vouches for nothing with %s in status (describe it)', (_why, over) => {
     expect(assumeFromStatus(recorded(over), desired, ref)).toBeUndefined();
+  });
+
+  it('a new process takes the verdict status recorded for this state instead of exchanging a token for every claim at once', async () => {
+    let exchanges = 0;
+    const verifier = { exchange: async () => (exchanges++, { ok: true, assumedRoleArn: 'arn:aws:sts::111122223333:assumed-role/r/s' }) } as unknown as CredentialVerifier;
+    const checks = () => new ClaimChecks({ controller: { verification: { enabled: true, intervalSeconds: 600 }, switchMaxSeconds: 60 }, verifier, now: () => new Date(1_000_000), random: () => 0.5 });
+    const observed = {
+      serviceAccount: { namespace: b.namespace, name: b.serviceAccount, uid: 'u', resourceVersion: '1', labels: desired.serviceAccount.labels, annotations: {} },
+      role: { name: desired.role.name, path: desired.role.path, arn: desired.role.arn, trustPolicy: desired.role.trustPolicy, tags: desired.role.tags, maxSessionDurationSeconds: 3600, description: '' },
+      inlinePolicyNames: [], attachedPolicyArns: [], associations: [],
+    };
+    const log = pino({ level: 'silent' });
+    const verified = { type: 'CredentialsVerified', status: 'True', reason: 'Verified', message: 'ok', lastTransitionTime: '2026-01-01T00:00:00Z' };
+    const withVerdict = recorded({ conditions: [...recorded().status!.conditions!, verified] });
+    expect(await checks().credentials('k', desired, observed, false, log, recordedVerdict(withVerdict))).toMatchObject({ status: 'True', reason: 'Verified' });
+    expect(exchanges).toBe(0);
+    // Not for another generation, nor without a recorded verdict, nor when the plan has something to change.
+    await checks().credentials('k', desired, observed, false, log, recordedVerdict(recorded({ observedGeneration: 2, conditions: [verified] })));
+    await checks().credentials('k', desired, observed, false, log, recordedVerdict(recorded()));
+    await checks().credentials('k', desired, observed, true, log, recordedVerdict(withVerdict));
+    expect(exchanges).toBe(3);
   });
 
   it('vouches for nothing owned by an add-on, on another ServiceAccount, or cross-account (the external id is only in a describe)', () => {

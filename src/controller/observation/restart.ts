@@ -7,6 +7,7 @@ import type { DesiredState } from '../../compiler/types.js';
 import type { ObservedAssociation } from '../managers/association.js';
 import type { ObservedRole } from '../managers/role.js';
 import type { ObservedServiceAccount } from '../managers/service-account.js';
+import type { RecordedVerdict } from '../checks.js';
 import type { Plan } from '../plan.js';
 import type { AssociationRef } from './association-pages.js';
 import type { CachedRole } from './role-pages.js';
@@ -96,4 +97,12 @@ export function roleAfterCompletePlan(desired: DesiredState): CachedRole {
     inlinePolicies: p.document.Statement.length > 0 ? { [p.name]: p.document } : {},
     attachedPolicyArns: [...desired.managedPolicyArns].sort(),
   };
+}
+
+/** The CredentialsVerified verdict the claim's status recorded, for the first check of a new process (ClaimChecks.seedFromStatus). */
+export function recordedVerdict(claim: AwsWorkloadIdentityClaim): RecordedVerdict | undefined {
+  const s = claim.status;
+  const c = s?.conditions?.find((x) => x.type === 'CredentialsVerified');
+  if (!s || !c || s.observedGeneration === undefined) return undefined;
+  return { fingerprint: `${s.mechanism}|${s.roleArn}|${s.observedGeneration}`, condition: { type: c.type, status: c.status, reason: c.reason, message: c.message } as RecordedVerdict['condition'] };
 }
