@@ -49,5 +49,9 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
 # Numeric, so that runAsNonRoot can verify it without a passwd lookup.
 USER 65532:65532
-ENTRYPOINT ["node", "dist/src/cli/main.js"]
+# Node flags of the controller process (src/cli/node-flags.ts, docs/memory.md):
+# a 2 MiB young generation instead of V8's default of up to 32 MiB per
+# semi-space keeps the idle controller about 25 MiB smaller. The heap cap that
+# matches the pod's memory limit is the Deployment's (NODE_OPTIONS).
+ENTRYPOINT ["node", "--max-semi-space-size=2", "dist/src/cli/main.js"]
 CMD ["controller", "--config", "/etc/awi/config.yaml"]

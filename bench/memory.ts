@@ -1,7 +1,7 @@
 // Memory bench: where the controller's memory goes.
 //
 //   npm run build
-//   bash test/bed/node.sh node dist/bench/memory.js imports [--runs 3]
+//   bash test/bed/node.sh node dist/bench/memory.js imports [--runs 3] [--node-flags=--max-semi-space-size=2]
 //   bash test/bed/node.sh node dist/bench/memory.js controller [--claims 1000] [--runs 3]
 //        [--variant 'name=--flag1 --flag2']... [--rate 50] [--aws-rate 200] [--snapshot] [--keep]
 //
@@ -89,35 +89,36 @@ const IMPORT_ROWS: ImportRow[] = [
   { label: '@kubernetes/client-node', code: "await import('@kubernetes/client-node');" },
   { label: '  its KubeConfig only (dist/config.js)', code: "await import('@kubernetes/client-node/dist/config.js');" },
   { label: '  its model serializer only (gen/models)', code: "await import('@kubernetes/client-node/dist/gen/models/ObjectSerializer.js');" },
-  { label: 'awi CLI: program.js, commands registered', code: `(await import(${dist('src/cli/program.js')})).buildProgram();` },
+  { label: 'awi CLI, every command registered', code: `await (await import(${dist('src/cli/program.js')})).buildFullProgram();` },
+  { label: 'awi CLI, the controller command only', code: `const p = await import(${dist('src/cli/program.js')}); p.buildProgram((await import(${dist('src/cli/io.js')})).processIo, await p.loadSubcommands('controller'));` },
   { label: 'awi controller modules (controller/run.js)', code: `await import(${dist('src/controller/run.js')});` },
   { label: 'awi controller command, all it loads', code:
-    `(await import(${dist('src/cli/program.js')})).buildProgram();` +
+    `const p = await import(${dist('src/cli/program.js')}); p.buildProgram((await import(${dist('src/cli/io.js')})).processIo, await p.loadSubcommands('controller'));` +
     `await Promise.all([import('@kubernetes/client-node'), import('pino'), import(${dist('src/controller/run.js')})]);` },
 ];
 
 interface Usage { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number }
 
-function measureImport(row: ImportRow): Usage {
+function measureImport(row: ImportRow, flags: string[]): Usage {
   const script = `${row.code}
 globalThis.gc(); globalThis.gc();
 await new Promise((r) => setTimeout(r, 300));
 globalThis.gc();
 console.log(JSON.stringify(process.memoryUsage()));`;
-  const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
+  const r = spawnSync(process.execPath, [...flags, '--expose-gc', '--input-type=module', '-e', script], {
     cwd: projectRoot, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   });
   if (r.status !== 0) throw new Error(`${row.label}: exit ${r.status}: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Usage;
 }
 
-function imports(runs: number): void {
-  console.log(`Import costs on Node ${process.version}: one fresh process per row and run, RSS after two full GCs (MiB; median of ${runs} runs, spread in parentheses)`);
+function imports(runs: number, flags: string[]): void {
+  console.log(`Import costs on Node ${process.version}${flags.length ? ` with ${flags.join(' ')}` : ', no Node flag'}: one fresh process per row and run, RSS after two full GCs (MiB; median of ${runs} runs, spread in parentheses)`);
   console.log('');
   const rows: string[][] = [];
   let bare = 0;
   for (const row of IMPORT_ROWS) {
-    const u = Array.from({ length: runs }, () => measureImport(row));
+    const u = Array.from({ length: runs }, () => measureImport(row, flags));
     const rss = u.map((x) => x.rss / MiB);
     if (!row.code) bare = [...rss].sort((a, b) => a - b)[Math.floor((rss.length - 1) / 2)]!;
     rows.push([
@@ -270,7 +271,17 @@ async function controller(o: { claims: number; runs: number; variants: Variant[]
   const bed = await startBed();
   let current: ControllerProcess | undefined;
   let watch: ResilientWatch<KubernetesObject> | undefined;
-  let n = 0;
+  // Interrupted: stop the controller and the bed (children do not die with this process).
+  const onSignal = (sig: NodeJS.Signals): void => {
+    void (async () => {
+      watch?.stop();
+      if (current && !current.gone) await current.stop();
+      await stopBed(bed);
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    })();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     await installCrd();
     await platformPrerequisites();
@@ -336,7 +347,7 @@ async function controller(o: { claims: number; runs: number; variants: Variant[]
       const custom = kc.makeApiClient(CustomObjectsApi);
       await Promise.all(namespaces.map((name) => core.createNamespace({ body: { metadata: { name } } })));
       const claims = benchClaims(o.claims, namespaces);
-      n = claims.length;
+      const n = claims.length;
       const t0 = performance.now();
       const cpu0 = (await p.sample()).cpu;
       let next = 0;
@@ -405,7 +416,9 @@ async function controller(o: { claims: number; runs: number; variants: Variant[]
     say(table(['phase', 'variant', 'RSS', 'peak RSS', 'anon', 'heap used', 'heap total', 'external', 'array buffers', 'notes'], rows));
     return 0;
   } finally {
-    await watch?.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    watch?.stop();
     if (current && !current.gone) await current.stop();
     await stopBed(bed);
     if (o.snapshot || o.keep) {
@@ -425,6 +438,7 @@ async function main(): Promise<number> {
       rate: { type: 'string', default: '50' },
       'aws-rate': { type: 'string', default: '200' },
       'settle-s': { type: 'string', default: '10' },
+      'node-flags': { type: 'string', default: '' },
       snapshot: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
     },
@@ -439,11 +453,11 @@ async function main(): Promise<number> {
   };
   const runs = num('runs', values.runs, 1, 20);
   if (positionals[0] === 'imports') {
-    imports(runs);
+    imports(runs, (values['node-flags'] ?? '').split(/\s+/).filter(Boolean));
     return 0;
   }
   if (positionals[0] !== 'controller') {
-    console.error('usage: node dist/bench/memory.js imports [--runs 3]\n       node dist/bench/memory.js controller [--claims 1000] [--runs 3] [--variant "name=--flag …"]… [--rate 50] [--aws-rate 200] [--settle-s 10] [--snapshot] [--keep]');
+    console.error('usage: node dist/bench/memory.js imports [--runs 3] [--node-flags="--max-semi-space-size=2 …"]\n       node dist/bench/memory.js controller [--claims 1000] [--runs 3] [--variant "name=--flag …"]… [--rate 50] [--aws-rate 200] [--settle-s 10] [--snapshot] [--keep]');
     return 2;
   }
   const variants: Variant[] = (values.variant ?? [`shipped=${NODE_FLAGS_SHIPPED}`]).map((spec) => {
