@@ -12,9 +12,10 @@
 // `controller`: the real `awi controller` as a child process (as a Deployment
 // replica runs it: `node dist/src/cli/main.js controller --config … --kubeconfig
 // … --probe-port … --no-leader-elect`) against the bench's own test bed, for
-// each --variant (Node flags; default: the flags the image ships, see
-// NODE_FLAGS_SHIPPED): idle with no claim, --runs times; then N claims created
-// and converged under the first variant; then, for every variant, a fresh
+// each --variant (Node flags and environment; default: `shipped`, the image's
+// flags plus the Deployment's NODE_OPTIONS, then `none`, Node's defaults):
+// idle with no claim, --runs times; then N claims created and converged under
+// the first variant; then, for every variant, a fresh
 // process whose first pass reconciles the N converged claims. RSS and VmHWM
 // come from /proc; heap, external and array buffers from a preloaded probe
 // (bench/memory-probe.ts, signalled). Prints tables; asserts nothing.
@@ -29,6 +30,7 @@ import { parseArgs } from 'node:util';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import YAML from 'yaml';
 import type { AwsWorkloadIdentityClaim } from '../src/api/types.js';
+import { CONTROLLER_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { parsePlatformConfig } from '../src/config/index.js';
 import { claimKey, GROUP, PLURAL, VERSION } from '../src/kube/claims.js';
 import { ResilientWatch } from '../src/kube/watch.js';
@@ -39,8 +41,12 @@ import { projectRoot } from '../test/harness/paths.js';
 import { testRegion } from '../test/harness/testbed-info.js';
 import { benchClaims, startBed, stopBed, type Bed } from './bed.js';
 
-/** The Node flags the image and the chart ship (Dockerfile, deploy/): keep in step. */
-export const NODE_FLAGS_SHIPPED = '--max-semi-space-size=2 --max-old-space-size=192';
+/** The Node flags a Deployment replica runs with: the image's (src/cli/node-flags.ts) and the Deployment's NODE_OPTIONS. */
+function shippedNodeFlags(): string {
+  const docs = YAML.parseAllDocuments(readFileSync(path.join(projectRoot, 'deploy', 'deployment.yaml'), 'utf8')).map((d) => d.toJS() as { kind?: string; spec?: { template?: { spec?: { containers?: Array<{ env?: Array<{ name: string; value?: string }> }> } } } });
+  const env = docs.find((d) => d?.kind === 'Deployment')?.spec?.template?.spec?.containers?.[0]?.env ?? [];
+  return [...CONTROLLER_NODE_FLAGS, env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? ''].join(' ').trim();
+}
 
 const MiB = 1024 * 1024;
 const mib = (bytes: number): string => (bytes / MiB).toFixed(1);
@@ -460,7 +466,7 @@ async function main(): Promise<number> {
     console.error('usage: node dist/bench/memory.js imports [--runs 3] [--node-flags="--max-semi-space-size=2 …"]\n       node dist/bench/memory.js controller [--claims 1000] [--runs 3] [--variant "name=--flag …"]… [--rate 50] [--aws-rate 200] [--settle-s 10] [--snapshot] [--keep]');
     return 2;
   }
-  const variants: Variant[] = (values.variant ?? [`shipped=${NODE_FLAGS_SHIPPED}`]).map((spec) => {
+  const variants: Variant[] = (values.variant ?? [`shipped=${shippedNodeFlags()}`, 'none=']).map((spec) => {
     const i = spec.indexOf('=');
     const name = i < 0 ? spec : spec.slice(0, i);
     const tokens = (i < 0 ? '' : spec.slice(i + 1)).split(/\s+/).filter(Boolean);

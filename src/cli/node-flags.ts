@@ -9,4 +9,8 @@
 // of it that was ever used stays resident. The controller allocates in short
 // bursts (a reconcile's HTTP bodies and parsed JSON) and keeps little, so a
 // small young generation costs a few more scavenges and saves tens of MiB.
-export const CONTROLLER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
+//
+// --optimize-for-size: V8 grows the old generation less between full GCs and
+// compiles less eagerly; 15-25 MiB less at 1,000 claims for about a quarter
+// more CPU per reconcile (still a fraction of a core at the default rate).
+export const CONTROLLER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--optimize-for-size'];
