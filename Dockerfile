@@ -49,5 +49,12 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
 # Numeric, so that runAsNonRoot can verify it without a passwd lookup.
 USER 65532:65532
-ENTRYPOINT ["node", "dist/src/cli/main.js"]
+# Node flags of the controller process (src/cli/node-flags.ts, docs/memory.md):
+# a 2 MiB young generation instead of V8's default of up to 32 MiB per
+# semi-space, and V8's memory-saving mode: the controller keeps little and
+# allocates in bursts, and V8's defaults keep the garbage of those bursts
+# resident (1,000 claims: 362 MiB peak with the defaults, under 200 with
+# these). The heap cap that matches the pod's memory limit is the
+# Deployment's (NODE_OPTIONS).
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--optimize-for-size", "dist/src/cli/main.js"]
 CMD ["controller", "--config", "/etc/awi/config.yaml"]

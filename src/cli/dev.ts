@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { EXIT, type Io } from './io.js';
+import { CONTROLLER_NODE_FLAGS } from './node-flags.js';
 
 /** What testbed/local.ts exports. */
 export interface LocalBed {
@@ -29,8 +30,8 @@ export function registerDev(program: Command, io: Io): void {
         return;
       }
       const { runLocal } = (await import(bed.href)) as LocalBed;
-      // The controller is this very binary: `awi controller`, on the same Node.
-      const awi = [process.execPath, fileURLToPath(new URL('./main.js', import.meta.url))];
+      // The controller is this very binary: `awi controller`, on the same Node, with the image's Node flags.
+      const awi = [process.execPath, ...CONTROLLER_NODE_FLAGS, fileURLToPath(new URL('./main.js', import.meta.url))];
       process.exitCode = await runLocal({ keep: opts.keep ?? false, awi });
     });
 }

@@ -11,10 +11,11 @@ import module from 'node:module';
 
 module.enableCompileCache?.();
 
-const [{ CommanderError }, { EXIT }, { buildProgram }] = await Promise.all([import('commander'), import('./io.js'), import('./program.js')]);
+const [{ CommanderError }, { EXIT, processIo }, { buildProgram, loadSubcommands }] = await Promise.all([import('commander'), import('./io.js'), import('./program.js')]);
 
 try {
-  await buildProgram().parseAsync(process.argv);
+  // Only the module of the command being run is loaded (program.ts).
+  await buildProgram(processIo, await loadSubcommands(process.argv[2])).parseAsync(process.argv);
 } catch (err) {
   if (!(err instanceof CommanderError)) throw err;
   // Help and version exit 0; usage errors (already printed) exit 2.

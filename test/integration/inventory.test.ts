@@ -23,7 +23,7 @@ import {
 import { CreatePodIdentityAssociationCommand, DeletePodIdentityAssociationCommand, EKSClient, UpdatePodIdentityAssociationCommand } from '@aws-sdk/client-eks';
 import YAML from 'yaml';
 import { runInventory } from '../../src/cli/inventory.js';
-import { buildProgram } from '../../src/cli/program.js';
+import { buildFullProgram } from '../../src/cli/program.js';
 import type { Inventory } from '../../src/inventory/index.js';
 import { captureIo } from '../fixtures/io.js';
 import { createClaim, startControllerEnv, testPlatformConfigDocument, waitForReady, type ControllerEnv } from '../harness/controller-env.js';
@@ -176,7 +176,7 @@ describe('awi inventory', () => {
 
   it('the command line: a table with the audit columns, the orphan and binding sections; CSV with the orphan and binding rows', async () => {
     const io = captureIo();
-    await buildProgram(io).parseAsync(['node', 'awi', 'inventory', '--config', configFile, '--kubeconfig', testbed().kubeconfig, '-n', ns, '--aws']);
+    await (await buildFullProgram(io)).parseAsync(['node', 'awi', 'inventory', '--config', configFile, '--kubeconfig', testbed().kubeconfig, '-n', ns, '--aws']);
     expect(io.stderr).toEqual([]);
     const table = io.stdout;
     expect(table[0]).toMatch(/^CLUSTER\s+NAMESPACE\s+NAME\s+SERVICEACCOUNT\s+MECHANISM\s+ROLE\s+OWNER\s+ENVIRONMENT\s+READY\s+REASON\s+LAST-CHANGE\s+AWS-ROLE\s+AWS-TAGS\s+AWS-POLICY\s+AWS-TRUST\s+AWS-BINDING\s+AWS-PROVIDER\s+VERIFIED$/);

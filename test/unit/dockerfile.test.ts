@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import ts from 'typescript';
 import { projectRoot as root } from '../../testbed/harness/paths.js';
+import { CONTROLLER_NODE_FLAGS } from '../../src/cli/node-flags.js';
 
 interface Instruction {
   op: string;
@@ -164,12 +165,13 @@ describe('Dockerfile', () => {
   it('runs the file tsc emits for src/cli/main.ts, copied from the build stage', () => {
     expect(tscOutput('src/cli/main.ts')).toBe('dist/src/cli/main.js');
     const entrypoint = execForm(ops(final, 'ENTRYPOINT').at(-1)!.args);
-    expect(entrypoint).toEqual(['node', 'dist/src/cli/main.js']);
+    // The controller's Node flags (docs/memory.md), the same as `awi dev` passes.
+    expect(entrypoint).toEqual(['node', ...CONTROLLER_NODE_FLAGS, 'dist/src/cli/main.js']);
     expect(execForm(ops(final, 'CMD').at(-1)!.args)).toEqual(['controller', '--config', '/etc/awi/config.yaml']);
 
     // WORKDIR + the copy of the build stage's dist/src must put main.js where the entrypoint looks.
     const workdir = ops(final, 'WORKDIR').at(-1)!.args;
-    const entryAbs = path.posix.join(workdir, entrypoint[1]!);
+    const entryAbs = path.posix.join(workdir, entrypoint.at(-1)!);
     const build = stages.find((s) => ops(s, 'RUN').some((r) => /\btsc\b/.test(r.args)))!;
     const buildWorkdir = ops(build, 'WORKDIR').at(-1)!.args;
     const provides = ops(final, 'COPY').map((i) => parseCopy(i.args)).some((c) => {
