@@ -20,16 +20,21 @@ export interface NeededWork {
  * desired state: one reconcile per claim; per role a CreateRole (tags, trust
  * and boundary go with it), a PutRolePolicy for the inline permission policy
  * and an AttachRolePolicy per managed policy; a cross-account source role the
- * same; a CreatePodIdentityAssociation per Pod Identity binding. No read is
- * counted: a create returns what the controller needs, and the pages of a
- * shared cache are a handful per account, not per claim.
+ * same; a CreatePodIdentityAssociation per Pod Identity binding. With
+ * credential verification on (the shipped default), the one token exchange
+ * per claim after its change: eks-auth:AssumeRoleForPodIdentity for Pod
+ * Identity (it spends the EKS budget), sts:AssumeRoleWithWebIdentity for
+ * IRSA. No read is counted: a create returns what the controller needs, and
+ * the pages of a shared cache are a handful per account, not per claim.
  */
-export function neededForCreation(desired: readonly DesiredState[]): NeededWork {
+export function neededForCreation(desired: readonly DesiredState[], opts: { verification: boolean }): NeededWork {
   const calls: Record<AwsService, number> = { iam: 0, eks: 0, sts: 0 };
   for (const d of desired) {
     calls.iam += 2 + d.managedPolicyArns.length;
     if (d.sourceRole) calls.iam += 2;
-    if (d.binding.kind === 'PodIdentityAssociation') calls.eks += 1;
+    const podIdentity = d.binding.kind === 'PodIdentityAssociation';
+    if (podIdentity) calls.eks += 1;
+    if (opts.verification) calls[podIdentity ? 'eks' : 'sts'] += 1;
   }
   return { reconciles: desired.length, calls };
 }

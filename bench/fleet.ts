@@ -13,10 +13,10 @@
 // Exit code 0 when every claim of every run became Ready with no duplicate,
 // orphan or missing resource and the resync wrote nothing to AWS; 1
 // otherwise; 2 on bad arguments.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -282,7 +282,7 @@ async function runOnce(o: Options, n: number, say: (s: string) => void): Promise
     const claims = benchClaims(n, namespaces);
     const keys = claims.map((cl) => claimKey(cl.namespace, cl.name));
     // The floor depends on the configured rates and the claims only: with faults it is the fault-free floor.
-    const floor = creationFloor(neededForCreation(compileAll(claims, config)), c);
+    const floor = creationFloor(neededForCreation(compileAll(claims, config), { verification: c.verification.enabled }), c);
 
     const rules: FaultRule[] = [];
     for (const api of ['iam:*', 'eks:*']) {
@@ -435,6 +435,40 @@ async function runOnce(o: Options, n: number, say: (s: string) => void): Promise
   }
 }
 
+/**
+ * One N in a process of its own (this script with `--claims N`): the test bed
+ * harness keeps the bed it found first for the life of a process, and a fresh
+ * process also gives each N a fresh bench heap.
+ */
+async function runInChild(n: number): Promise<RunOutcome> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'awi-fleet-'));
+  const out = path.join(dir, `n-${n}.json`);
+  const args = withoutOptions(process.argv.slice(2), ['claims', 'out']);
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args, '--claims', String(n), '--out', out], { stdio: 'inherit' });
+      child.once('error', reject);
+      child.once('exit', (c) => resolve(c));
+    });
+    if (!existsSync(out)) return { failures: [`N = ${n}: the run exited (code ${code}) without figures`] };
+    const written = JSON.parse(readFileSync(out, 'utf8')) as { runs: RunFigures[]; failures: string[] };
+    return { ...(written.runs[0] ? { figures: written.runs[0] } : {}), failures: written.failures };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** argv without the named options and their values (`--name value` or `--name=value`). */
+function withoutOptions(argv: readonly string[], names: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (names.some((nm) => a === `--${nm}`)) i++;
+    else if (!names.some((nm) => a.startsWith(`--${nm}=`))) out.push(a);
+  }
+  return out;
+}
+
 /** The commit of the checkout the controller runs from, for the record ("unknown" outside git). */
 function controllerCommit(mainJs: string): string {
   try {
@@ -451,22 +485,27 @@ async function main(): Promise<number> {
   say(`awi fleet bench (Node ${process.version}), controller at ${commit}; runs: N = ${o.claims.join(', ')}`);
   const runs: RunFigures[] = [];
   const failures: string[] = [];
-  for (const n of o.claims) {
-    const outcome = await runOnce(o, n, say);
+  const meta = { date: new Date().toISOString(), commit, node: process.version, argv: process.argv.slice(2) };
+  // Written after every run, so that a long last N that is stopped leaves the earlier columns behind.
+  const write = (table: string): void => {
+    if (!o.out) return;
+    writeFileSync(o.out, o.out.endsWith('.json')
+      ? JSON.stringify({ ...meta, runs, failures, table }, null, 2) + '\n'
+      : `Fleet bench, ${meta.date}, controller at ${meta.commit}, Node ${meta.node}, \`${meta.argv.join(' ')}\`\n\n${table}\n${failures.map((f) => `\nFAIL: ${f}`).join('')}\n`);
+  };
+  for (const [i, n] of o.claims.entries()) {
+    const outcome = o.claims.length === 1 ? await runOnce(o, n, say) : await runInChild(n);
     if (outcome.figures) runs.push(outcome.figures);
     failures.push(...outcome.failures);
+    const table = renderReport(runs, isWrite);
+    write(table);
+    if (i < o.claims.length - 1 && runs.length) say(`\nfigures so far:\n${table}\n`);
   }
   const table = renderReport(runs, isWrite);
   say('');
   say(table);
   for (const f of failures) say(`FAIL: ${f}`);
-  if (o.out) {
-    const meta = { date: new Date().toISOString(), commit, node: process.version, argv: process.argv.slice(2) };
-    writeFileSync(o.out, o.out.endsWith('.json')
-      ? JSON.stringify({ ...meta, runs, failures, table }, null, 2) + '\n'
-      : `Fleet bench, ${meta.date}, controller at ${meta.commit}, Node ${meta.node}, \`${meta.argv.join(' ')}\`\n\n${table}\n${failures.map((f) => `\nFAIL: ${f}`).join('')}\n`);
-    say(`written: ${o.out}`);
-  }
+  if (o.out) say(`written: ${o.out}`);
   return failures.length ? 1 : 0;
 }
 

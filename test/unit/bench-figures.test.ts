@@ -35,7 +35,11 @@ describe('neededForCreation', () => {
   it('counts one reconcile per claim, CreateRole + PutRolePolicy per role and an association per Pod Identity claim, no read', () => {
     expect(podIdentity.binding.kind).toBe('PodIdentityAssociation');
     expect(irsa.binding.kind).toBe('IRSAAnnotation');
-    expect(neededForCreation([podIdentity, irsa, irsa])).toEqual({ reconciles: 3, calls: { iam: 6, eks: 1, sts: 0 } });
+    expect(neededForCreation([podIdentity, irsa, irsa], { verification: false })).toEqual({ reconciles: 3, calls: { iam: 6, eks: 1, sts: 0 } });
+  });
+
+  it('adds one token exchange per claim with verification: EKS Auth (EKS budget) for Pod Identity, STS for IRSA', () => {
+    expect(neededForCreation([podIdentity, irsa, irsa], { verification: true })).toEqual({ reconciles: 3, calls: { iam: 6, eks: 2, sts: 2 } });
   });
 
   it('adds an AttachRolePolicy per managed policy and the source role of a cross-account Pod Identity claim', () => {
@@ -44,11 +48,11 @@ describe('neededForCreation', () => {
       managedPolicyArns: ['arn:aws:iam::aws:policy/A', 'arn:aws:iam::aws:policy/B'],
       sourceRole: { ...podIdentity.role, accountId: '444455556666', permissionPolicy: podIdentity.permissionPolicy } as DesiredSourceRole,
     };
-    expect(neededForCreation([crossAccount])).toEqual({ reconciles: 1, calls: { iam: 6, eks: 1, sts: 0 } });
+    expect(neededForCreation([crossAccount], { verification: false })).toEqual({ reconciles: 1, calls: { iam: 6, eks: 1, sts: 0 } });
   });
 
   it('is empty for no claim', () => {
-    expect(neededForCreation([])).toEqual({ reconciles: 0, calls: { iam: 0, eks: 0, sts: 0 } });
+    expect(neededForCreation([], { verification: true })).toEqual({ reconciles: 0, calls: { iam: 0, eks: 0, sts: 0 } });
   });
 });
 
