@@ -254,6 +254,8 @@ export const platformConfigSchema = {
       default: {},
       properties: {
         resyncSeconds: { type: 'integer', minimum: 10, maximum: 86400, default: 300 },
+        // Longest a reconcile relies on the shared, paged observation of IAM (src/controller/observation/).
+        observeSeconds: { type: 'integer', minimum: 0, maximum: 86400, default: 300 },
         resyncJitterRatio: { type: 'number', minimum: 0, maximum: 1, default: 0.1 },
         concurrency: { type: 'integer', minimum: 1, maximum: 64, default: 4 },
         backoffBaseSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 60, default: 1 },

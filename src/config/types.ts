@@ -106,6 +106,8 @@ export interface LimitsConfig {
 
 export interface ControllerConfig {
   resyncSeconds: number;
+  /** A reconcile uses the shared observation of awi's roles when it is at most this old (0: pages read after it began). */
+  observeSeconds: number;
   resyncJitterRatio: number;
   concurrency: number;
   backoffBaseSeconds: number;

@@ -18,6 +18,7 @@ import { PodLister } from './pods.js';
 import { PrerequisiteChecker } from './prerequisites.js';
 import { CredentialVerifier } from './verify.js';
 import { awsCallCounter, budgetMetrics, ControllerMetrics } from './metrics.js';
+import { RoleCache } from './observation/role-cache.js';
 import { Reconciler } from './reconciler.js';
 import { WorkQueue } from './workqueue.js';
 
@@ -28,6 +29,8 @@ export interface ControllerOptions {
   /** Overrides for tests; production uses the platform config. */
   propagationRequeueMs?: number;
   resyncMs?: number;
+  /** How old the shared role observation may be for a reconcile to rely on it (default: controller.observeSeconds). */
+  observeMs?: number;
   /** How long a present prerequisite (OIDC provider, Pod Identity agent) is trusted before asking again; default 5 min. */
   prerequisiteTtlMs?: number;
   metrics?: ControllerMetrics;
@@ -36,6 +39,8 @@ export interface ControllerOptions {
 export class Controller {
   readonly queue: WorkQueue;
   readonly reconciler: Reconciler;
+  /** The shared, paged observation of awi's roles (src/controller/observation/). */
+  readonly roleCache: RoleCache;
   readonly metrics: ControllerMetrics;
   private readonly watches: ResilientWatch<KubernetesObject>[] = [];
   private readonly aws: AwsClientFactory;
@@ -80,6 +85,12 @@ export class Controller {
         budget: (call) => budget.run(config.cluster.accountId, 'eks', call),
       }),
     });
+    this.roleCache = new RoleCache({
+      iamFor: (account) => this.aws.forAccount(account).iam,
+      pathPrefix: config.roles.path,
+      maxAgeMs: o.observeMs ?? c.observeSeconds * 1000,
+      onRefresh: (account, pages) => log.debug({ account, ...pages }, 'observed the roles under the awi path in pages'),
+    });
     this.reconciler = new Reconciler({
       checks,
       config,
@@ -92,6 +103,7 @@ export class Controller {
       propagationRequeueMs: o.propagationRequeueMs ?? 10_000,
       resyncMs: o.resyncMs ?? c.resyncSeconds * 1000,
       resyncJitterRatio: c.resyncJitterRatio,
+      roleCache: this.roleCache,
       onReadyStatus: (key, ready) => {
         metrics.setClaimReady(key, ready);
         if (ready === undefined) this.forgetClaim(key);

@@ -21,13 +21,15 @@ import {
   changedConditions, kubeErrorMessage, mergeConditions, sentence, type Condition, type ConditionInput, type ConditionType,
 } from './conditions.js';
 import { appliedEvent, statusEvents } from './event-policy.js';
-import { AssociationManager } from './managers/association.js';
+import { AssociationManager, type ObservedAssociation } from './managers/association.js';
 import { PermissionPolicyManager } from './managers/permission-policy.js';
 import { RoleManager } from './managers/role.js';
 import type { ObservedServiceAccount, ServiceAccountManager } from './managers/service-account.js';
 import { ClaimChecks, foldChecks, isRetireStep, SWITCH_CONDITION, withVerification } from './checks.js';
 import { cleanupTarget, type CleanupTarget } from './cleanup.js';
 import { deleteSourceRole, ensureSourceRole, withObservedExternalId } from './source-role.js';
+import type { RoleCache } from './observation/role-cache.js';
+import { inlineView, type CachedRole } from './observation/role-pages.js';
 import {
   associationUpdate, claimAssociations, ownedBy, ownedByClaim, planReconcile, serviceAccountClaim, RELEASE_LABELS, RELEASED_TAG,
   ROLE_ARN_ANNOTATION, stepResource, type AssociationDrift, type Blocker, type Observed, type Resource, type Step,
@@ -56,6 +58,10 @@ export interface ReconcilerOptions {
   checks?: ClaimChecks;
   /** Namespace labels, for guardrails that pin owner or environment to one; without it such claims are refused. */
   namespaces?: Pick<NamespaceReader, 'labels'>;
+  /** lastDriftCheckTime and lastSyncTime are rewritten when older than this (default 15 min), or when something changed. */
+  statusTimeRecordMs?: number;
+  /** Shared, paged observation of awi's roles per account; default: every reconcile reads its role directly. */
+  roleCache?: RoleCache;
 }
 
 const conditionFor: Record<Resource, ConditionType> = {
@@ -69,6 +75,8 @@ export class Reconciler {
   private readonly now: () => Date;
   private readonly random: () => number;
   readonly checks: ClaimChecks;
+  /** Observations answered by the role cache (not read directly in this reconcile). */
+  private readonly fromCache = new WeakSet<Observed>();
 
   constructor(private readonly o: ReconcilerOptions) {
     this.now = o.now ?? (() => new Date());
@@ -145,7 +153,8 @@ export class Reconciler {
     if (!finalizers.includes(FINALIZER)) claim = await this.o.claims.setFinalizers(claim, [...finalizers, FINALIZER]);
 
     const managers = this.managersFor(desired.accountId);
-    let observed = await this.observe(desired, managers);
+    // A claim awi never applied has nothing to find in the cache: its role is read directly (and written).
+    let observed = await this.observe(desired, managers, claim.status?.applied !== undefined);
     const key = claimKey(claim.metadata.namespace ?? '', claim.metadata.name);
     const previous = claim.status?.conditions as Condition[] | undefined;
 
@@ -183,12 +192,25 @@ export class Reconciler {
     const chain = desired.sourceRole ? await this.ensureSourceRole(desired, observed, log) : undefined;
     if (chain) desired = chain.desired;
     let plan = planReconcile(desired, observed);
+    // A switch or a source role can change the desired trust after the cached look: never write from the cache.
+    if (plan.steps.length && this.fromCache.has(observed)) {
+      observed = { ...observed, ...(await this.readRole(desired, managers)) };
+      plan = planReconcile(desired, observed);
+    }
     if (chain?.blocker) plan = { ...plan, blockers: [...plan.blockers, chain.blocker] };
     // Verified before the steps run: what a pod gets right now.
     const credentials = plan.blockers.length ? undefined : await this.checks.credentials(key, desired, observed, plan.steps.some((s) => !isRetireStep(s)), log);
     sw = withVerification(sw, !credentials || credentials.status === 'True');
     if (!sw.mayRetireBinding) plan = { ...plan, steps: plan.steps.filter((s) => !isRetireStep(s)) };
-    const { applied, propagating } = await this.executeAll(plan.steps, desired, observed.serviceAccount, managers, log);
+    const writesRole = plan.steps.some((st) => stepResource(st) === 'Role' || stepResource(st) === 'Policy');
+    let executed: Awaited<ReturnType<Reconciler['executeAll']>>;
+    try {
+      executed = await this.executeAll(plan.steps, desired, observed.serviceAccount, managers, log);
+    } finally {
+      // Even a failed or partial run may have changed the role: the next lookup reads it directly.
+      if (writesRole) this.o.roleCache?.wrote(desired.accountId, desired.role.name);
+    }
+    const { applied, propagating } = executed;
     if (applied.length) this.checks.wrote(key);
     const retired = applied.filter(isRetireStep);
     if (retired.length) {
@@ -198,10 +220,8 @@ export class Reconciler {
       await this.o.events.record(claim, 'Normal', 'OldTrustRetired', `Switch from ${sw.from} to ${desired.mechanism} complete: the role no longer trusts ${sw.from}.`, 'Retire');
     }
 
-    // Re-read the association id after creating one, for status.
-    if (desired.binding.kind === 'PodIdentityAssociation' && applied.some((s) => s.kind === 'CreateAssociation')) {
-      observed = { ...observed, associations: await managers.association.find(desired.binding.clusterName, desired.binding.namespace, desired.binding.serviceAccount) };
-    }
+    // The association just created, for status: what CreateAssociation returned, not a read-back.
+    if (executed.created) observed = { ...observed, associations: [...observed.associations, executed.created] };
     const association = claimAssociations(desired, observed).ours[0];
 
     let conditions = foldChecks(this.conditions(desired, plan.blockers, applied, propagating), {
@@ -229,8 +249,9 @@ export class Reconciler {
       policyDigest: desired.digests.policy,
       trustPolicyDigest: desired.digests.trust,
       ...(desired.binding.kind === 'PodIdentityAssociation' && association ? { associationId: association.associationId } : { associationId: null }),
-      lastDriftCheckTime: now,
-      ...(ready ? { lastSyncTime: now } : {}),
+      // Times move at a coarse interval (or when something changed), so a no-op resync writes no status.
+      lastDriftCheckTime: this.coarseTime(claim.status?.lastDriftCheckTime, now, applied.length > 0),
+      ...(ready ? { lastSyncTime: this.coarseTime(claim.status?.lastSyncTime, now, applied.length > 0 || !wasReady(claim)) } : {}),
       // The spec that compiled is the one to fall back on after a bad edit.
       ...(refusal ? {} : { applied: appliedRecord(claim, compiled) }),
       ...(retiring ? { retiring: retiring.length ? retiring : null } : {}),
@@ -283,24 +304,55 @@ export class Reconciler {
     serviceAccount: ObservedServiceAccount | undefined,
     managers: Managers,
     log: Logger,
-  ): Promise<{ applied: Step[]; propagating: boolean }> {
+  ): Promise<{ applied: Step[]; propagating: boolean; created?: ObservedAssociation }> {
     const applied: Step[] = [];
     let sa = serviceAccount;
+    let created: ObservedAssociation | undefined;
     for (const step of steps) {
       const outcome = await this.execute(step, desired, sa, managers, log);
       if (outcome.sa) sa = outcome.sa;
-      if (outcome.propagating) return { applied, propagating: true };
+      if (outcome.association) created = outcome.association;
+      if (outcome.propagating) return { applied, propagating: true, ...(created ? { created } : {}) };
       applied.push(step);
     }
     if (applied.length) log.info({ steps: applied.map(describeStep) }, 'applied');
-    return { applied, propagating: false };
+    return { applied, propagating: false, ...(created ? { created } : {}) };
   }
 
-  private async observe(desired: DesiredState, m: Managers): Promise<Observed> {
-    const [serviceAccount, role] = await Promise.all([
+  /**
+   * The world as the plan needs it. IAM comes from the shared role cache
+   * (observation/role-cache.ts) when it has a recent observation and the plan
+   * finds nothing to change; otherwise, or right after awi's own writes, the
+   * role is read directly before anything is written (never act on a stale cache).
+   */
+  private async observe(desired: DesiredState, m: Managers, useCache: boolean): Promise<Observed> {
+    const [serviceAccount, associations, cached] = await Promise.all([
       this.o.serviceAccounts.get(desired.serviceAccount.namespace, desired.serviceAccount.name),
-      m.role.get(desired.role.name),
+      m.association.find(this.o.config.cluster.name, desired.serviceAccount.namespace, desired.serviceAccount.name),
+      this.o.roleCache && useCache ? this.o.roleCache.lookup(desired.accountId, desired.role.name) : Promise.resolve('unknown' as const),
     ]);
+    const holderGone = serviceAccount ? await this.holderGone(serviceAccount, desired) : false;
+    const assemble = (iam: RoleView): Observed => ({
+      ...(serviceAccount ? { serviceAccount } : {}),
+      ...(holderGone ? { serviceAccountHolderGone: true } : {}),
+      ...iam,
+      associations,
+    });
+    if (cached !== 'unknown') {
+      const fromCache = assemble(roleViewFromCache(cached.value, desired));
+      const plan = planReconcile(desired, fromCache);
+      if (!plan.steps.length && !plan.blockers.length) {
+        this.fromCache.add(fromCache);
+        return fromCache;
+      }
+    }
+    return assemble(await this.readRole(desired, m));
+  }
+
+  /** Direct reads of the claim's role (GetRole, GetRolePolicy, ListRolePolicies, ListAttachedRolePolicies); tells the cache. */
+  private async readRole(desired: DesiredState, m: Managers): Promise<RoleView> {
+    const startedAt = Date.now();
+    const role = await m.role.get(desired.role.name);
     const ours = role && ownedByClaim(role.tags, desired);
     const [inlinePolicy, inlinePolicyNames, attachedPolicyArns] = ours
       ? await Promise.all([
@@ -309,16 +361,14 @@ export class Reconciler {
           m.policy.listAttached(role.name),
         ])
       : [undefined, [], []];
-    const associations = await m.association.find(this.o.config.cluster.name, desired.serviceAccount.namespace, desired.serviceAccount.name);
-    return {
-      ...(serviceAccount ? { serviceAccount } : {}),
-      ...(serviceAccount && (await this.holderGone(serviceAccount, desired)) ? { serviceAccountHolderGone: true } : {}),
-      ...(role ? { role } : {}),
-      ...(inlinePolicy ? { inlinePolicy } : {}),
-      inlinePolicyNames,
-      attachedPolicyArns,
-      associations,
-    };
+    // Only a complete picture goes into the cache: no role, or awi's role whose inline policies were all read.
+    if (!role) this.o.roleCache?.observed(desired.accountId, desired.role.name, undefined, startedAt);
+    else if (ours && inlinePolicyNames.every((n) => n === desired.permissionPolicy.name)) {
+      this.o.roleCache?.observed(desired.accountId, desired.role.name, {
+        role, inlinePolicies: inlinePolicy ? { [desired.permissionPolicy.name]: inlinePolicy } : {}, attachedPolicyArns,
+      }, startedAt);
+    }
+    return { ...(role ? { role } : {}), ...(inlinePolicy ? { inlinePolicy } : {}), inlinePolicyNames, attachedPolicyArns };
   }
 
   /** Does the ServiceAccount name another claim that no longer exists? (One read, only when it names another claim.) */
@@ -335,7 +385,7 @@ export class Reconciler {
     sa: ObservedServiceAccount | undefined,
     m: Managers,
     log: Logger,
-  ): Promise<{ sa?: ObservedServiceAccount; propagating?: boolean }> {
+  ): Promise<{ sa?: ObservedServiceAccount; propagating?: boolean; association?: ObservedAssociation }> {
     const role = d.role.name;
     switch (step.kind) {
       case 'CreateServiceAccount':
@@ -388,8 +438,8 @@ export class Reconciler {
       case 'CreateAssociation':
         if (d.binding.kind !== 'PodIdentityAssociation') return {};
         try {
-          await m.association.create(d.binding);
-          return {};
+          const association = await m.association.create(d.binding);
+          return association ? { association } : {};
         } catch (err) {
           // Someone created one between our list and our create: look again next time.
           if (isAlreadyExists(err)) return { propagating: true };
@@ -451,7 +501,7 @@ export class Reconciler {
   /** Removes the retiring identities except what `keep` still uses; returns what remains to retire (nothing: failures throw). */
   private async retire(claim: AwsWorkloadIdentityClaim, entries: RetiringIdentity[], keep: Partial<IdentityRef>, log: Logger): Promise<RetiringIdentity[]> {
     const owner = { cluster: this.o.config.cluster.arn, namespace: claim.metadata.namespace ?? '', claim: claim.metadata.name };
-    const { removed, unreachable } = await retireIdentities(retireActions(entries, keep), { aws: this.o.aws, serviceAccounts: this.o.serviceAccounts, config: this.o.config, owner, log });
+    const { removed, unreachable } = await retireIdentities(retireActions(entries, keep), { aws: this.o.aws, serviceAccounts: this.o.serviceAccounts, config: this.o.config, owner, log, roleWritten: (account, role) => this.o.roleCache?.wrote(account, role) });
     log.info({ removed, unreachable }, 'retired identities the claim no longer asks for');
     if (unreachable.length) {
       await this.o.events.record(claim, 'Warning', 'OldIdentityNotRetired', `Role ${unreachable.join(', ')} is in an account no longer in the platform config's accounts list: awi cannot delete it; delete it by hand.`);
@@ -501,6 +551,7 @@ export class Reconciler {
       for (const name of await policy.listInlineNames(t.roleName)) await policy.deleteInline(t.roleName, name);
       for (const arn of await policy.listAttached(t.roleName)) await policy.detach(t.roleName, arn);
       await role.delete(t.roleName);
+      this.o.roleCache?.wrote(t.accountId, t.roleName);
       removed.push(`role ${observedRole.arn} and its policies`);
     } else if (observedRole) {
       log.warn({ role: observedRole.arn }, 'role not owned by this claim: left in place');
@@ -521,7 +572,10 @@ export class Reconciler {
   private async release(claim: AwsWorkloadIdentityClaim, t: CleanupTarget, log: Logger): Promise<void> {
     const role = new RoleManager(this.o.aws.forAccount(t.accountId).iam);
     const observedRole = await role.get(t.roleName);
-    if (observedRole && ownedBy(observedRole.tags, t.owner)) await role.tag(t.roleName, { [RELEASED_TAG]: 'true' });
+    if (observedRole && ownedBy(observedRole.tags, t.owner)) {
+      await role.tag(t.roleName, { [RELEASED_TAG]: 'true' });
+      this.o.roleCache?.wrote(t.accountId, t.roleName);
+    }
     const released = await this.releaseServiceAccount(t);
     log.info({ role: t.roleArn, serviceAccountReleased: released }, 'claim deleted with deletionPolicy Retain: AWS resources left in place');
     await this.o.events.record(
@@ -585,10 +639,17 @@ export class Reconciler {
     const previous = claim.status?.conditions as Condition[] | undefined;
     const conditions = mergeConditions(previous, inputs, claim.metadata.generation, this.now().toISOString());
     const status: Record<string, unknown> = { ...fields, observedGeneration: claim.metadata.generation, conditions };
-    await this.o.claims.patchStatus(claim, status);
+    if (!statusUnchanged(claim.status as Record<string, unknown> | undefined, status)) await this.o.claims.patchStatus(claim, status);
     this.o.onReadyStatus?.(claimKey(claim.metadata.namespace ?? '', claim.metadata.name), conditions.find((c) => c.type === 'Ready')?.status);
     for (const c of changedConditions(previous, conditions)) log.info({ condition: c.type, status: c.status, reason: c.reason }, 'condition changed');
     for (const e of statusEvents(previous, conditions)) await this.o.events.record(claim, e.type, e.reason, e.note, e.action);
+  }
+
+  /** `previous` while it is younger than the record interval and nothing forces a new one; else `now`. */
+  private coarseTime(previous: string | undefined, now: string, force: boolean): string {
+    if (force || !previous) return now;
+    const age = Date.parse(now) - Date.parse(previous);
+    return Number.isFinite(age) && age >= 0 && age < (this.o.statusTimeRecordMs ?? DEFAULT_STATUS_TIME_RECORD_MS) ? previous : now;
   }
 
   private resyncDelay(): number {
@@ -631,6 +692,36 @@ function describeDrift(d: AssociationDrift): string {
 }
 
 const identityOf = (d: DesiredState): IdentityRef => ({ roleArn: d.role.arn, serviceAccount: d.serviceAccount.name, mechanism: d.mechanism });
+const DEFAULT_STATUS_TIME_RECORD_MS = 15 * 60_000;
+
+function wasReady(claim: AwsWorkloadIdentityClaim): boolean {
+  return (claim.status?.conditions as Condition[] | undefined)?.find((c) => c.type === 'Ready')?.status === 'True';
+}
+
+/** Would patching `next` onto `current` change nothing? (null in a merge patch removes: same as absent.) */
+export function statusUnchanged(current: Record<string, unknown> | undefined, next: Record<string, unknown>): boolean {
+  if (!current) return false;
+  return Object.entries(next).every(([k, v]) => canonicalJson(v ?? undefined) === canonicalJson(current[k] ?? undefined));
+}
+
+function canonicalJson(v: unknown): string {
+  if (v === undefined) return 'undefined';
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).filter((k) => (v as Record<string, unknown>)[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** The IAM part of Observed. */
+type RoleView = Pick<Observed, 'role' | 'inlinePolicy' | 'inlinePolicyNames' | 'attachedPolicyArns'>;
+
+/** What the cache holds, seen as the direct reads would (policies only on a role the claim owns). */
+function roleViewFromCache(c: CachedRole | undefined, desired: DesiredState): RoleView {
+  if (!c) return { inlinePolicyNames: [], attachedPolicyArns: [] };
+  if (!ownedByClaim(c.role.tags, desired)) return { role: c.role, inlinePolicyNames: [], attachedPolicyArns: [] };
+  return { role: c.role, ...inlineView(c, desired.permissionPolicy.name), attachedPolicyArns: c.attachedPolicyArns };
+}
 
 type Managers = { role: RoleManager; policy: PermissionPolicyManager; association: AssociationManager };
 

@@ -18,6 +18,8 @@ export interface RetireContext {
   config: PlatformConfig;
   owner: ClaimOwner;
   log: Logger;
+  /** Told before a role is changed, so a shared observation never answers with the role as it was. */
+  roleWritten?(accountId: string, roleName: string): void;
 }
 
 export interface RetireResult {
@@ -48,6 +50,7 @@ export async function retireIdentities(actions: RetireAction[], c: RetireContext
       const policies = new PermissionPolicyManager(iam);
       const role = await roles.get(a.role.name);
       if (role && ownedBy(role.tags, c.owner)) {
+        c.roleWritten?.(a.role.accountId, a.role.name);
         for (const name of await policies.listInlineNames(a.role.name)) await policies.deleteInline(a.role.name, name);
         for (const arn of await policies.listAttached(a.role.name)) await policies.detach(a.role.name, arn);
         await roles.delete(a.role.name);

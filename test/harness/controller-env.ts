@@ -130,7 +130,7 @@ export interface ControllerEnv {
  * no reset, and the prerequisites are assumed to exist already.
  */
 export async function startControllerEnv(
-  opts: { propagationRequeueMs?: number; resyncMs?: number; prerequisiteTtlMs?: number; config?: PlatformConfig; reset?: boolean } = {},
+  opts: { propagationRequeueMs?: number; resyncMs?: number; observeMs?: number; prerequisiteTtlMs?: number; config?: PlatformConfig; reset?: boolean } = {},
 ): Promise<ControllerEnv> {
   const reset = opts.reset ?? true;
   if (reset) await awsFake().reset();
@@ -147,6 +147,8 @@ export async function startControllerEnv(
     log,
     propagationRequeueMs: opts.propagationRequeueMs ?? 300,
     resyncMs: opts.resyncMs ?? 3_600_000,
+    // 0: a reconcile the test triggers sees AWS as it is at that moment (pages read after it began), as the per-claim reads did.
+    observeMs: opts.observeMs ?? 0,
     ...(opts.prerequisiteTtlMs !== undefined ? { prerequisiteTtlMs: opts.prerequisiteTtlMs } : {}),
   });
   await controller.start();

@@ -214,6 +214,11 @@ export class AwsStateModel {
         if (r) this.roles.set(name, { path: r.Path ?? '/', tags: tagMap(r.Tags), ...(r.PermissionsBoundary?.PermissionsBoundaryArn ? { boundary: r.PermissionsBoundary.PermissionsBoundaryArn } : {}) });
         return;
       }
+      case 'iam:GetAccountAuthorizationDetails':
+        for (const r of call.output?.RoleDetailList ?? []) {
+          if (r.RoleName) this.roles.set(r.RoleName, { path: r.Path ?? '/', tags: tagMap(r.Tags), ...(r.PermissionsBoundary?.PermissionsBoundaryArn ? { boundary: r.PermissionsBoundary.PermissionsBoundaryArn } : {}) });
+        }
+        return;
       case 'iam:ListRoles':
         for (const r of call.output?.Roles ?? []) {
           if (r.RoleName) this.roles.set(r.RoleName, { ...(this.roles.get(r.RoleName) ?? { tags: {} }), path: r.Path ?? '/' });
@@ -293,7 +298,8 @@ export function authorizationRequests(call: AwsCall, env: AwsEnv, state: AwsStat
   const api = `${call.service}:${call.operation}`;
   const req = (action: string, resource: string, context: RequestContext = {}): AuthzRequest => ({ action, resource, context });
 
-  if (api === 'iam:ListRoles') return [req(api, '*')]; // no resource-level permissions
+  // No resource-level permissions: the shared role observation's pages (src/controller/observation/).
+  if (api === 'iam:ListRoles' || api === 'iam:GetAccountAuthorizationDetails') return [req(api, '*')];
   if (api === 'iam:GetOpenIDConnectProvider') return [req(api, call.input.OpenIDConnectProviderArn as string)];
   // Credential verification's EKS Auth call (the controller's own credentials sign it), on the cluster.
   if (api === 'eks-auth:AssumeRoleForPodIdentity') return [req(api, `arn:${partition}:eks:${region}:${accountId}:cluster/${call.input.clusterName}`)];

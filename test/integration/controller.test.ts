@@ -107,7 +107,9 @@ describe('steady state and changes', () => {
     await env.controller.queue.idle();
     const calls = await awsFake().calls();
     expect(writeCalls(calls)).toEqual({});
-    expect(calls['iam:GetRole']).toBeGreaterThan(0); // it did look
+    // It did look: through the shared role observation (pages), not per-claim role reads.
+    expect(calls['iam:GetAccountAuthorizationDetails']).toBeGreaterThan(0);
+    expect(calls['iam:GetRole'] ?? 0).toBe(0);
 
     await claimsApi().patchNamespacedCustomObject(
       { group: GROUP, version: VERSION, plural: PLURAL, namespace: ns, name: 'app', body: { spec: { permissions: { s3: [{ bucket: 'company-prod-data', prefix: 'other/', access: ['read', 'write'] }] } } } },

@@ -218,6 +218,11 @@ function moves(o: Ownership): Move[] {
     { name: 'remove a stale awi.dev tag from its own association', expected: 'ALLOWED', newWithIssue8: true, ...eks('UntagResource', { resourceArn: associationArn('a-mine'), tagKeys: ['awi.dev/stale'] }) },
     { name: 'list the associations of this cluster', expected: 'ALLOWED', ...eks('ListPodIdentityAssociations', { namespace: 'team-a', serviceAccount: 'app' }) },
     { name: 'check who it is', expected: 'ALLOWED', requests: [req('sts:GetCallerIdentity', '*')] },
+    {
+      name: "read the account's roles in pages (the shared role observation)", expected: 'ALLOWED',
+      knownLimit: "IAM has no resource-level permissions for GetAccountAuthorizationDetails or ListRoles: the controller can read the whole account's IAM configuration (reads only, no secrets; deploy/aws/README.md, ObserveRolesInPages)",
+      requests: [req('iam:GetAccountAuthorizationDetails', '*'), req('iam:ListRoles', '*')],
+    },
     { name: 'describe its cluster (the start-up check that the cluster ARN is the configured one)', expected: 'ALLOWED', newWithIssue9: true, call: { service: 'eks', operation: 'DescribeCluster', input: { name: CLUSTER } }, state: new AwsStateModel() },
   ];
 }

@@ -118,17 +118,20 @@ describe('controller policy shape', () => {
     expect(JSON.stringify(policy).replace(/\s/g, '').length).toBeLessThanOrEqual(6144);
   });
 
-  it('names every action explicitly and every resource by ARN (only sts:GetCallerIdentity takes *)', () => {
+  // The two page reads of the shared role observation have no resource-level permissions in IAM:
+  // they take *, and are reads (deploy/aws/README.md says what they reveal).
+  const UNSCOPABLE = new Set(['sts:GetCallerIdentity', 'iam:GetAccountAuthorizationDetails', 'iam:ListRoles']);
+  it('names every action explicitly and every resource by ARN (only sts:GetCallerIdentity and the page reads take *)', () => {
     for (const s of statements(policy)) {
       for (const a of [s.Action ?? []].flat()) expect(a).not.toContain('*');
       expect(s.NotAction).toBeUndefined();
       expect(s.NotResource).toBeUndefined();
-      if (s.Action !== 'sts:GetCallerIdentity') for (const r of [s.Resource ?? []].flat()) expect(r).toMatch(/^arn:aws:(iam|eks)::?/);
+      if (![s.Action ?? []].flat().every((a) => UNSCOPABLE.has(a))) for (const r of [s.Resource ?? []].flat()) expect(r).toMatch(/^arn:aws:(iam|eks)::?/);
     }
   });
 
   it('allows writes only with an ownership or boundary condition', () => {
-    const reads = new Set(['iam:GetRole', 'iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies', 'eks:ListPodIdentityAssociations', 'eks:DescribePodIdentityAssociation', 'eks:DescribeCluster', 'sts:GetCallerIdentity', 'sts:AssumeRole',
+    const reads = new Set(['iam:GetAccountAuthorizationDetails', 'iam:ListRoles', 'iam:GetRole', 'iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies', 'eks:ListPodIdentityAssociations', 'eks:DescribePodIdentityAssociation', 'eks:DescribeCluster', 'sts:GetCallerIdentity', 'sts:AssumeRole',
       // Prerequisite checks and the credentials exchange: they read or mint short-lived credentials, change nothing.
       'iam:GetOpenIDConnectProvider', 'eks:DescribeAddon', 'eks-auth:AssumeRoleForPodIdentity']);
     for (const s of statements(policy)) {
@@ -227,8 +230,15 @@ describe('what the controller may do', () => {
   it('assumes only the account roles of the platform config, and nothing IAM-wide', () => {
     expect(decide({ service: 'sts', operation: 'AssumeRole', input: { RoleArn: TARGET } })).toBe('Allow');
     expect(decide({ service: 'sts', operation: 'AssumeRole', input: { RoleArn: 'arn:aws:iam::444455556666:role/OrganizationAccountAccessRole' } })).toBe('Deny');
-    for (const action of ['iam:CreateUser', 'iam:CreatePolicyVersion', 'iam:SetDefaultPolicyVersion', 'iam:CreateAccessKey', 'iam:ListRoles', 'eks:DescribeCluster', 'sts:TagSession']) {
+    // (iam:ListRoles is now allowed on *: the shared role observation pages it; see the next test.)
+    for (const action of ['iam:CreateUser', 'iam:CreatePolicyVersion', 'iam:SetDefaultPolicyVersion', 'iam:CreateAccessKey', 'iam:ListUsers', 'iam:GetPolicyVersion', 'eks:DescribeCluster', 'sts:TagSession']) {
       expect({ action, decision: evaluate(policy, { action, resource: '*', context: {} }).decision }).toEqual({ action, decision: 'ImplicitDeny' });
+    }
+  });
+
+  it("reads the account's roles in pages (the shared observation), which IAM cannot scope by resource", () => {
+    for (const action of ['iam:GetAccountAuthorizationDetails', 'iam:ListRoles']) {
+      expect({ action, decision: evaluate(policy, { action, resource: '*', context: {} }).decision }).toEqual({ action, decision: 'Allow' });
     }
   });
 });

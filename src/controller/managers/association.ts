@@ -1,7 +1,7 @@
 // EKS Pod Identity association manager.
 import {
   CreatePodIdentityAssociationCommand, DeletePodIdentityAssociationCommand, DescribePodIdentityAssociationCommand, EKSClient,
-  ListPodIdentityAssociationsCommand, TagResourceCommand, UntagResourceCommand, UpdatePodIdentityAssociationCommand,
+  ListPodIdentityAssociationsCommand, type PodIdentityAssociation, TagResourceCommand, UntagResourceCommand, UpdatePodIdentityAssociationCommand,
 } from '@aws-sdk/client-eks';
 import { isNotFound } from '../../aws/errors.js';
 import type { PodIdentityBinding } from '../../compiler/types.js';
@@ -57,28 +57,16 @@ export class AssociationManager {
 
   async describe(clusterName: string, associationId: string): Promise<ObservedAssociation | undefined> {
     try {
-      const { association: a } = await this.eks.send(new DescribePodIdentityAssociationCommand({ clusterName, associationId }));
-      if (!a?.associationId) return undefined;
-      return {
-        associationId: a.associationId,
-        associationArn: a.associationArn ?? '',
-        clusterName: a.clusterName ?? clusterName,
-        namespace: a.namespace ?? '',
-        serviceAccount: a.serviceAccount ?? '',
-        roleArn: a.roleArn ?? '',
-        tags: a.tags ?? {},
-        ...(a.targetRoleArn ? { targetRoleArn: a.targetRoleArn } : {}),
-        ...(a.externalId ? { externalId: a.externalId } : {}),
-        disableSessionTags: a.disableSessionTags ?? false,
-        ...(a.policy ? { policy: a.policy } : {}),
-      };
+      const { association } = await this.eks.send(new DescribePodIdentityAssociationCommand({ clusterName, associationId }));
+      return observedAssociation(association, clusterName);
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
     }
   }
 
-  async create(binding: PodIdentityBinding): Promise<string> {
+  /** Creates it and returns what EKS answered (id, ARN, and the external id EKS generates for a target role): no read-back. */
+  async create(binding: PodIdentityBinding): Promise<ObservedAssociation | undefined> {
     const out = await this.eks.send(
       new CreatePodIdentityAssociationCommand({
         clusterName: binding.clusterName,
@@ -91,7 +79,7 @@ export class AssociationManager {
         ...(binding.policy ? { policy: binding.policy } : {}),
       }),
     );
-    return out.association?.associationId ?? '';
+    return observedAssociation(out.association, binding.clusterName);
   }
 
   /** Sets only the given fields (EKS leaves the others as they are). */
@@ -115,4 +103,22 @@ export class AssociationManager {
       if (!isNotFound(err)) throw err;
     }
   }
+}
+
+/** An association as Describe and Create return it, in awi's terms. */
+function observedAssociation(a: PodIdentityAssociation | undefined, clusterName: string): ObservedAssociation | undefined {
+  if (!a?.associationId) return undefined;
+  return {
+    associationId: a.associationId,
+    associationArn: a.associationArn ?? '',
+    clusterName: a.clusterName ?? clusterName,
+    namespace: a.namespace ?? '',
+    serviceAccount: a.serviceAccount ?? '',
+    roleArn: a.roleArn ?? '',
+    tags: a.tags ?? {},
+    ...(a.targetRoleArn ? { targetRoleArn: a.targetRoleArn } : {}),
+    ...(a.externalId ? { externalId: a.externalId } : {}),
+    disableSessionTags: a.disableSessionTags ?? false,
+    ...(a.policy ? { policy: a.policy } : {}),
+  };
 }
