@@ -208,6 +208,11 @@ export function figureRows(runs: readonly RunFigures[], isWrite: (op: string) =>
   row('duplicates / orphans / missing', (r) => `${r.audit.duplicates} / ${r.audit.orphans} / ${r.audit.missing}`);
   row('load average (1 min), start → end', (r) => `${r.loadAverage.start.toFixed(1)} → ${r.loadAverage.end.toFixed(1)}`);
 
+  const criteria = [...new Set(runs.flatMap((r) => acceptance(r, isWrite).map((v) => v.criterion)))];
+  for (const criterion of criteria) {
+    row(`issue 10: ${criterion}`, (r) => acceptance(r, isWrite).find((v) => v.criterion === criterion)?.verdict);
+  }
+
   const sections: Array<[string, (r: RunFigures) => Record<string, number> | undefined]> = [
     ['creation', (r) => r.creation.calls],
     ['resync', (r) => r.resync?.calls],
@@ -220,6 +225,54 @@ export function figureRows(runs: readonly RunFigures[], isWrite: (op: string) =>
     }
   }
   return rows;
+}
+
+// --- issue 10's acceptance, as verdicts on the measured figures ---------------------
+
+export interface Verdict {
+  criterion: string;
+  /** "PASS …" / "FAIL …" with the measured value against the target. */
+  verdict: string;
+  pass: boolean;
+}
+
+/**
+ * Issue 10's acceptance criteria that one run measures, each against its
+ * figure. Targets stated for 1,000 claims scale with N (a resync of N claims:
+ * 50 calls per 1,000); those stated for 5,000 apply as they are to smaller N
+ * (fewer claims must not need more). A criterion the run did not measure
+ * (resync with --kills, kills without --kills …) is left out.
+ */
+export function acceptance(r: RunFigures, isWrite: (op: string) => boolean): Verdict[] {
+  const out: Verdict[] = [];
+  const check = (criterion: string, value: number, target: number, shown: (v: number) => string = (v) => v.toFixed(2)): void => {
+    const pass = value <= target;
+    out.push({ criterion, pass, verdict: `${pass ? 'PASS' : 'FAIL'} ${shown(value)} ≤ ${shown(target)}` });
+  };
+  const faulty = !!r.faults;
+  const c = splitCalls(r.creation.calls, isWrite);
+  if (!faulty && !r.kills) {
+    check('creation: writes per claim ≤ 3', c.writes / r.claims, 3);
+    check('creation: reads per claim ≤ 3', c.reads / r.claims, 3);
+    check('creation: reconciles per claim = 1', r.creation.reconciles / r.claims, 1);
+    check('time to all Ready ≤ 1.2× floor', r.floor.ms > 0 ? r.readyMs / r.floor.ms : 0, 1.2, (v) => `${v.toFixed(2)}×`);
+  }
+  if (faulty) check('with faults: time to all Ready ≤ 3× fault-free floor', r.floor.ms > 0 ? r.readyMs / r.floor.ms : 0, 3, (v) => `${v.toFixed(2)}×`);
+  if (r.resync) {
+    const x = splitCalls(r.resync.calls, isWrite);
+    check('resync: AWS calls ≤ 50 per 1,000 claims', x.total, (50 * r.claims) / 1000, (v) => v.toFixed(0));
+    check('resync: writes = 0', x.writes, 0, (v) => v.toFixed(0));
+  }
+  if (r.restart) {
+    check('restart pass: AWS calls ≤ 100 (stated for 5,000)', splitCalls(r.restart.calls, isWrite).total, 100, (v) => v.toFixed(0));
+    check('restart pass: ≤ 60 s (stated for 5,000)', r.restart.fromSpawnMs / 1000, 60, (v) => `${v.toFixed(1)} s`);
+  }
+  const peak = Math.max(r.memory.creation.peak, r.memory.steady?.peak ?? 0, r.restart?.memory.peak ?? 0);
+  check('peak RSS ≤ 100 MiB (stated for 5,000)', peak, 100, (v) => `${v.toFixed(0)} MiB`);
+  check('idle RSS ≤ 60 MiB', r.memory.idle.rss, 60, (v) => `${v.toFixed(0)} MiB`);
+  if (r.kills) check('kills: intervals in which Ready did not rise = 0', killProgress(r.kills.atKills).stalls, 0, (v) => v.toFixed(0));
+  check('duplicates + orphans + missing = 0', r.audit.duplicates + r.audit.orphans + r.audit.missing, 0, (v) => v.toFixed(0));
+  return out;
 }
 
 export function markdownTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {

@@ -8,7 +8,7 @@ import { compileClaim } from '../../src/compiler/compile.js';
 import type { DesiredSourceRole, DesiredState } from '../../src/compiler/types.js';
 import { parsePlatformConfig } from '../../src/config/index.js';
 import {
-  callsSince, creationFloor, figureRows, killProgress, markdownTable, neededForCreation, renderReport, splitCalls, type FloorRates, type RunFigures,
+  acceptance, callsSince, creationFloor, figureRows, killProgress, markdownTable, neededForCreation, renderReport, splitCalls, type FloorRates, type RunFigures,
 } from '../../bench/figures.js';
 
 const examples = path.join(process.cwd(), 'deploy', 'examples');
@@ -169,5 +169,52 @@ describe('the table', () => {
 
   it('markdownTable pads every cell to its column', () => {
     expect(markdownTable(['a', 'bb'], [['xyz', '1'], ['q', '22']])).toBe(['| a   | bb |', '|-----|---:|', '| xyz |  1 |', '| q   | 22 |'].join('\n'));
+  });
+});
+
+describe('acceptance (issue 10)', () => {
+  const verdicts = (r: RunFigures): Record<string, string> => Object.fromEntries(acceptance(r, isWrite).map((v) => [v.criterion, v.verdict]));
+
+  it('judges each measured figure against its target', () => {
+    const v = verdicts(run());
+    expect(v['creation: writes per claim ≤ 3']).toBe('PASS 1.00 ≤ 3.00');
+    expect(v['creation: reads per claim ≤ 3']).toBe('PASS 3.00 ≤ 3.00');
+    expect(v['creation: reconciles per claim = 1']).toBe('FAIL 2.00 ≤ 1.00');
+    expect(v['time to all Ready ≤ 1.2× floor']).toBe('FAIL 1.60× ≤ 1.20×');
+    expect(v['resync: AWS calls ≤ 50 per 1,000 claims']).toBe('FAIL 1000 ≤ 50');
+    expect(v['resync: writes = 0']).toBe('PASS 0 ≤ 0');
+    expect(v['restart pass: AWS calls ≤ 100 (stated for 5,000)']).toBe('FAIL 1001 ≤ 100');
+    expect(v['restart pass: ≤ 60 s (stated for 5,000)']).toBe('FAIL 103.0 s ≤ 60.0 s');
+    expect(v['peak RSS ≤ 100 MiB (stated for 5,000)']).toBe('FAIL 190 MiB ≤ 100 MiB');
+    expect(v['idle RSS ≤ 60 MiB']).toBe('FAIL 140 MiB ≤ 60 MiB');
+    expect(v['duplicates + orphans + missing = 0']).toBe('PASS 0 ≤ 0');
+  });
+
+  it('scales the resync target with N and passes a controller at the targets', () => {
+    const v = verdicts(run({
+      claims: 5000,
+      readyMs: 500_000,
+      floor: creationFloor({ reconciles: 5000, calls: { iam: 10_000, eks: 2500, sts: 0 } }, rates()),
+      creation: { calls: { 'iam:CreateRole': 5000, 'iam:PutRolePolicy': 5000, 'eks:CreatePodIdentityAssociation': 2500, 'iam:ListRoles': 5 }, reconciles: 5000, reconcilesByResult: {} },
+      resync: { ms: 330_000, reconciles: 5000, calls: { 'iam:ListRoles': 5, 'eks:ListPodIdentityAssociations': 25, 'eks:DescribePodIdentityAssociation': 200 } },
+      restart: { fromSpawnMs: 40_000, fromSyncMs: 35_000, reconciles: 5000, calls: { 'iam:ListRoles': 5, 'eks:ListPodIdentityAssociations': 25 }, memory: { peak: 95, rss: 90 } },
+      memory: { idle: { peak: 50, rss: 48 }, creation: { peak: 98, rss: 90 }, steady: { peak: 96, rss: 90 } },
+    }));
+    expect(Object.values(v).every((x) => x.startsWith('PASS'))).toBe(true);
+    expect(v['resync: AWS calls ≤ 50 per 1,000 claims']).toBe('PASS 230 ≤ 250');
+  });
+
+  it('judges a fault run against 3× the fault-free floor, and a kill run by its progress, not by creation cost', () => {
+    const faults = verdicts(run({ faults: { throttle: 0.3, serverErrors: 0.05, lagMs: 10_000, injected: 1 }, readyMs: 290_000 }));
+    expect(faults['with faults: time to all Ready ≤ 3× fault-free floor']).toBe('PASS 2.96× ≤ 3.00×');
+    expect(faults['creation: writes per claim ≤ 3']).toBeUndefined();
+    const kills = verdicts(run({ resync: undefined, restart: undefined, kills: { count: 3, everyS: 10, atKills: [{ t: 1, ready: 5 }, { t: 2, ready: 5 }, { t: 3, ready: 9 }] } }));
+    expect(kills['kills: intervals in which Ready did not rise = 0']).toBe('FAIL 1 ≤ 0');
+    expect(kills['creation: reconciles per claim = 1']).toBeUndefined();
+  });
+
+  it('shows the verdicts as rows of the table', () => {
+    const rows = figureRows([run()], isWrite);
+    expect(rows.find(([l]) => l === 'issue 10: resync: writes = 0')?.[1]).toBe('PASS 0 ≤ 0');
   });
 });
