@@ -74,6 +74,8 @@ export interface ControllerProcess {
   spawnedAt: number;
   /** When the controller logged that its watches synced. */
   syncedAt?: number;
+  /** When /readyz first answered 200. */
+  readyAt?: number;
   /** Set when the process exited, by code or by signal. */
   gone: boolean;
   exited: Promise<number | null>;
@@ -131,7 +133,10 @@ export class ControllerRunner {
     for (;;) {
       if (proc.gone) throw new Error(`the controller exited (code ${child.exitCode}, signal ${child.signalCode}) before it was ready; see ${path.join(this.logDir, `controller-${n}.log`)}`);
       const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
-      if (ok) return proc;
+      if (ok) {
+        proc.readyAt = performance.now();
+        return proc;
+      }
       await sleep(100);
     }
   }

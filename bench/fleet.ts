@@ -312,18 +312,23 @@ async function runOnce(o: Options, n: number, say: (s: string) => void): Promise
     const atKills: KillSample[] = [];
     const deadline = t0 + o.timeoutS * 1000;
     let kills = 0;
-    let nextKill = t0 + o.killEveryS * 1000;
+    // Each process lives --kill-every-s seconds from the moment it is ready (the first from the first create):
+    // counted from its spawn instead, a loaded machine's start-up time would eat the whole interval.
+    const killDue = (): number => {
+      const p = runner.current!;
+      return kills === 0 ? Math.max(t0, p.readyAt ?? t0) + o.killEveryS * 1000 : p.readyAt === undefined ? Infinity : p.readyAt + o.killEveryS * 1000;
+    };
     let nextSample = t0;
     while (readyAt.size < n && performance.now() < deadline) {
       const now = performance.now();
-      if (kills < o.kills && now >= nextKill) {
+      if (kills < o.kills && now >= killDue()) {
         const ready = readyAt.size;
+        const lived = now - (runner.current!.readyAt ?? runner.current!.spawnedAt);
         await runner.kill('SIGKILL');
         kills++;
         atKills.push({ t: performance.now() - t0, ready });
-        say(`  SIGKILL ${kills} (pid ${runner.current!.pid}) after ${fmtS(performance.now() - t0)}: ${ready}/${n} Ready; restarted`);
+        say(`  SIGKILL ${kills} (pid ${runner.current!.pid}, ${fmtS(lived)} after it was ready) at ${fmtS(performance.now() - t0)}: ${ready}/${n} Ready; restarted`);
         runner.startDetached();
-        nextKill = performance.now() + o.killEveryS * 1000;
       }
       if (now >= nextSample) {
         nextSample = now + o.sampleS * 1000;
