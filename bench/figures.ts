@@ -133,6 +133,8 @@ export interface MemoryFigure {
 
 /** What one bench run (one N on a fresh bed) measured. Times in ms; call counters per AWS operation. */
 export interface RunFigures {
+  /** What the column is (e.g. "before", a commit); shown in its header. */
+  label?: string;
   claims: number;
   podIdentity: number;
   faults?: { throttle: number; serverErrors: number; lagMs: number; injected: number };
@@ -283,6 +285,6 @@ export function markdownTable(header: readonly string[], rows: ReadonlyArray<rea
 
 /** The whole report as markdown: the table with one column per run. */
 export function renderReport(runs: readonly RunFigures[], isWrite: (op: string) => boolean): string {
-  const header = ['figure', ...runs.map((r) => `N = ${r.claims}${r.kills ? `, ${r.kills.count} kills` : ''}${r.faults ? ', faults' : ''}`)];
+  const header = ['figure', ...runs.map((r) => `${r.label ? `${r.label}: ` : ''}N = ${r.claims}${r.kills ? `, ${r.kills.count} kills` : ''}${r.faults ? ', faults' : ''}`)];
   return markdownTable(header, figureRows(runs, isWrite));
 }

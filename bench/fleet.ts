@@ -57,6 +57,9 @@ interface Options {
   qps?: number;
   controller: string;
   out?: string;
+  label?: string;
+  /** Only render: the runs of these --out JSON files (each "file.json" or "file.json:label") as one table. */
+  render?: string[];
   keep: boolean;
 }
 
@@ -78,6 +81,8 @@ function options(): Options {
       qps: { type: 'string' },
       controller: { type: 'string' },
       out: { type: 'string' },
+      label: { type: 'string' },
+      render: { type: 'string' },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -88,6 +93,8 @@ function options(): Options {
        [--skip-resync] [--resync-s S] [--concurrency N] [--qps N] [--controller PATH] [--keep]
   --claims N,M,...  one run per N, each on a fresh test bed; one table with a column per run
   --out FILE        also write the table: FILE.json (figures and table) or any other name (markdown)
+  --label TEXT      name the runs' columns (e.g. before, after)
+  --render A.json[:label],B.json[:label]   run nothing: one table of the runs in earlier --out JSON files
   --kills K         SIGKILL the controller K times during convergence, every --kill-every-s seconds, restarting it at once
   --throttle R      throttle that fraction of IAM and EKS calls (evenly spread) until all claims are Ready
   --5xx R           answer that fraction of IAM and EKS calls with a 500 InternalFailure until all claims are Ready
@@ -123,6 +130,8 @@ function options(): Options {
     ...(values.qps !== undefined ? { qps: num('qps', values.qps, 0.1, 1000) } : {}),
     controller: path.resolve(values.controller ?? path.join(projectRoot, 'dist', 'src', 'cli', 'main.js')),
     ...(values.out !== undefined ? { out: path.resolve(values.out) } : {}),
+    ...(values.label !== undefined ? { label: values.label } : {}),
+    ...(values.render !== undefined ? { render: values.render.split(',') } : {}),
     keep: values.keep ?? false,
   };
 }
@@ -403,6 +412,7 @@ async function runOnce(o: Options, n: number, say: (s: string) => void): Promise
     const report = await audit(bed.endpoint, claims, custom);
     const lat = [...readyAt.values()].map((t) => t - t0).sort((x, y) => x - y);
     const figures: RunFigures = {
+      ...(o.label !== undefined ? { label: o.label } : {}),
       claims: n,
       podIdentity: claims.filter((cl) => cl.spec.mechanism === 'PodIdentity').length,
       ...(faulty ? { faults: { throttle: o.throttle, serverErrors: o.serverErrors, lagMs: o.lagMs, injected } } : {}),
@@ -483,8 +493,22 @@ function controllerCommit(mainJs: string): string {
   }
 }
 
+/** --render: the runs of earlier --out JSON files as one table (e.g. before and after side by side). */
+function render(o: Options, files: string[]): number {
+  const runs = files.flatMap((spec) => {
+    const [file, label] = /^(.*\.json)(?::(.+))?$/.exec(spec)?.slice(1) ?? [spec];
+    const written = JSON.parse(readFileSync(file!, 'utf8')) as { runs: RunFigures[] };
+    return written.runs.map((r) => (label ? { ...r, label } : r));
+  });
+  const table = renderReport(runs, isWrite);
+  console.log(table);
+  if (o.out) writeFileSync(o.out, `${table}\n`);
+  return 0;
+}
+
 async function main(): Promise<number> {
   const o = options();
+  if (o.render) return render(o, o.render);
   const say = (s: string): void => console.log(s);
   const commit = controllerCommit(o.controller);
   say(`awi fleet bench (Node ${process.version}), controller at ${commit}; runs: N = ${o.claims.join(', ')}`);
