@@ -193,7 +193,7 @@ export function figureRows(runs: readonly RunFigures[], isWrite: (op: string) =>
     `${r.afterReady.reconciles}, ${splitCalls(r.afterReady.calls, isWrite).total}${r.afterReady.idle ? ` (idle after ${s(r.afterReady.ms)})` : ' (NOT IDLE after 60 s)'}`);
   row('one full resync: AWS calls total', (r) => optional(r.resync, (x) => String(splitCalls(x.calls, isWrite).total)));
   row('  per claim (reads / writes)', (r) => optional(r.resync, (x) => { const c = splitCalls(x.calls, isWrite); return `${per(c.total, r.claims)} (${per(c.reads, r.claims)} / ${c.writes})`; }));
-  row('  reconciles in the resync window', (r) => optional(r.resync, (x) => String(x.reconciles)));
+  row('  reconciles in the window (calls per reconcile)', (r) => optional(r.resync, (x) => `${x.reconciles} (${(splitCalls(x.calls, isWrite).total / Math.max(1, x.reconciles)).toFixed(2)})`));
   row('first no-op pass after restart: AWS calls', (r) => optional(r.restart, (x) => { const c = splitCalls(x.calls, isWrite); return `${c.total} (${c.writes} writes)`; }));
   row('  duration from start (from watches synced)', (r) => optional(r.restart, (x) => `${s(x.fromSpawnMs)} (${s(x.fromSyncMs)})`));
   row('  reconciles in the pass', (r) => optional(r.restart, (x) => String(x.reconciles)));

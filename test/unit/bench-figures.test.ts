@@ -143,6 +143,7 @@ describe('the table', () => {
     const rows = figureRows([run(), run({ resync: undefined, restart: undefined, memory: { idle: { peak: 60, rss: 58 }, creation: { peak: 90, rss: 80 } } })], isWrite);
     expect(cell(rows, 'one full resync: AWS calls total')).toEqual(['1000', '-']);
     expect(cell(rows, '  per claim (reads / writes)')).toEqual(['1.00 (1.00 / 0)', '-']);
+    expect(cell(rows, '  reconciles in the window (calls per reconcile)')).toEqual(['1000 (1.00)', '-']);
     expect(cell(rows, 'first no-op pass after restart: AWS calls')).toEqual(['1001 (0 writes)', '-']);
     expect(cell(rows, '  duration from start (from watches synced)')).toEqual(['103.0 s (100.0 s)', '-']);
     expect(cell(rows, 'peak RSS, creation')).toEqual(['190 MiB', '90 MiB']);
