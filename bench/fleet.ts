@@ -233,7 +233,10 @@ async function runOnce(o: Options, n: number, say: (s: string) => void): Promise
   const cleanup = async (): Promise<void> => {
     for (const c of cleanups.splice(0).reverse()) await c().catch((err: unknown) => console.error(`cleanup: ${String(err)}`));
   };
-  const onSignal = (sig: NodeJS.Signals): void => void cleanup().then(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+  const onSignal = (sig: NodeJS.Signals): void => void cleanup().then(() => {
+    if (!o.keep) rmSync(bed.runDir, { recursive: true, force: true });
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  });
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
