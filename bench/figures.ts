@@ -138,7 +138,7 @@ export interface RunFigures {
   claims: number;
   podIdentity: number;
   faults?: { throttle: number; serverErrors: number; lagMs: number; injected: number };
-  kills?: { count: number; everyS: number; atKills: KillSample[] };
+  kills?: { count: number; everyS: number; from?: 'ready' | 'spawn'; atKills: KillSample[] };
   floor: Floor;
   readyMs: number;
   readyP50Ms: number;
@@ -202,7 +202,7 @@ export function figureRows(runs: readonly RunFigures[], isWrite: (op: string) =>
   row('peak RSS, restart pass', (r) => optional(r.restart, (x) => mib(x.memory.peak)));
   row('idle RSS (no claim)', (r) => `${mib(r.memory.idle.rss)} (peak ${mib(r.memory.idle.peak)})`);
   if (runs.some((r) => r.kills)) {
-    row('controller SIGKILLs', (r) => optional(r.kills, (k) => `${k.count}, each ${k.everyS} s after the process was ready`));
+    row('controller SIGKILLs', (r) => optional(r.kills, (k) => `${k.count}, each ${k.everyS} s after the process ${k.from === 'spawn' ? 'started' : 'was ready'}`));
     row('Ready at each kill', (r) => optional(r.kills, (k) => killProgress(k.atKills).readyAtKills.join(', ')));
     row('  kill intervals without progress', (r) => optional(r.kills, (k) => String(killProgress(k.atKills).stalls)));
   }

@@ -46,6 +46,8 @@ interface Options {
   namespaces: number;
   kills: number;
   killEveryS: number;
+  /** What --kill-every-s counts from for a restarted process: its readiness (default) or its spawn (a harsher crash loop). */
+  killFrom: 'ready' | 'spawn';
   throttle: number;
   serverErrors: number;
   lagMs: number;
@@ -70,6 +72,7 @@ function options(): Options {
       namespaces: { type: 'string', default: '10' },
       kills: { type: 'string', default: '0' },
       'kill-every-s': { type: 'string', default: '10' },
+      'kill-from': { type: 'string', default: 'ready' },
       throttle: { type: 'string', default: '0' },
       '5xx': { type: 'string', default: '0' },
       'lag-ms': { type: 'string', default: '0' },
@@ -95,7 +98,8 @@ function options(): Options {
   --out FILE        also write the table: FILE.json (figures and table) or any other name (markdown)
   --label TEXT      name the runs' columns (e.g. before, after)
   --render A.json[:label],B.json[:label]   run nothing: one table of the runs in earlier --out JSON files
-  --kills K         SIGKILL the controller K times during convergence, every --kill-every-s seconds, restarting it at once
+  --kills K         SIGKILL the controller K times during convergence, restarting it at once; each process lives
+                    --kill-every-s seconds from its readiness (--kill-from ready, default) or from its spawn (--kill-from spawn)
   --throttle R      throttle that fraction of IAM and EKS calls (evenly spread) until all claims are Ready
   --5xx R           answer that fraction of IAM and EKS calls with a 500 InternalFailure until all claims are Ready
   --lag-ms L        IAM propagation lag of the fake until all claims are Ready
@@ -119,6 +123,13 @@ function options(): Options {
     namespaces: num('namespaces', values.namespaces, 1, 1000),
     kills: num('kills', values.kills, 0, 1000),
     killEveryS: num('kill-every-s', values['kill-every-s'], 1, 3600),
+    killFrom: ((v) => {
+      if (v !== 'ready' && v !== 'spawn') {
+        console.error(`--kill-from must be ready or spawn, got ${v}`);
+        process.exit(2);
+      }
+      return v;
+    })(values['kill-from']),
     throttle: num('throttle', values.throttle, 0, 0.95),
     serverErrors: num('5xx', values['5xx'], 0, 0.95),
     lagMs: num('lag-ms', values['lag-ms'], 0, 600_000),
@@ -328,7 +339,9 @@ async function runOnce(o: Options, n: number, say: (s: string) => void): Promise
     // counted from its spawn instead, a loaded machine's start-up time would eat the whole interval.
     const killDue = (): number => {
       const p = runner.current!;
-      return kills === 0 ? Math.max(t0, p.readyAt ?? t0) + o.killEveryS * 1000 : p.readyAt === undefined ? Infinity : p.readyAt + o.killEveryS * 1000;
+      if (kills === 0) return t0 + o.killEveryS * 1000;
+      if (o.killFrom === 'spawn') return p.spawnedAt + o.killEveryS * 1000;
+      return p.readyAt === undefined ? Infinity : p.readyAt + o.killEveryS * 1000;
     };
     let nextSample = t0;
     while (readyAt.size < n && performance.now() < deadline) {
@@ -419,7 +432,7 @@ async function runOnce(o: Options, n: number, say: (s: string) => void): Promise
       claims: n,
       podIdentity: claims.filter((cl) => cl.spec.mechanism === 'PodIdentity').length,
       ...(faulty ? { faults: { throttle: o.throttle, serverErrors: o.serverErrors, lagMs: o.lagMs, injected } } : {}),
-      ...(o.kills ? { kills: { count: kills, everyS: o.killEveryS, atKills } } : {}),
+      ...(o.kills ? { kills: { count: kills, everyS: o.killEveryS, from: o.killFrom, atKills } } : {}),
       floor,
       readyMs: wall,
       readyP50Ms: percentile(lat, 0.5),
