@@ -1,46 +1,53 @@
 // Fleet bench: the real `awi controller` as a separate process, exactly as a
-// Deployment replica runs it (its own Node process, the platform config file,
-// a kubeconfig, /metrics on its probe port, leader election off), against the
-// bench's own test bed. It measures what issue 10 asks about: time to all
-// Ready against the floor of the configured rates, AWS calls per claim at
-// creation, reconciles per claim, the AWS cost of one full resync and of the
-// first pass after a restart, the controller's peak RSS, and (with --kills)
-// whether convergence progresses through a crash loop.
+// Deployment replica runs it, against the bench's own test bed (one fresh bed
+// per N). It measures what issue 10 asks about and prints it as one table,
+// one column per N: time to all Ready against the floor of the configured
+// reconcile rate and AWS budget, AWS calls and reconciles per claim at
+// creation, the AWS cost of one full resync and of the first pass after a
+// restart, the controller's RSS (idle, creation, steady state), and (with
+// --kills) whether convergence progresses through a crash loop.
 //
-//   npm run build && bash testbed/scripts/node.sh node dist/bench/fleet.js --claims 200 [--kills 5] [--throttle 0.3] [--5xx 0.05] [--lag-ms 10000]
+//   npm run build && bash testbed/scripts/node.sh node dist/bench/fleet.js --claims 1000,5000 [--out figures.md|figures.json]
+//        [--kills 20] [--throttle 0.3] [--5xx 0.05] [--lag-ms 10000]
 //
-// Exit code 0 when every claim became Ready with no duplicate and no orphan
-// and the resync wrote nothing to AWS; 1 otherwise; 2 on bad arguments.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Exit code 0 when every claim of every run became Ready with no duplicate,
+// orphan or missing resource and the resync wrote nothing to AWS; 1
+// otherwise; 2 on bad arguments.
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, type KubernetesObject } from '@kubernetes/client-node';
 import { IAMClient, ListRolesCommand, ListRoleTagsCommand, type Role } from '@aws-sdk/client-iam';
 import YAML from 'yaml';
 import type { AwsWorkloadIdentityClaim } from '../src/api/types.js';
+import { compileClaim } from '../src/compiler/compile.js';
 import { TAG } from '../src/compiler/tags.js';
+import type { DesiredState } from '../src/compiler/types.js';
 import { parsePlatformConfig } from '../src/config/index.js';
+import type { PlatformConfig } from '../src/config/types.js';
 import { shareConnections } from '../src/runtime/connections.js';
 import { claimKey, GROUP, PLURAL, VERSION } from '../src/kube/claims.js';
 import { ResilientWatch } from '../src/runtime/watch.js';
 import { AwsFakeClient, awsClientConfig, writeCalls, type FaultRule } from '../testbed/awsfake/client.js';
 import { installCrd, platformPrerequisites, testPlatformConfigDocument } from '../testbed/harness/platform.js';
-import { stopChild } from '../testbed/harness/controlplane.js';
 import { loadKubeConfig } from '../testbed/harness/kube.js';
 import { projectRoot } from '../testbed/harness/paths.js';
 import { testClusterName, testRegion } from '../testbed/harness/testbed-info.js';
-import { benchClaims, startBed, stopBed, type Bed, type ClaimToCreate } from './bed.js';
+import { benchClaims, startBed, stopBed, type ClaimToCreate } from './bed.js';
+import { ControllerRunner, memoryOf, quiet, ReconcileLedger, resetPeak, scrape, sumOf } from './controller.js';
+import { callsSince, creationFloor, floorLabel, neededForCreation, renderReport, splitCalls, type KillSample, type MemoryFigure, type RunFigures } from './figures.js';
 
 interface Options {
-  claims: number;
+  claims: number[];
   namespaces: number;
   kills: number;
   killEveryS: number;
+  /** What --kill-every-s counts from for a restarted process: its readiness (default) or its spawn (a harsher crash loop). */
+  killFrom: 'ready' | 'spawn';
   throttle: number;
   serverErrors: number;
   lagMs: number;
@@ -48,6 +55,13 @@ interface Options {
   sampleS: number;
   skipResync: boolean;
   resyncS?: number;
+  concurrency?: number;
+  qps?: number;
+  controller: string;
+  out?: string;
+  label?: string;
+  /** Only render: the runs of these --out JSON files (each "file.json" or "file.json:label") as one table. */
+  render?: string[];
   keep: boolean;
 }
 
@@ -58,42 +72,64 @@ function options(): Options {
       namespaces: { type: 'string', default: '10' },
       kills: { type: 'string', default: '0' },
       'kill-every-s': { type: 'string', default: '10' },
+      'kill-from': { type: 'string', default: 'ready' },
       throttle: { type: 'string', default: '0' },
       '5xx': { type: 'string', default: '0' },
       'lag-ms': { type: 'string', default: '0' },
-      'timeout-s': { type: 'string', default: '1800' },
+      'timeout-s': { type: 'string', default: '3600' },
       'sample-s': { type: 'string', default: '5' },
       'skip-resync': { type: 'boolean', default: false },
       'resync-s': { type: 'string' },
+      concurrency: { type: 'string' },
+      qps: { type: 'string' },
+      controller: { type: 'string' },
+      out: { type: 'string' },
+      label: { type: 'string' },
+      render: { type: 'string' },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
-    console.log(`usage: node dist/bench/fleet.js [--claims 200] [--namespaces 10] [--kills K] [--kill-every-s 10]
-       [--throttle R] [--5xx R] [--lag-ms L] [--timeout-s 1800] [--sample-s 5] [--skip-resync] [--resync-s S] [--keep]
-  --kills K         SIGKILL the controller K times during convergence, every --kill-every-s seconds, restarting it at once
+    console.log(`usage: node dist/bench/fleet.js [--claims 200[,1000,...]] [--out FILE.md|FILE.json] [--namespaces 10]
+       [--kills K] [--kill-every-s 10] [--throttle R] [--5xx R] [--lag-ms L] [--timeout-s 3600] [--sample-s 5]
+       [--skip-resync] [--resync-s S] [--concurrency N] [--qps N] [--controller PATH] [--keep]
+  --claims N,M,...  one run per N, each on a fresh test bed; one table with a column per run
+  --out FILE        also write the table: FILE.json (figures and table) or any other name (markdown)
+  --label TEXT      name the runs' columns (e.g. before, after)
+  --render A.json[:label],B.json[:label]   run nothing: one table of the runs in earlier --out JSON files
+  --kills K         SIGKILL the controller K times during convergence, restarting it at once; each process lives
+                    --kill-every-s seconds from its readiness (--kill-from ready, default) or from its spawn (--kill-from spawn)
   --throttle R      throttle that fraction of IAM and EKS calls (evenly spread) until all claims are Ready
   --5xx R           answer that fraction of IAM and EKS calls with a 500 InternalFailure until all claims are Ready
   --lag-ms L        IAM propagation lag of the fake until all claims are Ready
   --resync-s S      controller.resyncSeconds (default: the shipped 300); a shorter one makes the resync figure quicker to get
+  --concurrency N, --qps N   override controller.concurrency / rateLimitPerSecond (the floor follows)
+  --controller PATH run this built CLI (e.g. another checkout's dist/src/cli/main.js) instead of this checkout's
   --skip-resync     skip the resync and restart measurements (they are skipped with --kills too)
-  --keep            keep the run directory (controller logs, control plane and fake logs)`);
+  --keep            keep the run directories (controller logs, control plane and fake logs)`);
     process.exit(0);
   }
   const num = (name: string, v: string | undefined, min: number, max = Infinity): number => {
     const n = Number(v);
-    if (!Number.isFinite(n) || n < min || n > max) {
+    if (v === undefined || v.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
       console.error(`--${name} must be a number in [${min}, ${max}], got ${v}`);
       process.exit(2);
     }
     return n;
   };
   return {
-    claims: num('claims', values.claims, 1, 10_000),
+    claims: (values.claims ?? '').split(',').map((v) => num('claims', v, 1, 10_000)),
     namespaces: num('namespaces', values.namespaces, 1, 1000),
     kills: num('kills', values.kills, 0, 1000),
     killEveryS: num('kill-every-s', values['kill-every-s'], 1, 3600),
+    killFrom: ((v) => {
+      if (v !== 'ready' && v !== 'spawn') {
+        console.error(`--kill-from must be ready or spawn, got ${v}`);
+        process.exit(2);
+      }
+      return v;
+    })(values['kill-from']),
     throttle: num('throttle', values.throttle, 0, 0.95),
     serverErrors: num('5xx', values['5xx'], 0, 0.95),
     lagMs: num('lag-ms', values['lag-ms'], 0, 600_000),
@@ -101,197 +137,21 @@ function options(): Options {
     sampleS: num('sample-s', values['sample-s'], 1, 600),
     skipResync: values['skip-resync'] ?? false,
     ...(values['resync-s'] !== undefined ? { resyncS: num('resync-s', values['resync-s'], 10, 86400) } : {}),
+    ...(values.concurrency !== undefined ? { concurrency: num('concurrency', values.concurrency, 1, 64) } : {}),
+    ...(values.qps !== undefined ? { qps: num('qps', values.qps, 0.1, 1000) } : {}),
+    controller: path.resolve(values.controller ?? path.join(projectRoot, 'dist', 'src', 'cli', 'main.js')),
+    ...(values.out !== undefined ? { out: path.resolve(values.out) } : {}),
+    ...(values.label !== undefined ? { label: values.label } : {}),
+    ...(values.render !== undefined ? { render: values.render.split(',') } : {}),
     keep: values.keep ?? false,
   };
 }
-
-// --- the controller as a child process ---------------------------------------
-
-/** A free TCP port on 127.0.0.1 for the controller's probe server. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Reconciles per claim key, across every controller process of the run, from their debug log lines. */
-class ReconcileLedger {
-  readonly byClaim = new Map<string, number>();
-  total = 0;
-  readonly byOutcome = new Map<string, number>();
-  lastAt = performance.now();
-
-  /** "watch: restarting" lines per watched path, across processes. */
-  readonly watchRestarts = new Map<string, number>();
-
-  record(line: string): void {
-    if (line.includes('"msg":"watch: restarting"')) {
-      const watch = /"watch":"([^"]+)"/.exec(line)?.[1] ?? '?';
-      this.watchRestarts.set(watch, (this.watchRestarts.get(watch) ?? 0) + 1);
-    }
-    if (!line.includes('"msg":"reconciled"') && !line.includes('"msg":"reconcile threw"')) return;
-    let entry: { claim?: string; outcome?: string; msg?: string };
-    try {
-      entry = JSON.parse(line) as typeof entry;
-    } catch {
-      return;
-    }
-    if (!entry.claim) return;
-    this.byClaim.set(entry.claim, (this.byClaim.get(entry.claim) ?? 0) + 1);
-    this.total++;
-    const outcome = entry.msg === 'reconcile threw' ? 'error' : (entry.outcome ?? 'unknown');
-    this.byOutcome.set(outcome, (this.byOutcome.get(outcome) ?? 0) + 1);
-    this.lastAt = performance.now();
-  }
-
-  snapshot(): Map<string, number> {
-    return new Map(this.byClaim);
-  }
-
-  /** Keys not reconciled since the snapshot. */
-  notSince(snap: Map<string, number>, keys: string[]): string[] {
-    return keys.filter((k) => (this.byClaim.get(k) ?? 0) <= (snap.get(k) ?? 0));
-  }
-}
-
-interface ControllerProcess {
-  child: ChildProcess;
-  pid: number;
-  port: number;
-  spawnedAt: number;
-  /** When the controller logged that its watches synced. */
-  syncedAt?: number;
-  /** Set when the process exited, by code or by signal. */
-  gone: boolean;
-  exited: Promise<number | null>;
-}
-
-class ControllerRunner {
-  private generation = 0;
-  current?: ControllerProcess;
-
-  constructor(
-    private readonly bed: Bed,
-    private readonly configFile: string,
-    private readonly ledger: ReconcileLedger,
-    private readonly logDir: string,
-  ) {}
-
-  async start(): Promise<ControllerProcess> {
-    const port = await freePort();
-    const n = ++this.generation;
-    const log: WriteStream = createWriteStream(path.join(this.logDir, `controller-${n}.log`));
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      AWS_ENDPOINT_URL: this.bed.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: testRegion,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    };
-    delete env.AWS_PROFILE;
-    delete env.NODE_OPTIONS;
-    const child = spawn(process.execPath, [
-      path.join(projectRoot, 'dist', 'src', 'cli', 'main.js'), 'controller',
-      '--config', this.configFile,
-      '--kubeconfig', this.bed.cp.state.kubeconfig,
-      '--probe-port', String(port),
-      '--no-leader-elect',
-      // debug: one "reconciled" line per reconcile with its claim key (how the bench knows every claim was reconciled)
-      '--log-level', 'debug',
-    ], { stdio: ['ignore', 'pipe', 'pipe'], env });
-    const proc: ControllerProcess = {
-      child, pid: child.pid!, port, spawnedAt: performance.now(), gone: false,
-      exited: new Promise((resolve) => child.once('exit', (code) => {
-        proc.gone = true;
-        resolve(code);
-      })),
-    };
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      log.write(line + '\n');
-      this.ledger.record(line);
-      if (proc.syncedAt === undefined && line.includes('"msg":"watches synced; reconciling"')) proc.syncedAt = performance.now();
-    });
-    child.stderr!.pipe(log);
-    void proc.exited.then(() => log.end());
-    this.current = proc;
-    // Ready when /readyz answers 200 (watches synced) or the process died.
-    for (;;) {
-      if (proc.gone) throw new Error(`the controller exited (code ${child.exitCode}, signal ${child.signalCode}) before it was ready; see ${path.join(this.logDir, `controller-${n}.log`)}`);
-      const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
-      if (ok) return proc;
-      await sleep(100);
-    }
-  }
-
-  /** Starts the controller without waiting for it to be ready (a crash-looping pod's restart). */
-  startDetached(): void {
-    void this.start().catch((err: unknown) => console.error(`controller restart: ${String(err)}`));
-  }
-
-  async kill(signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
-    const p = this.current;
-    if (!p || p.gone) return;
-    p.child.kill(signal);
-    await p.exited;
-  }
-
-  async stop(): Promise<void> {
-    if (this.current) await stopChild(this.current.child, 20_000).catch(() => undefined);
-  }
-}
-
-/** The controller's /metrics as sample name{labels} -> value. */
-async function scrape(port: number): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
-
-const sumOf = (m: Map<string, number>, name: string): number =>
-  [...m].filter(([k]) => k === name || k.startsWith(`${name}{`)).reduce((s, [, v]) => s + v, 0);
-
-/** VmHWM (peak resident set) and VmRSS of a process, in MiB. */
-function memoryOf(pid: number): { hwm: number; rss: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { hwm: kb('VmHWM') / 1024, rss: kb('VmRSS') / 1024 };
-}
-
-/** Waits until the queue is empty and no reconcile has been logged for quietMs; false if that did not happen in timeoutMs. */
-async function quiet(ledger: ReconcileLedger, port: () => number, quietMs = 5000, timeoutMs = 60_000): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    const depth = await scrape(port()).then((m) => sumOf(m, 'awi_workqueue_depth'), () => 1);
-    if (depth === 0 && performance.now() - ledger.lastAt >= quietMs) return true;
-    await sleep(500);
-  }
-  return false;
-}
-
-// --- figures -------------------------------------------------------------------
 
 const isReady = (c: AwsWorkloadIdentityClaim): boolean =>
   c.status?.observedGeneration === c.metadata.generation && !!c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
 
 const fmtS = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
-const per = (v: number, n: number): string => (v / n).toFixed(2);
-
-function split(calls: Record<string, number>): { total: number; writes: number; reads: number } {
-  const total = Object.values(calls).reduce((s, v) => s + v, 0);
-  const writes = Object.values(writeCalls(calls)).reduce((s, v) => s + v, 0);
-  return { total, writes, reads: total - writes };
-}
-
-const byService = (calls: Record<string, number>, service: string): number =>
-  Object.entries(calls).filter(([api]) => api.startsWith(`${service}:`)).reduce((s, [, v]) => s + v, 0);
+const isWrite = (op: string): boolean => Object.prototype.hasOwnProperty.call(writeCalls({ [op]: 1 }), op);
 
 interface Audit {
   roles: number;
@@ -315,10 +175,8 @@ async function audit(endpoint: string, claims: ClaimToCreate[], custom: CustomOb
   } while (marker);
   const rolesByClaim = new Map<string, string[]>();
   const status = new Map<string, AwsWorkloadIdentityClaim>();
-  for (const cl of claims) {
-    const got = (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: cl.namespace, name: cl.name })) as AwsWorkloadIdentityClaim;
-    status.set(claimKey(cl.namespace, cl.name), got);
-  }
+  const listed = (await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as { items: AwsWorkloadIdentityClaim[] };
+  for (const got of listed.items) status.set(claimKey(got.metadata.namespace ?? '', got.metadata.name), got);
   const orphanRoles: string[] = [];
   for (const role of roles) {
     const tags = Object.fromEntries(((await iam.send(new ListRoleTagsCommand({ RoleName: role.RoleName! }))).Tags ?? []).map((t) => [t.Key!, t.Value!]));
@@ -354,25 +212,42 @@ async function audit(endpoint: string, claims: ClaimToCreate[], custom: CustomOb
   };
 }
 
-// --- main ----------------------------------------------------------------------
+/** The bench's claims compiled with the platform config: what creating them needs at the minimum. */
+function compileAll(claims: readonly ClaimToCreate[], config: PlatformConfig): DesiredState[] {
+  return claims.map((cl) => {
+    const r = compileClaim({ apiVersion: `${GROUP}/${VERSION}`, kind: 'AwsWorkloadIdentityClaim', metadata: { name: cl.name, namespace: cl.namespace }, spec: cl.spec }, config);
+    if (!r.ok) throw new Error(`bench claim ${cl.namespace}/${cl.name} does not compile: ${r.problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`);
+    return r.desired;
+  });
+}
 
-async function main(): Promise<number> {
-  const o = options();
-  const say = (s: string): void => console.log(s);
+const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? NaN;
+
+interface RunOutcome {
+  figures?: RunFigures;
+  /** Why the run failed its checks (not converged, duplicates, a resync write …); empty when it passed. */
+  failures: string[];
+}
+
+/** One run: a fresh bed, the controller as a child process, N claims; everything it started is stopped. */
+async function runOnce(o: Options, n: number, say: (s: string) => void): Promise<RunOutcome> {
   const started = performance.now();
+  const loadAvg0 = loadavg()[0]!;
   const faulty = o.throttle > 0 || o.serverErrors > 0 || o.lagMs > 0;
   const measureSteady = o.kills === 0 && !o.skipResync;
-
-  say(`awi fleet bench (Node ${process.version}): ${o.claims} claims in ${o.namespaces} namespaces, controller as a child process` +
+  say(`--- N = ${n}: ${n} claims in ${o.namespaces} namespaces, controller ${o.controller} as a child process` +
     `${o.kills ? `, ${o.kills} SIGKILLs every ${o.killEveryS} s` : ''}${o.throttle ? `, ${o.throttle * 100}% throttled` : ''}` +
-    `${o.serverErrors ? `, ${o.serverErrors * 100}% 5xx` : ''}${o.lagMs ? `, IAM propagation lag ${o.lagMs} ms` : ''}`);
+    `${o.serverErrors ? `, ${o.serverErrors * 100}% 5xx` : ''}${o.lagMs ? `, IAM propagation lag ${o.lagMs} ms` : ''}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   const bed = await startBed();
   const ledger = new ReconcileLedger();
   const cleanups: Array<() => Promise<void>> = [() => stopBed(bed)];
   const cleanup = async (): Promise<void> => {
     for (const c of cleanups.splice(0).reverse()) await c().catch((err: unknown) => console.error(`cleanup: ${String(err)}`));
   };
-  const onSignal = (sig: NodeJS.Signals): void => void cleanup().then(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+  const onSignal = (sig: NodeJS.Signals): void => void cleanup().then(() => {
+    if (!o.keep) rmSync(bed.runDir, { recursive: true, force: true });
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  });
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
@@ -384,24 +259,29 @@ async function main(): Promise<number> {
     // The shipped controller settings: only the cluster, issuer and guardrails are the bed's.
     const doc = testPlatformConfigDocument((raw) => {
       raw.guardrails = [...raw.guardrails, { ...raw.guardrails[0], namespaces: ['bench-*'] }];
-      if (o.resyncS !== undefined) raw.controller = { ...(raw.controller ?? {}), resyncSeconds: o.resyncS };
+      raw.controller = {
+        ...(raw.controller ?? {}),
+        ...(o.resyncS !== undefined ? { resyncSeconds: o.resyncS } : {}),
+        ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
+        ...(o.qps !== undefined ? { rateLimitPerSecond: o.qps } : {}),
+      };
     });
     const config = parsePlatformConfig(doc, 'fleet bench config');
     const configFile = path.join(bed.runDir, 'platform-config.yaml');
     writeFileSync(configFile, YAML.stringify(doc));
     const c = config.controller;
     const b = c.awsBudget;
-    say(`bed ready in ${fmtS(performance.now() - started)}; controller settings (shipped defaults): concurrency ${c.concurrency}, ` +
+    say(`bed ready in ${fmtS(performance.now() - started)}; controller settings: concurrency ${c.concurrency}, ` +
       `${c.rateLimitPerSecond} reconciles/s (burst ${c.rateLimitBurst}), resync ${c.resyncSeconds} s ±${c.resyncJitterRatio * 100}%, ` +
-      `AWS budget IAM ${b.iamCallsPerSecond}/s, EKS ${b.eksCallsPerSecond}/s, STS ${b.stsCallsPerSecond}/s (burst ${b.burst}), propagation requeue 10 s (built in)`);
+      `AWS budget IAM ${b.iamCallsPerSecond}/s, EKS ${b.eksCallsPerSecond}/s, STS ${b.stsCallsPerSecond}/s (burst ${b.burst})`);
 
-    const runner = new ControllerRunner(bed, configFile, ledger, bed.runDir);
+    const runner = new ControllerRunner(bed, configFile, ledger, bed.runDir, o.controller);
     cleanups.push(() => runner.stop());
     const port = (): number => runner.current!.port;
     await runner.start();
     await quiet(ledger, port, 5000, 30_000);
     const idle = memoryOf(runner.current!.pid);
-    say(`controller pid ${runner.current!.pid} ready; idle with no claim: VmHWM ${idle.hwm.toFixed(0)} MiB, VmRSS ${idle.rss.toFixed(0)} MiB`);
+    say(`controller pid ${runner.current!.pid} ready; idle with no claim: VmHWM ${idle.peak.toFixed(0)} MiB, VmRSS ${idle.rss.toFixed(0)} MiB`);
 
     // Ready as the API server reports it, through a watch of the bench's own.
     const readyAt = new Map<string, number>();
@@ -422,9 +302,10 @@ async function main(): Promise<number> {
     const core = benchKc.makeApiClient(CoreV1Api);
     const custom = benchKc.makeApiClient(CustomObjectsApi);
     await Promise.all(namespaces.map((name) => core.createNamespace({ body: { metadata: { name } } })));
-    const claims = benchClaims(o.claims, namespaces);
+    const claims = benchClaims(n, namespaces);
     const keys = claims.map((cl) => claimKey(cl.namespace, cl.name));
-    const n = claims.length;
+    // The floor depends on the configured rates and the claims only: with faults it is the fault-free floor.
+    const floor = creationFloor(neededForCreation(compileAll(claims, config), { verification: c.verification.enabled }), c);
 
     const rules: FaultRule[] = [];
     for (const api of ['iam:*', 'eks:*']) {
@@ -448,67 +329,70 @@ async function main(): Promise<number> {
         });
       }
     }));
-    say(`created ${n} claims in ${fmtS(performance.now() - t0)}`);
+    say(`created ${n} claims in ${fmtS(performance.now() - t0)}; floor ${floorLabel(floor)}`);
 
     // Converge, sampling the Ready count; with --kills, SIGKILL and restart the controller on schedule.
-    const samples: Array<{ t: number; ready: number; event?: string }> = [];
+    const atKills: KillSample[] = [];
     const deadline = t0 + o.timeoutS * 1000;
     let kills = 0;
-    let nextKill = t0 + o.killEveryS * 1000;
+    // Each process lives --kill-every-s seconds from the moment it is ready (the first from the first create):
+    // counted from its spawn instead, a loaded machine's start-up time would eat the whole interval.
+    const killDue = (): number => {
+      const p = runner.current!;
+      if (kills === 0) return t0 + o.killEveryS * 1000;
+      if (o.killFrom === 'spawn') return p.spawnedAt + o.killEveryS * 1000;
+      return p.readyAt === undefined ? Infinity : p.readyAt + o.killEveryS * 1000;
+    };
     let nextSample = t0;
     while (readyAt.size < n && performance.now() < deadline) {
       const now = performance.now();
-      if (kills < o.kills && now >= nextKill) {
-        const before = readyAt.size;
+      if (kills < o.kills && now >= killDue()) {
+        const ready = readyAt.size;
+        const lived = now - (runner.current!.readyAt ?? runner.current!.spawnedAt);
         await runner.kill('SIGKILL');
         kills++;
-        samples.push({ t: performance.now() - t0, ready: before, event: `SIGKILL ${kills} (pid ${runner.current!.pid}), restarted` });
+        atKills.push({ t: performance.now() - t0, ready });
+        say(`  SIGKILL ${kills} (pid ${runner.current!.pid}, ${fmtS(lived)} after it was ready) at ${fmtS(performance.now() - t0)}: ${ready}/${n} Ready; restarted`);
         runner.startDetached();
-        nextKill = performance.now() + o.killEveryS * 1000;
       }
       if (now >= nextSample) {
-        samples.push({ t: now - t0, ready: readyAt.size });
         nextSample = now + o.sampleS * 1000;
-        if (!o.kills) say(`  ${readyAt.size}/${n} Ready after ${fmtS(now - t0)}`);
+        say(`  ${readyAt.size}/${n} Ready after ${fmtS(now - t0)}`);
       }
       await sleep(100);
     }
-    const missing = keys.filter((k) => !readyAt.has(k));
-    if (missing.length) {
-      say(`NOT CONVERGED: ${missing.length} of ${n} claims not Ready after ${o.timeoutS} s, e.g. ${missing.slice(0, 5).join(', ')}`);
-      return 1;
+    const missingReady = keys.filter((k) => !readyAt.has(k));
+    if (missingReady.length) {
+      return { failures: [`N = ${n}: ${missingReady.length} of ${n} claims not Ready after ${o.timeoutS} s, e.g. ${missingReady.slice(0, 5).join(', ')}`] };
     }
     const wall = Math.max(...readyAt.values()) - t0;
-    samples.push({ t: wall, ready: n, event: 'all Ready' });
     // Creation is counted when the last claim is Ready (what the reconcile rate and the AWS budget paced);
     // whatever the controller does after that until it is idle (at most 60 s) is reported on its own row.
     const creationCalls = await fake.calls();
     const injected = rules.length ? (await fake.faults()).reduce((s, f) => s + f.injected, 0) : 0;
     const metrics1 = await scrape(port()).catch(() => new Map<string, number>());
-    const reconcilesByMetrics = sumOf(metrics1, 'awi_reconciles_total') - sumOf(metrics0, 'awi_reconciles_total');
     const reconcilesByLog = ledger.total;
-    const outcomesByLog = [...ledger.byOutcome].map(([k, v]) => `${k} ${v}`).join(', ');
-    const outcomesByMetrics = [...metrics1].filter(([k]) => k.startsWith('awi_reconciles_total{'))
-      .map(([k, v]) => [/result="([^"]+)"/.exec(k)?.[1] ?? k, v - (metrics0.get(k) ?? 0)] as const)
-      .filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ');
+    // With kills the metrics die with each process: the reconcile log lines of all processes count then.
+    const byResult: Record<string, number> = o.kills
+      ? Object.fromEntries(ledger.byOutcome)
+      : Object.fromEntries([...metrics1].filter(([k]) => k.startsWith('awi_reconciles_total{'))
+        .map(([k, v]) => [/result="([^"]+)"/.exec(k)?.[1] ?? k, v - (metrics0.get(k) ?? 0)] as const).filter(([, v]) => v > 0));
+    const creationReconciles = o.kills ? reconcilesByLog : sumOf(metrics1, 'awi_reconciles_total') - sumOf(metrics0, 'awi_reconciles_total');
     const q0 = performance.now();
     const idleAfterCreate = await quiet(ledger, port, 5000, 60_000);
-    const trailing = {
-      ms: performance.now() - q0,
-      calls: split(Object.fromEntries(Object.entries(await fake.calls()).map(([k, v]) => [k, v - (creationCalls[k] ?? 0)]))),
-      reconciles: ledger.total - reconcilesByLog,
-    };
-    const afterCreate = memoryOf(runner.current!.pid);
+    const afterReady = { idle: idleAfterCreate, ms: performance.now() - q0, calls: callsSince(await fake.calls(), creationCalls), reconciles: ledger.total - reconcilesByLog };
+    const creationMemory = memoryOf(runner.current!.pid);
     if (rules.length) await fake.clearFaults();
     if (o.lagMs > 0) await fake.setPropagationLag(0);
 
     // One full resync: each claim's own resync timer (resyncSeconds ± jitter after its last reconcile), no restart.
-    let resync: { ms: number; reconciles: number; calls: Record<string, number> } | undefined;
-    let restart: { calls: Record<string, number>; fromSpawnMs: number; fromSyncMs: number; reconciles: number; mem: { hwm: number; rss: number } } | undefined;
-    let atN = afterCreate;
+    let resync: RunFigures['resync'];
+    let restart: RunFigures['restart'];
+    let steady: MemoryFigure | undefined;
     if (measureSteady) {
       say(`all Ready after ${fmtS(wall)}; waiting until every claim has been reconciled once more (its resync timer or any other trigger)`);
       await fake.resetCalls();
+      const peakReset = resetPeak(runner.current!.pid);
       const snap = ledger.snapshot();
       const total0 = ledger.total;
       const r0 = performance.now();
@@ -518,10 +402,10 @@ async function main(): Promise<number> {
       if (left.length) throw new Error(`${left.length} claims were not resynced within ${fmtS(resyncDeadline - r0)}, e.g. ${left.slice(0, 3).join(', ')}`);
       // Counted when the last claim got its reconcile (a controller that never idles would otherwise never end the window).
       resync = { ms: ledger.lastAt - r0, reconciles: ledger.total - total0, calls: await fake.calls() };
-      atN = memoryOf(runner.current!.pid);
+      if (peakReset) steady = memoryOf(runner.current!.pid);
 
       // The first pass after a restart: SIGTERM (graceful, as a rolling update does), start again.
-      say('resync measured; restarting the controller (SIGTERM, start again)');
+      say(`resync measured (${fmtS(resync.ms)}); restarting the controller (SIGTERM, start again)`);
       await runner.kill('SIGTERM');
       await fake.resetCalls();
       const snap2 = ledger.snapshot();
@@ -537,84 +421,42 @@ async function main(): Promise<number> {
         fromSpawnMs: passDone - proc.spawnedAt,
         fromSyncMs: passDone - (proc.syncedAt ?? proc.spawnedAt),
         reconciles: ledger.total - total2,
-        mem: memoryOf(proc.pid),
+        memory: memoryOf(proc.pid),
       };
     }
 
     const report = await audit(bed.endpoint, claims, custom);
-
-    // --- the table ---
-    const pi = claims.filter((cl) => cl.spec.mechanism === 'PodIdentity').length;
-    const create = split(creationCalls);
-    const reconcileFloor = (Math.max(0, n - c.rateLimitBurst) / c.rateLimitPerSecond) * 1000;
-    const budgetFloor = Math.max(
-      ...[['iam', b.iamCallsPerSecond], ['eks', b.eksCallsPerSecond], ['sts', b.stsCallsPerSecond]].map(([svc, rate]) =>
-        (Math.max(0, byService(creationCalls, svc as string) - b.burst) / (rate as number)) * 1000),
-    );
-    const floor = Math.max(reconcileFloor, budgetFloor);
-    const rows: Array<[string, string]> = [];
-    rows.push(['claims', `${n} (${pi} Pod Identity, ${n - pi} IRSA; 8 permission shapes; ${o.namespaces} namespaces)`]);
-    if (faulty) rows.push(['faults until all Ready', `throttle ${o.throttle}, 5xx ${o.serverErrors}, IAM propagation lag ${o.lagMs} ms; ${injected} faults injected`]);
-    if (o.kills) rows.push(['controller kills', `${kills} SIGKILLs, every ${o.killEveryS} s, restarted at once`]);
-    const ratio = (ms: number, f: number): string => (f > 0 ? `${(ms / f).toFixed(2)}×` : 'n/a × (N within the burst)');
-    rows.push(['time to all Ready', `${fmtS(wall)} = ${ratio(wall, floor)} the floor of ${fmtS(floor)} (${ratio(wall, reconcileFloor)} the reconcile floor)`]);
-    rows.push(['  reconcile floor', `${fmtS(reconcileFloor)} = (N − burst ${c.rateLimitBurst}) / ${c.rateLimitPerSecond} reconciles/s, one reconcile per claim`]);
-    rows.push(['  AWS budget floor', `${fmtS(budgetFloor)} = max over IAM/EKS/STS of (calls made − burst ${b.burst}) / budget rate`]);
-    const lat = claims.map((cl) => readyAt.get(claimKey(cl.namespace, cl.name))! - t0).sort((a, b2) => a - b2);
-    rows.push(['Ready after creation start', `p50 ${fmtS(lat[Math.floor(n * 0.5)] ?? 0)}, p99 ${fmtS(lat[Math.min(n - 1, Math.floor(n * 0.99))] ?? 0)}`]);
-    rows.push(['after all Ready until idle', `${idleAfterCreate ? `idle after ${fmtS(trailing.ms)}` : 'NOT IDLE after 60 s (see watch restarts)'}: ` +
-      `${trailing.reconciles} more reconciles, ${trailing.calls.total} more AWS calls (${trailing.calls.writes} writes), not counted in creation`]);
-    rows.push(['AWS calls at creation', `${per(create.total, n)} per claim: ${per(create.reads, n)} reads + ${per(create.writes, n)} writes (total ${create.total}${injected ? `, ${injected} of them faulted` : ''})`]);
-    rows.push(['reconciles at creation', o.kills
-      ? `${per(reconcilesByLog, n)} per claim (${reconcilesByLog}, from the logs of all ${kills + 1} processes: ${outcomesByLog})`
-      : `${per(reconcilesByMetrics, n)} per claim (${reconcilesByMetrics}, awi_reconciles_total: ${outcomesByMetrics})`]);
-    if (resync) {
-      const s = split(resync.calls);
-      rows.push(['one full resync', `${s.total} AWS calls = ${per(s.total, n)} per claim (${s.reads} reads, ${s.writes} writes); ${resync.reconciles} reconciles over ${fmtS(resync.ms)}, ${(s.total / Math.max(1, resync.reconciles)).toFixed(2)} calls per reconcile` +
-        (resync.reconciles > n ? ` (some claims twice: ${((s.total * n) / resync.reconciles).toFixed(0)} calls scaled to N reconciles)` : '')]);
+    const lat = [...readyAt.values()].map((t) => t - t0).sort((x, y) => x - y);
+    const figures: RunFigures = {
+      ...(o.label !== undefined ? { label: o.label } : {}),
+      claims: n,
+      podIdentity: claims.filter((cl) => cl.spec.mechanism === 'PodIdentity').length,
+      ...(faulty ? { faults: { throttle: o.throttle, serverErrors: o.serverErrors, lagMs: o.lagMs, injected } } : {}),
+      ...(o.kills ? { kills: { count: kills, everyS: o.killEveryS, from: o.killFrom, atKills } } : {}),
+      floor,
+      readyMs: wall,
+      readyP50Ms: percentile(lat, 0.5),
+      readyP99Ms: percentile(lat, 0.99),
+      creation: { calls: creationCalls, reconciles: creationReconciles, reconcilesByResult: byResult },
+      afterReady,
+      ...(resync ? { resync } : {}),
+      ...(restart ? { restart } : {}),
+      memory: { idle, creation: creationMemory, ...(steady ? { steady } : {}) },
+      watchRestarts: Object.fromEntries([...ledger.watchRestarts].map(([w, k]) => [w.split('/').at(-1) ?? w, k])),
+      audit: {
+        roles: report.roles, associations: report.associations,
+        duplicates: report.duplicateRoles.length + report.duplicateAssociations.length,
+        orphans: report.orphanRoles.length + report.orphanAssociations.length,
+        missing: report.missing.length,
+      },
+      loadAverage: { start: loadAvg0, end: loadavg()[0]! },
+    };
+    const failures: string[] = [];
+    for (const [label, list] of [['duplicate roles', report.duplicateRoles], ['duplicate associations', report.duplicateAssociations], ['orphan roles', report.orphanRoles], ['orphan associations', report.orphanAssociations], ['missing', report.missing]] as const) {
+      if (list.length) failures.push(`N = ${n}: ${label}: ${list.slice(0, 5).join('; ')}${list.length > 5 ? ` … (${list.length})` : ''}`);
     }
-    if (restart) {
-      const s = split(restart.calls);
-      rows.push(['first pass after restart', `${fmtS(restart.fromSpawnMs)} from process start (${fmtS(restart.fromSyncMs)} after watches synced); ${s.total} AWS calls = ${per(s.total, n)} per claim (${s.writes} writes); ${restart.reconciles} reconciles`]);
-    }
-    rows.push(['watch restarts (whole run)', [...ledger.watchRestarts].map(([w, k]) => `${w.split('/').at(-1)} ${k}`).join(', ') || '0']);
-    rows.push(['peak RSS (VmHWM), idle', `${idle.hwm.toFixed(0)} MiB (no claim; VmRSS ${idle.rss.toFixed(0)} MiB)`]);
-    rows.push([`peak RSS (VmHWM), ${n} claims`, `${atN.hwm.toFixed(0)} MiB (${measureSteady ? 'creation + resync' : o.kills ? 'last process, since its start' : 'creation'}; VmRSS ${atN.rss.toFixed(0)} MiB)` +
-      (restart ? `; after a restart: ${restart.mem.hwm.toFixed(0)} MiB` : '')]);
-    rows.push(['duplicates', `${report.duplicateRoles.length} claims with >1 role, ${report.duplicateAssociations.length} with >1 association`]);
-    rows.push(['orphans', `${report.orphanRoles.length} roles, ${report.orphanAssociations.length} associations (${report.roles} roles under /awi/, ${report.associations} associations)`]);
-    if (report.missing.length) rows.push(['missing', `${report.missing.length}: ${report.missing.slice(0, 3).join('; ')}`]);
-
-    const width = Math.max(...rows.map(([k]) => k.length));
-    say('');
-    say(`| ${'figure'.padEnd(width)} | value |`);
-    say(`|${'-'.repeat(width + 2)}|-------|`);
-    for (const [k, v] of rows) say(`| ${k.padEnd(width)} | ${v} |`);
-    const ops = [...new Set([...Object.keys(creationCalls), ...Object.keys(resync?.calls ?? {}), ...Object.keys(restart?.calls ?? {})])].sort();
-    const opWidth = Math.max(33, ...ops.map((x) => x.length + 8));
-    say('');
-    say(`| ${'AWS calls per claim, by operation'.padEnd(opWidth)} | creation | resync | restart pass |`);
-    say(`|${'-'.repeat(opWidth + 2)}|---------:|-------:|-------------:|`);
-    for (const op of ops) {
-      const w = Object.prototype.hasOwnProperty.call(writeCalls({ [op]: 1 }), op) ? ' (write)' : '';
-      const cell = (calls: Record<string, number> | undefined): string => (calls ? per(calls[op] ?? 0, n) : '-');
-      say(`| ${(op + w).padEnd(opWidth)} | ${cell(creationCalls).padStart(8)} | ${cell(resync?.calls).padStart(6)} | ${cell(restart?.calls).padStart(12)} |`);
-    }
-    if (o.kills) {
-      say('');
-      say('Ready count over time (from the bench\'s watch of the API server):');
-      for (const sm of samples) say(`  ${fmtS(sm.t).padStart(8)}  ${String(sm.ready).padStart(5)}/${n}${sm.event ? `  ${sm.event}` : ''}`);
-      const killRows = samples.filter((sm) => sm.event?.startsWith('SIGKILL'));
-      const gains = killRows.map((k, i) => (i === 0 ? k.ready : k.ready - killRows[i - 1]!.ready));
-      say(`Ready gained between kills: ${gains.join(', ')} (then ${n - (killRows.at(-1)?.ready ?? 0)} after the last kill)`);
-    }
-    for (const [label, list] of [['duplicate roles', report.duplicateRoles], ['duplicate associations', report.duplicateAssociations], ['orphan roles', report.orphanRoles], ['orphan associations', report.orphanAssociations]] as const) {
-      if (list.length) say(`${label}: ${list.slice(0, 5).join('; ')}${list.length > 5 ? ` … (${list.length})` : ''}`);
-    }
-    const steadyWrites = resync ? split(resync.calls).writes : 0;
-    if (steadyWrites) say('FAIL: the resync wrote to AWS');
-    const bad = report.duplicateRoles.length + report.duplicateAssociations.length + report.orphanRoles.length + report.orphanAssociations.length + report.missing.length;
-    return bad || steadyWrites ? 1 : 0;
+    if (resync && splitCalls(resync.calls, isWrite).writes) failures.push(`N = ${n}: the resync wrote to AWS`);
+    return { figures, failures };
   } finally {
     await cleanup();
     process.off('SIGINT', onSignal);
@@ -622,6 +464,94 @@ async function main(): Promise<number> {
     if (!o.keep) rmSync(bed.runDir, { recursive: true, force: true });
     else say(`run directory kept: ${bed.runDir}`);
   }
+}
+
+/**
+ * One N in a process of its own (this script with `--claims N`): the test bed
+ * harness keeps the bed it found first for the life of a process, and a fresh
+ * process also gives each N a fresh bench heap.
+ */
+async function runInChild(n: number): Promise<RunOutcome> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'awi-fleet-'));
+  const out = path.join(dir, `n-${n}.json`);
+  const args = withoutOptions(process.argv.slice(2), ['claims', 'out']);
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args, '--claims', String(n), '--out', out], { stdio: 'inherit' });
+      child.once('error', reject);
+      child.once('exit', (c) => resolve(c));
+    });
+    if (!existsSync(out)) return { failures: [`N = ${n}: the run exited (code ${code}) without figures`] };
+    const written = JSON.parse(readFileSync(out, 'utf8')) as { runs: RunFigures[]; failures: string[] };
+    return { ...(written.runs[0] ? { figures: written.runs[0] } : {}), failures: written.failures };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** argv without the named options and their values (`--name value` or `--name=value`). */
+function withoutOptions(argv: readonly string[], names: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (names.some((nm) => a === `--${nm}`)) i++;
+    else if (!names.some((nm) => a.startsWith(`--${nm}=`))) out.push(a);
+  }
+  return out;
+}
+
+/** The commit of the checkout the controller runs from, for the record ("unknown" outside git). */
+function controllerCommit(mainJs: string): string {
+  try {
+    return execFileSync('git', ['-C', path.dirname(mainJs), 'log', '-1', '--format=%h %cI'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** --render: the runs of earlier --out JSON files as one table (e.g. before and after side by side). */
+function render(o: Options, files: string[]): number {
+  const runs = files.flatMap((spec) => {
+    const [file, label] = /^(.*\.json)(?::(.+))?$/.exec(spec)?.slice(1) ?? [spec];
+    const written = JSON.parse(readFileSync(file!, 'utf8')) as { runs: RunFigures[] };
+    return written.runs.map((r) => (label ? { ...r, label } : r));
+  });
+  const table = renderReport(runs, isWrite);
+  console.log(table);
+  if (o.out) writeFileSync(o.out, `${table}\n`);
+  return 0;
+}
+
+async function main(): Promise<number> {
+  const o = options();
+  if (o.render) return render(o, o.render);
+  const say = (s: string): void => console.log(s);
+  const commit = controllerCommit(o.controller);
+  say(`awi fleet bench (Node ${process.version}), controller at ${commit}; runs: N = ${o.claims.join(', ')}`);
+  const runs: RunFigures[] = [];
+  const failures: string[] = [];
+  const meta = { date: new Date().toISOString(), commit, node: process.version, argv: process.argv.slice(2) };
+  // Written after every run, so that a long last N that is stopped leaves the earlier columns behind.
+  const write = (table: string): void => {
+    if (!o.out) return;
+    writeFileSync(o.out, o.out.endsWith('.json')
+      ? JSON.stringify({ ...meta, runs, failures, table }, null, 2) + '\n'
+      : `Fleet bench, ${meta.date}, controller at ${meta.commit}, Node ${meta.node}, \`${meta.argv.join(' ')}\`\n\n${table}\n${failures.map((f) => `\nFAIL: ${f}`).join('')}\n`);
+  };
+  for (const [i, n] of o.claims.entries()) {
+    const outcome = o.claims.length === 1 ? await runOnce(o, n, say) : await runInChild(n);
+    if (outcome.figures) runs.push(outcome.figures);
+    failures.push(...outcome.failures);
+    const table = renderReport(runs, isWrite);
+    write(table);
+    if (i < o.claims.length - 1 && runs.length) say(`\nfigures so far:\n${table}\n`);
+  }
+  const table = renderReport(runs, isWrite);
+  say('');
+  say(table);
+  for (const f of failures) say(`FAIL: ${f}`);
+  if (o.out) say(`written: ${o.out}`);
+  return failures.length ? 1 : 0;
 }
 
 main().then(
