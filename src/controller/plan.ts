@@ -45,11 +45,7 @@ export interface Plan {
 }
 
 // --- ownership: awi only ever changes what carries its mark -----------------
-// The vocabulary lives in src/ownership.ts; re-exported for the callers that import it from here.
-export {
-  ownedBy, ownedByClaim, RELEASE_LABELS, RELEASED_TAG, ROLE_ARN_ANNOTATION, roleOwner, serviceAccountClaim, serviceAccountOwnership,
-  type ClaimOwner, type ServiceAccountOwnership,
-} from '../ownership.js';
+// The vocabulary lives in src/ownership.ts.
 
 /** Is the other mechanism's binding still in place (a switch in progress)? */
 export function previousBindingPresent(desired: DesiredState, observed: Observed): boolean {

@@ -1,4 +1,5 @@
 // The controller's decision function: desired state + observed state -> steps.
+import { RELEASE_LABELS, ROLE_ARN_ANNOTATION, serviceAccountOwnership } from '../../src/ownership.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
@@ -9,7 +10,7 @@ import { parsePlatformConfig } from '../../src/config/index.js';
 import type { ObservedAssociation } from '../../src/controller/managers/association.js';
 import type { ObservedServiceAccount } from '../../src/controller/managers/service-account.js';
 import {
-  associationDrift, associationUpdate, planReconcile, previousBindingPresent, RELEASE_LABELS, ROLE_ARN_ANNOTATION, serviceAccountOwnership, type Observed,
+  associationDrift, associationUpdate, planReconcile, previousBindingPresent, type Observed,
 } from '../../src/controller/plan.js';
 
 const examples = path.join(process.cwd(), 'deploy', 'examples');

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import type { AwsWorkloadIdentityClaim } from '../../src/api/types.js';
 import type { DesiredState } from '../../src/compiler/types.js';
 import { FINALIZER } from '../../src/kube/claims.js';
-import { RELEASED_TAG, ROLE_ARN_ANNOTATION } from '../../src/controller/plan.js';
+import { RELEASED_TAG, ROLE_ARN_ANNOTATION } from '../../src/ownership.js';
 import type { AssociationCache } from '../../src/controller/observation/association-cache.js';
 import type { RoleCache } from '../../src/controller/observation/role-cache.js';
 import { Reconciler } from '../../src/controller/reconciler.js';

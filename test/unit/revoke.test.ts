@@ -13,7 +13,8 @@ import type { DesiredState } from '../../src/compiler/types.js';
 import { parsePlatformConfig } from '../../src/config/index.js';
 import { appliedRecord } from '../../src/controller/applied.js';
 import type { ObservedServiceAccount } from '../../src/controller/managers/service-account.js';
-import { planReconcile, ROLE_ARN_ANNOTATION, type Observed } from '../../src/controller/plan.js';
+import { planReconcile, type Observed } from '../../src/controller/plan.js';
+import { ROLE_ARN_ANNOTATION } from '../../src/ownership.js';
 import { retireIdentities } from '../../src/controller/retire.js';
 import { appliedIdentity, MAX_RETIRING, recordIdentityMove, retireActions, retiringAtDeletion } from '../../src/controller/revoke.js';
 

@@ -3,7 +3,8 @@
 import { policiesEqual } from '../../compiler/canonical.js';
 import type { DesiredState } from '../../compiler/types.js';
 import type { PolicyApi } from '../managers/factory.js';
-import { ownedBy, type Observed, type Step } from '../plan.js';
+import { ownedBy } from '../../ownership.js';
+import type { Observed, Step } from '../plan.js';
 import type { Diff, ResourceModule } from './types.js';
 
 export type PolicyStep =

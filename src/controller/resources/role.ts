@@ -6,7 +6,8 @@ import { TAG } from '../../compiler/tags.js';
 import type { DesiredState } from '../../compiler/types.js';
 import type { ObservedRole } from '../managers/role.js';
 import { inlineView, type CachedRole } from '../observation/role-pages.js';
-import { ownedBy, ownedByClaim, RELEASED_TAG, roleOwner, type Blocker, type Observed, type Step } from '../plan.js';
+import { ownedBy, ownedByClaim, RELEASED_TAG, roleOwner } from '../../ownership.js';
+import type { Blocker, Observed, Step } from '../plan.js';
 import { readPolicies } from './permission-policy.js';
 import type { Diff, ObserveContext, ResourceModule } from './types.js';
 

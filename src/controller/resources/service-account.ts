@@ -6,9 +6,9 @@ import { LABEL, MANAGED_BY } from '../../compiler/tags.js';
 import type { DesiredState } from '../../compiler/types.js';
 import type { ObservedServiceAccount } from '../managers/service-account.js';
 import {
-  ownedByClaim, RELEASE_LABELS, ROLE_ARN_ANNOTATION, serviceAccountClaim, serviceAccountOwnership, type Blocker, type ClaimOwner, type Observed,
-  type ServiceAccountOwnership, type Step,
-} from '../plan.js';
+  ownedByClaim, RELEASE_LABELS, ROLE_ARN_ANNOTATION, serviceAccountClaim, serviceAccountOwnership, type ClaimOwner, type ServiceAccountOwnership,
+} from '../../ownership.js';
+import type { Blocker, Observed, Step } from '../plan.js';
 import { diffMap, type CleanupContext, type Diff, type ExecuteContext, type ObserveContext, type ResourceModule, type StepOutcome } from './types.js';
 
 export type ServiceAccountStep =
