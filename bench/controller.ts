@@ -8,12 +8,26 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import YAML from 'yaml';
+import { CONTROLLER_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { stopChild } from '../testbed/harness/controlplane.js';
+import { projectRoot } from '../testbed/harness/paths.js';
 import { testRegion } from '../testbed/harness/testbed-info.js';
 import type { Bed } from './bed.js';
 import type { MemoryFigure } from './figures.js';
 
 // --- the controller as a child process ---------------------------------------
+
+/**
+ * How a Deployment replica starts Node: the image's flags (src/cli/node-flags.ts,
+ * the Dockerfile's ENTRYPOINT) and the Deployment's NODE_OPTIONS (deploy/deployment.yaml).
+ */
+export function shippedNode(): { flags: string[]; nodeOptions: string } {
+  type Doc = { kind?: string; spec?: { template?: { spec?: { containers?: Array<{ env?: Array<{ name: string; value?: string }> }> } } } };
+  const docs = YAML.parseAllDocuments(readFileSync(path.join(projectRoot, 'deploy', 'deployment.yaml'), 'utf8')).map((d) => d.toJS() as Doc);
+  const env = docs.find((d) => d?.kind === 'Deployment')?.spec?.template?.spec?.containers?.[0]?.env ?? [];
+  return { flags: [...CONTROLLER_NODE_FLAGS], nodeOptions: env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '' };
+}
 
 /** A free TCP port on 127.0.0.1 for the controller's probe server. */
 export async function freePort(): Promise<number> {
@@ -104,8 +118,11 @@ export class ControllerRunner {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
     delete env.AWS_PROFILE;
-    delete env.NODE_OPTIONS;
+    const node = shippedNode();
+    if (node.nodeOptions) env.NODE_OPTIONS = node.nodeOptions;
+    else delete env.NODE_OPTIONS;
     const child = spawn(process.execPath, [
+      ...node.flags,
       this.mainJs, 'controller',
       '--config', this.configFile,
       '--kubeconfig', this.bed.cp.state.kubeconfig,

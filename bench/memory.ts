@@ -30,7 +30,6 @@ import { parseArgs } from 'node:util';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import YAML from 'yaml';
 import type { AwsWorkloadIdentityClaim } from '../src/api/types.js';
-import { CONTROLLER_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { parsePlatformConfig } from '../src/config/index.js';
 import { claimKey, GROUP, PLURAL, VERSION } from '../src/kube/claims.js';
 import { ResilientWatch } from '../src/runtime/watch.js';
@@ -39,13 +38,13 @@ import { stopChild } from '../testbed/harness/controlplane.js';
 import { loadKubeConfig } from '../testbed/harness/kube.js';
 import { projectRoot } from '../testbed/harness/paths.js';
 import { testRegion } from '../testbed/harness/testbed-info.js';
+import { shippedNode } from './controller.js';
 import { benchClaims, startBed, stopBed, type Bed } from './bed.js';
 
-/** The Node flags a Deployment replica runs with: the image's (src/cli/node-flags.ts) and the Deployment's NODE_OPTIONS. */
+/** The Node flags a Deployment replica runs with (bench/controller.ts: the image's and the Deployment's NODE_OPTIONS). */
 function shippedNodeFlags(): string {
-  const docs = YAML.parseAllDocuments(readFileSync(path.join(projectRoot, 'deploy', 'deployment.yaml'), 'utf8')).map((d) => d.toJS() as { kind?: string; spec?: { template?: { spec?: { containers?: Array<{ env?: Array<{ name: string; value?: string }> }> } } } });
-  const env = docs.find((d) => d?.kind === 'Deployment')?.spec?.template?.spec?.containers?.[0]?.env ?? [];
-  return [...CONTROLLER_NODE_FLAGS, env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? ''].join(' ').trim();
+  const node = shippedNode();
+  return [...node.flags, node.nodeOptions].join(' ').trim();
 }
 
 const MiB = 1024 * 1024;
