@@ -4,6 +4,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { AwsWorkloadIdentityClaim } from '../src/api/types.js';
+import { claimKey, GROUP, PLURAL, VERSION } from '../src/kube/claims.js';
+import { ResilientWatch } from '../src/runtime/watch.js';
 import { startControlPlane, stopChild, type RunningControlPlane } from '../testbed/harness/controlplane.js';
 import { projectRoot, runRoot } from '../testbed/harness/paths.js';
 import { testAccountId, testBedEnv, testClusterName, testRegion, type TestBedInfo } from '../testbed/harness/testbed-info.js';
@@ -113,4 +117,22 @@ export function benchClaims(n: number, namespaces: string[]): ClaimToCreate[] {
       ...(i % 5 === 0 ? { deletionPolicy: 'Retain' } : {}),
     },
   }));
+}
+
+/** Ready at the claim's current generation, as the API server reports it. */
+export const isReady = (c: AwsWorkloadIdentityClaim): boolean =>
+  c.status?.observedGeneration === c.metadata.generation && !!c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
+
+/** A watch of the bench's own on the claims: when each was first seen Ready (call `watch.start()`). */
+export function watchReadiness(kc: KubeConfig): { readyAt: Map<string, number>; watch: ResilientWatch<KubernetesObject> } {
+  const readyAt = new Map<string, number>();
+  const watch = new ResilientWatch<KubernetesObject>(kc, {
+    path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+    onObject: (obj) => {
+      const claim = obj as AwsWorkloadIdentityClaim;
+      const key = claimKey(claim.metadata.namespace ?? '', claim.metadata.name);
+      if (!readyAt.has(key) && isReady(claim)) readyAt.set(key, performance.now());
+    },
+  });
+  return { readyAt, watch };
 }

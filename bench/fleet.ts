@@ -20,7 +20,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { CoreV1Api, CustomObjectsApi, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { IAMClient, ListRolesCommand, ListRoleTagsCommand, type Role } from '@aws-sdk/client-iam';
 import YAML from 'yaml';
 import type { AwsWorkloadIdentityClaim } from '../src/api/types.js';
@@ -31,13 +31,12 @@ import { parsePlatformConfig } from '../src/config/index.js';
 import type { PlatformConfig } from '../src/config/types.js';
 import { shareConnections } from '../src/runtime/connections.js';
 import { claimKey, GROUP, PLURAL, VERSION } from '../src/kube/claims.js';
-import { ResilientWatch } from '../src/runtime/watch.js';
 import { AwsFakeClient, awsClientConfig, writeCalls, type FaultRule } from '../testbed/awsfake/client.js';
 import { installCrd, platformPrerequisites, testPlatformConfigDocument } from '../testbed/harness/platform.js';
 import { loadKubeConfig } from '../testbed/harness/kube.js';
 import { projectRoot } from '../testbed/harness/paths.js';
 import { testClusterName, testRegion } from '../testbed/harness/testbed-info.js';
-import { benchClaims, startBed, stopBed, type ClaimToCreate } from './bed.js';
+import { benchClaims, startBed, stopBed, watchReadiness, type ClaimToCreate } from './bed.js';
 import { ControllerRunner, memoryOf, quiet, ReconcileLedger, resetPeak, scrape, sumOf } from './controller.js';
 import { callsSince, creationFloor, floorLabel, neededForCreation, renderReport, splitCalls, type KillSample, type MemoryFigure, type RunFigures } from './figures.js';
 
@@ -146,9 +145,6 @@ function options(): Options {
     keep: values.keep ?? false,
   };
 }
-
-const isReady = (c: AwsWorkloadIdentityClaim): boolean =>
-  c.status?.observedGeneration === c.metadata.generation && !!c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
 
 const fmtS = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const isWrite = (op: string): boolean => Object.prototype.hasOwnProperty.call(writeCalls({ [op]: 1 }), op);
@@ -284,15 +280,7 @@ async function runOnce(o: Options, n: number, say: (s: string) => void): Promise
     say(`controller pid ${runner.current!.pid} ready; idle with no claim: VmHWM ${idle.peak.toFixed(0)} MiB, VmRSS ${idle.rss.toFixed(0)} MiB`);
 
     // Ready as the API server reports it, through a watch of the bench's own.
-    const readyAt = new Map<string, number>();
-    const watch = new ResilientWatch<KubernetesObject>(kc, {
-      path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
-      onObject: (obj) => {
-        const claim = obj as AwsWorkloadIdentityClaim;
-        const key = claimKey(claim.metadata.namespace ?? '', claim.metadata.name);
-        if (!readyAt.has(key) && isReady(claim)) readyAt.set(key, performance.now());
-      },
-    });
+    const { readyAt, watch } = watchReadiness(kc);
     await watch.start();
     cleanups.push(async () => watch.stop());
 

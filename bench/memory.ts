@@ -22,7 +22,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -38,8 +37,8 @@ import { stopChild } from '../testbed/harness/controlplane.js';
 import { loadKubeConfig } from '../testbed/harness/kube.js';
 import { projectRoot } from '../testbed/harness/paths.js';
 import { testRegion } from '../testbed/harness/testbed-info.js';
-import { shippedNode } from './controller.js';
-import { benchClaims, startBed, stopBed, type Bed } from './bed.js';
+import { freePort, shippedNode } from './controller.js';
+import { benchClaims, startBed, stopBed, watchReadiness, type Bed } from './bed.js';
 
 /** The Node flags a Deployment replica runs with (bench/controller.ts: the image's and the Deployment's NODE_OPTIONS). */
 function shippedNodeFlags(): string {
@@ -136,16 +135,6 @@ function imports(runs: number, flags: string[]): void {
 
 // --- the controller as a child process ---------------------------------------
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 interface Sample {
   rss: number;
@@ -263,9 +252,6 @@ class ControllerProcess {
 /** Node flags and environment variables (`NAME=value` tokens of --variant, e.g. MALLOC_ARENA_MAX=2) of a controller run. */
 interface Variant { name: string; flags: string[]; env: Record<string, string> }
 
-const isReady = (c: AwsWorkloadIdentityClaim): boolean =>
-  c.status?.observedGeneration === c.metadata.generation && !!c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
-
 function sampleRow(label: string, variant: string, s: Sample[], extra = ''): string[] {
   const f = (pick: (x: Sample) => number): string => spread(s.map((x) => pick(x) / MiB));
   return [label, variant, f((x) => x.rss), f((x) => x.hwm), f((x) => x.anon), f((x) => x.heapUsed), f((x) => x.heapTotal), f((x) => x.external), f((x) => x.arrayBuffers), extra];
@@ -333,15 +319,9 @@ async function controller(o: { claims: number; runs: number; variants: Variant[]
     if (o.claims > 0) {
       const first = o.variants[0]!;
       const kc = loadKubeConfig(bed.cp.state.kubeconfig);
-      const readyAt = new Map<string, number>();
-      watch = new ResilientWatch<KubernetesObject>(kc, {
-        path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
-        onObject: (obj) => {
-          const claim = obj as AwsWorkloadIdentityClaim;
-          const key = claimKey(claim.metadata.namespace ?? '', claim.metadata.name);
-          if (!readyAt.has(key) && isReady(claim)) readyAt.set(key, performance.now());
-        },
-      });
+      const readiness = watchReadiness(kc);
+      const readyAt = readiness.readyAt;
+      watch = readiness.watch;
       await watch.start();
       const run = randomBytes(3).toString('hex');
       const namespaces = Array.from({ length: 10 }, (_, i) => `bench-${run}-${i}`);
