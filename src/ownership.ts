@@ -146,7 +146,7 @@ export const claimOwner = (d: Pick<DesiredState, 'claim' | 'role'>): ClaimOwner 
   claim: d.claim.name,
 });
 
-// --- the names the controller has used so far (same behaviour, thin over the above) ---
+// --- compositions the controller uses (thin over the above) ---
 
 /** The claim the tags name, released or not; undefined when awi's mark is absent. */
 export function roleOwner(tags: Tags): ClaimOwner | undefined {
@@ -154,13 +154,7 @@ export function roleOwner(tags: Tags): ClaimOwner | undefined {
   return o.kind === 'foreign' ? undefined : { cluster: o.cluster, namespace: o.namespace, claim: o.claim };
 }
 
-export const ownedBy = (tags: Tags, owner: ClaimOwner): boolean => isOwnedBy(tags, owner);
-
 export const ownedByClaim = (tags: Tags, d: Pick<DesiredState, 'claim' | 'role'>): boolean => isOwnedBy(tags, claimOwner(d));
-
-export type ServiceAccountOwnership = ServiceAccountOwner;
-
-export const serviceAccountOwnership = (sa: LabelledServiceAccount): ServiceAccountOwner => ownerOf(sa);
 
 export function serviceAccountClaim(sa: LabelledServiceAccount): ClaimRef | undefined {
   const o = ownerOf(sa);

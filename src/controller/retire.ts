@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { PlatformConfig } from '../config/types.js';
 import type { ManagerFactory } from './managers/factory.js';
-import { ownedBy, serviceAccountClaim, type ClaimOwner } from '../ownership.js';
+import { isOwnedBy, serviceAccountClaim, type ClaimOwner } from '../ownership.js';
 import type { RetireAction } from './revoke.js';
 
 export interface RetireContext {
@@ -32,7 +32,7 @@ export async function retireIdentities(actions: RetireAction[], c: RetireContext
   for (const a of actions) {
     if (a.serviceAccount) {
       for (const found of await association.find(c.config.cluster.name, c.owner.namespace, a.serviceAccount)) {
-        if (!ownedBy(found.tags, c.owner)) continue;
+        if (!isOwnedBy(found.tags, c.owner)) continue;
         await association.delete(found.clusterName, found.associationId);
         removed.push(`Pod Identity association ${found.associationId} of ServiceAccount ${c.owner.namespace}/${a.serviceAccount}`);
       }
@@ -42,7 +42,7 @@ export async function retireIdentities(actions: RetireAction[], c: RetireContext
     } else if (a.role) {
       const { role: roles, policy: policies } = c.managers.forAccount(a.role.accountId);
       const role = await roles.get(a.role.name);
-      if (role && ownedBy(role.tags, c.owner)) {
+      if (role && isOwnedBy(role.tags, c.owner)) {
         c.roleWritten?.(a.role.accountId, a.role.name);
         for (const name of await policies.listInlineNames(a.role.name)) await policies.deleteInline(a.role.name, name);
         for (const arn of await policies.listAttached(a.role.name)) await policies.detach(a.role.name, arn);

@@ -6,7 +6,7 @@
 import { policiesEqual } from '../compiler/canonical.js';
 import { withAssociationExternalId } from '../compiler/pod-identity.js';
 import type { DesiredSourceRole, DesiredState } from '../compiler/types.js';
-import { ownedBy, ownedByClaim, type ClaimOwner } from '../ownership.js';
+import { isOwnedBy, ownedByClaim, type ClaimOwner } from '../ownership.js';
 import type { ObservedAssociation } from './managers/association.js';
 import type { AccountManagers } from './managers/factory.js';
 import type { Blocker } from './plan.js';
@@ -30,7 +30,7 @@ export async function ensureSourceRole(source: DesiredSourceRole, owner: ClaimOw
     await m.role.create(source);
     applied.push(`created source role ${source.arn}`);
   } else {
-    if (!ownedBy(observed.tags, owner)) {
+    if (!isOwnedBy(observed.tags, owner)) {
       return {
         applied,
         blocker: { resource: 'Role', reason: 'RoleNotOwned', message: `Role ${observed.arn} (the Pod Identity source role this claim needs) exists and is not owned by this claim: awi leaves it alone; rename or remove it.` },
@@ -65,7 +65,7 @@ export async function ensureSourceRole(source: DesiredSourceRole, owner: ClaimOw
 /** Deletes the source role with its policies when this claim owns it; returns what was removed (undefined: nothing). */
 export async function deleteSourceRole(roleName: string, owner: ClaimOwner, m: SourceRoleManagers): Promise<string | undefined> {
   const observed = await m.role.get(roleName);
-  if (!observed || !ownedBy(observed.tags, owner)) return undefined;
+  if (!observed || !isOwnedBy(observed.tags, owner)) return undefined;
   for (const name of await m.policy.listInlineNames(roleName)) await m.policy.deleteInline(roleName, name);
   for (const arn of await m.policy.listAttached(roleName)) await m.policy.detach(roleName, arn);
   await m.role.delete(roleName);

@@ -1,5 +1,5 @@
 // The controller's decision function: desired state + observed state -> steps.
-import { RELEASE_LABELS, ROLE_ARN_ANNOTATION, serviceAccountOwnership } from '../../src/ownership.js';
+import { RELEASE_LABELS, ROLE_ARN_ANNOTATION, ownerOf } from '../../src/ownership.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
@@ -155,7 +155,7 @@ describe('planReconcile', () => {
 
   it('takes over a ServiceAccount awi released (managed-by=awi, no claim label) and restores a removed claim label, naming it', () => {
     const released = sa(pod, { labels: { 'app.kubernetes.io/managed-by': 'awi' } });
-    expect(serviceAccountOwnership(released)).toEqual({ kind: 'released' });
+    expect(ownerOf(released)).toEqual({ kind: 'released' });
     const plan = planReconcile(pod, { ...inSync(pod), serviceAccount: released });
     expect(plan.blockers).toEqual([]);
     expect(plan.steps).toEqual([expect.objectContaining({

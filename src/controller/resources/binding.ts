@@ -9,7 +9,7 @@ import { TAG } from '../../compiler/tags.js';
 import type { DesiredState, PodIdentityBinding } from '../../compiler/types.js';
 import type { AssociationSettings, ObservedAssociation } from '../managers/association.js';
 import type { ObservedRole } from '../managers/role.js';
-import { ownedBy, ownedByClaim, ROLE_ARN_ANNOTATION } from '../../ownership.js';
+import { isOwnedBy, ownedByClaim, ROLE_ARN_ANNOTATION } from '../../ownership.js';
 import type { Blocker, Observed, Step } from '../plan.js';
 import { needsAssociationRead } from '../observation/restart.js';
 import { deleteSourceRole } from '../source-role.js';
@@ -86,7 +86,7 @@ export const bindingResource: ResourceModule<'Binding', BindingStep, 'BindingRea
     const { target: t, managers } = ctx;
     const removed: string[] = [];
     for (const a of await managers.association.find(ctx.clusterName, t.serviceAccount.namespace, t.serviceAccount.name)) {
-      if (!ownedBy(a.tags, t.owner)) continue;
+      if (!isOwnedBy(a.tags, t.owner)) continue;
       await managers.association.delete(a.clusterName, a.associationId);
       removed.push(`association ${a.associationId}`);
     }
@@ -199,7 +199,7 @@ export interface TagDrift {
   want: string | undefined;
 }
 
-/** The keys whose values say who owns an association (the ones ownedBy compares). */
+/** The keys whose values say who owns an association (the ones isOwnedBy compares). */
 const OWNERSHIP_KEYS = [TAG.managedBy, TAG.cluster, TAG.namespace, TAG.claim] as const;
 
 /**

@@ -3,7 +3,7 @@
 import { policiesEqual } from '../../compiler/canonical.js';
 import type { DesiredState } from '../../compiler/types.js';
 import type { PolicyApi } from '../managers/factory.js';
-import { ownedBy } from '../../ownership.js';
+import { isOwnedBy } from '../../ownership.js';
 import type { Observed, Step } from '../plan.js';
 import type { Diff, ResourceModule } from './types.js';
 
@@ -41,7 +41,7 @@ export const permissionPolicyResource: ResourceModule<'Policy', PolicyStep, 'Pol
   // Every policy on the claim's role goes (IAM deletes a role only without them); the role module then says what it removed.
   cleanup: async (ctx) => {
     const role = await ctx.role();
-    if (!role || !ownedBy(role.tags, ctx.target.owner)) return [];
+    if (!role || !isOwnedBy(role.tags, ctx.target.owner)) return [];
     const { roleName } = ctx.target;
     ctx.roleWritten();
     for (const name of await ctx.managers.policy.listInlineNames(roleName)) await ctx.managers.policy.deleteInline(roleName, name);

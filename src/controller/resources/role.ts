@@ -6,7 +6,7 @@ import { TAG } from '../../compiler/tags.js';
 import type { DesiredState } from '../../compiler/types.js';
 import type { ObservedRole } from '../managers/role.js';
 import { inlineView, type CachedRole } from '../observation/role-pages.js';
-import { ownedBy, ownedByClaim, RELEASED_TAG, roleOwner } from '../../ownership.js';
+import { isOwnedBy, ownedByClaim, RELEASED_TAG, roleOwner } from '../../ownership.js';
 import type { Blocker, Observed, Step } from '../plan.js';
 import { readPolicies } from './permission-policy.js';
 import type { Diff, ObserveContext, ResourceModule } from './types.js';
@@ -64,7 +64,7 @@ export const roleResource: ResourceModule<'Role', RoleStep, 'RoleReady'> = {
   cleanup: async (ctx) => {
     const role = await ctx.role();
     if (!role) return [];
-    if (!ownedBy(role.tags, ctx.target.owner)) {
+    if (!isOwnedBy(role.tags, ctx.target.owner)) {
       ctx.log.warn({ role: role.arn }, 'role not owned by this claim: left in place');
       return [];
     }
@@ -74,7 +74,7 @@ export const roleResource: ResourceModule<'Role', RoleStep, 'RoleReady'> = {
   },
   release: async (ctx) => {
     const role = await ctx.role();
-    if (!role || !ownedBy(role.tags, ctx.target.owner)) return [];
+    if (!role || !isOwnedBy(role.tags, ctx.target.owner)) return [];
     await ctx.managers.role.tag(ctx.target.roleName, { [RELEASED_TAG]: 'true' });
     ctx.roleWritten();
     return [`role ${role.arn}`];

@@ -6,7 +6,7 @@ import { LABEL, MANAGED_BY } from '../../compiler/tags.js';
 import type { DesiredState } from '../../compiler/types.js';
 import type { ObservedServiceAccount } from '../managers/service-account.js';
 import {
-  ownedByClaim, RELEASE_LABELS, ROLE_ARN_ANNOTATION, serviceAccountClaim, serviceAccountOwnership, type ClaimOwner, type ServiceAccountOwnership,
+  ownedByClaim, RELEASE_LABELS, ROLE_ARN_ANNOTATION, serviceAccountClaim, ownerOf, type ClaimOwner, type ServiceAccountOwner,
 } from '../../ownership.js';
 import type { Blocker, Observed, Step } from '../plan.js';
 import { diffMap, type CleanupContext, type Diff, type ExecuteContext, type ObserveContext, type ResourceModule, type StepOutcome } from './types.js';
@@ -87,7 +87,7 @@ function diffServiceAccount(desired: DesiredState, observed: Observed): Diff {
   const sa = observed.serviceAccount;
   if (!sa) return { steps: [{ kind: 'CreateServiceAccount', annotations: { ...desired.serviceAccount.annotations } }] };
   const saName = `${desired.serviceAccount.namespace}/${desired.serviceAccount.name}`;
-  const owner = serviceAccountOwnership(sa);
+  const owner = ownerOf(sa);
   const ours = owner.kind === 'claim' && owner.namespace === desired.claim.namespace && owner.claim === desired.claim.name;
   // Bound by a claim that no longer exists: as good as released.
   const orphaned = owner.kind === 'claim' && !ours && observed.serviceAccountHolderGone === true;
@@ -128,7 +128,7 @@ function unownedServiceAccount(desired: DesiredState, observed: Observed, blocke
   return { steps, blocker: { ...blocker, message: blocker.message + after } };
 }
 
-function serviceAccountBlocker(saName: string, owner: ServiceAccountOwnership): Blocker {
+function serviceAccountBlocker(saName: string, owner: ServiceAccountOwner): Blocker {
   if (owner.kind === 'claim') {
     return { resource: 'ServiceAccount', reason: 'ServiceAccountConflict', message: `ServiceAccount ${saName} is already bound by claim ${owner.namespace}/${owner.claim}; one ServiceAccount can have only one claim. Use another serviceAccountName or merge the permissions into that claim.` };
   }
