@@ -214,13 +214,15 @@ export class Reconciler {
     const writesRole = plan.steps.some((st) => stepResource(st) === 'Role' || stepResource(st) === 'Policy');
     let executed: Awaited<ReturnType<Reconciler['executeAll']>>;
     try {
-      executed = await this.executeAll(plan.steps, desired, observed.serviceAccount, managers, log);
+      executed = await this.executeAll(plan.steps, desired, observed.serviceAccount, managers, log, this.cachedKinds(observed));
     } finally {
       // Even a failed or partial run may have changed the role: the next lookup reads it directly.
       if (writesRole) this.o.roleCache?.wrote(desired.accountId, desired.role.name);
     }
     const { applied, propagating } = executed;
     if (applied.length) this.checks.wrote(key);
+    // A create AWS refused because the cached "absent" was wrong: run again now, reading that resource directly (no status from a wrong view).
+    if (executed.stale) return { kind: 'conflict' };
     // Propagation confirmed in this reconcile by what a pod gets (CredentialsVerified), not by a second
     // reconcile: the writes above count as Ready only if a token exchange right after them succeeds.
     // Not when pods were refused before the writes (status and events first say so: VerificationFailed),
@@ -311,15 +313,17 @@ export class Reconciler {
     serviceAccount: ObservedServiceAccount | undefined,
     managers: ClaimManagers,
     log: Logger,
-  ): Promise<{ applied: Step[]; propagating: boolean; created?: ObservedAssociation; serviceAccount?: ObservedServiceAccount }> {
+    fromCache: ReadonlySet<ResourceKind>,
+  ): Promise<{ applied: Step[]; propagating: boolean; stale?: boolean; created?: ObservedAssociation; serviceAccount?: ObservedServiceAccount }> {
     const applied: Step[] = [];
-    const ctx: ExecuteContext = { desired, managers, clusterName: this.o.config.cluster.name, serviceAccount, log, associationCache: this.o.associationCache };
+    const ctx: ExecuteContext = { desired, managers, clusterName: this.o.config.cluster.name, serviceAccount, log, associationCache: this.o.associationCache, fromCache };
     let created: ObservedAssociation | undefined;
     const result = (propagating: boolean) => ({ applied, propagating, ...(created ? { created } : {}), ...(ctx.serviceAccount ? { serviceAccount: ctx.serviceAccount } : {}) });
     for (const step of steps) {
       const outcome = await executeStep(step, ctx);
       if (outcome.serviceAccount) ctx.serviceAccount = outcome.serviceAccount;
       if (outcome.association) created = outcome.association;
+      if (outcome.stale) return { ...result(false), stale: true };
       if (outcome.propagating) return result(true);
       applied.push(step);
     }
@@ -369,6 +373,11 @@ export class Reconciler {
     const ctx = this.observeContext(desired, m, claim);
     const direct = await Promise.all(stale.map(async (p) => ({ kind: p.kind, cached: false, part: await (RESOURCES[p.kind] as AnyResourceModule).observe!(ctx) })));
     return this.remember(parts.map((p) => direct.find((d) => d.kind === p.kind) ?? p));
+  }
+
+  /** The resources whose part of this observation a shared observation answered (no direct read in this reconcile). */
+  private cachedKinds(observed: Observed): ReadonlySet<ResourceKind> {
+    return new Set((this.fromCache.get(observed) ?? []).filter((p) => p.cached).map((p) => p.kind));
   }
 
   private remember(parts: ObservedParts): Observed {

@@ -163,6 +163,90 @@ describe('Reconciler: the role cache', () => {
   });
 });
 
+describe('Reconciler: a new claim whose role the cache shows absent', () => {
+  /**
+   * A role cache whose pages showed no role of the claim's name (whatever IAM
+   * holds now); like RoleCache, it stops vouching for a role once awi wrote it.
+   */
+  function absentCache() {
+    const told: string[] = [];
+    const written = new Set<string>();
+    const cache = {
+      absent: async (_account: string, name: string) => !written.has(name),
+      lookup: async (_account: string, name: string) => (written.has(name) ? 'unknown' : { observedAt: 0, value: undefined }),
+      observed: (_account: string, name: string, value: unknown) => { told.push(`observed ${name} ${value ? 'present' : 'absent'}`); },
+      wrote: (_account: string, name: string) => { written.add(name); told.push(`wrote ${name}`); },
+      confirmedWrite: () => undefined,
+    };
+    return { cache: cache as unknown as RoleCache, told };
+  }
+  const iamCalls = (s: Setup) => s.world.calls.filter((c) => c.startsWith('role.') || c.startsWith('policy.'));
+
+  it('creates the role without reading it first (2 IAM calls: CreateRole, PutRolePolicy)', async () => {
+    const claim = exampleClaim(POD_IDENTITY);
+    const d = desiredFor(claim);
+    const s = setup(claim, absentCache().cache);
+    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS });
+    expect(iamCalls(s)).toEqual([`role.create ${d.role.name}`, `policy.putInline ${d.role.name}/${d.permissionPolicy.name}`]);
+    expect(s.world.role(d.accountId, d.role.name)).toBeDefined();
+  });
+
+  it('a role of that name made by someone else: EntityAlreadyExists, no status from the wrong view, then a direct read blocks the claim', async () => {
+    const claim = exampleClaim(POD_IDENTITY);
+    const d = desiredFor(claim);
+    const { cache, told } = absentCache();
+    const s = setup(claim, cache);
+    // Outside awi's path, or made between two page reads: the cache does not know it.
+    s.world.putRole(d.accountId, { ...d.role, tags: { team: 'someone-else' } });
+    const foreign = structuredClone(s.world.role(d.accountId, d.role.name)!.role);
+    expect(await s.run()).toEqual({ kind: 'conflict' });
+    expect(iamCalls(s)).toEqual([`role.create ${d.role.name}`]);
+    expect(s.claims.claim!.status?.conditions).toBeUndefined();
+
+    s.world.calls.length = 0;
+    expect((await s.run()).kind).toBe('terminal');
+    expect(iamCalls(s)).toEqual([`role.get ${d.role.name}`]);
+    expect(conditions(s)).toMatchObject({ RoleReady: 'False/RoleNotOwned', Ready: 'False/RoleNotOwned' });
+    expect(s.world.role(d.accountId, d.role.name)!.role).toEqual(foreign);
+    expect(told).toEqual([`wrote ${d.role.name}`]);
+  });
+
+  it('a role of that name another claim owns is not taken over either', async () => {
+    const claim = exampleClaim(POD_IDENTITY);
+    const d = desiredFor(claim);
+    const s = setup(claim, absentCache().cache);
+    s.world.putRole(d.accountId, { ...d.role, tags: { ...d.role.tags, 'awi.dev/claim': 'other-claim' } });
+    expect(await s.run()).toEqual({ kind: 'conflict' });
+    expect((await s.run()).kind).toBe('terminal');
+    expect(conditions(s)).toMatchObject({ RoleReady: 'False/RoleNotOwned' });
+    expect(s.world.writes().filter((c) => c.startsWith('role.') || c.startsWith('policy.'))).toEqual([`role.create ${d.role.name}`]);
+  });
+
+  it("the claim's own role, made between two page reads: after EntityAlreadyExists a direct read adopts it", async () => {
+    const claim = exampleClaim(POD_IDENTITY);
+    const d = desiredFor(claim);
+    const s = setup(claim, absentCache().cache);
+    s.world.putRole(d.accountId, d.role);
+    expect(await s.run()).toEqual({ kind: 'conflict' });
+    s.world.calls.length = 0;
+    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS });
+    // Read, then only what is missing (its policy) written: no second create.
+    expect(iamCalls(s)).toEqual([
+      `role.get ${d.role.name}`, `policy.getInline ${d.role.name}/${d.permissionPolicy.name}`, `policy.listInlineNames ${d.role.name}`, `policy.listAttached ${d.role.name}`,
+      `policy.putInline ${d.role.name}/${d.permissionPolicy.name}`,
+    ]);
+  });
+
+  it('a claim the cache cannot vouch for (a role of that name cached) is read directly, as before', async () => {
+    const claim = exampleClaim(POD_IDENTITY);
+    const d = desiredFor(claim);
+    const cache = { absent: async () => false, lookup: async () => 'unknown', observed: () => undefined, wrote: () => undefined, confirmedWrite: () => undefined } as unknown as RoleCache;
+    const s = setup(claim, cache);
+    await s.run();
+    expect(iamCalls(s).slice(0, 2)).toEqual([`role.get ${d.role.name}`, `role.create ${d.role.name}`]);
+  });
+});
+
 describe('Reconciler: blockers (terminal, nothing of someone else is touched)', () => {
   const cases: [string, (s: Setup, d: DesiredState) => void, Record<string, string>, (d: DesiredState) => string[]][] = [
     ['a ServiceAccount awi does not own', (s, d) => {

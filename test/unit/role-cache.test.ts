@@ -169,6 +169,32 @@ describe('RoleCache', () => {
     expect(lookupRole('a', { startedAt: 199, roles: new Map(), uncertain: new Set() }, undefined, 120, 50, 80)).toBe('unknown');
   });
 
+  it('absent(): true only when pages show no role of that name under the path; false for a known, written, uncertain or outside-the-path role', async () => {
+    let t = 1000;
+    const state = world();
+    state.details.push(detail('elsewhere', { Path: '/' }), detail('changing'));
+    const { client, calls } = fakeIam(state, 10);
+    const cache = new RoleCache({ iamFor: () => client, pathPrefix: '/awi/', maxAgeMs: 60_000, now: () => t });
+    expect(await cache.absent('111122223333', 'new-role')).toBe(true);
+    expect(await cache.absent('111122223333', 'r1')).toBe(false);
+    expect(await cache.absent('111122223333', 'changing')).toBe(false); // listed by one stream only: uncertain
+    // A role outside awi's path is not kept: the cache answers absent, and CreateRole's EntityAlreadyExists catches it.
+    expect(await cache.absent('111122223333', 'elsewhere')).toBe(true);
+    // One page read served every answer.
+    expect(calls).toEqual(['GetAccountAuthorizationDetails', 'ListRoles']);
+    t = 2000;
+    cache.wrote('111122223333', 'new-role');
+    expect(await cache.absent('111122223333', 'new-role')).toBe(false);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('absent() with maxAge 0 reads no pages and answers false (the role is read directly)', async () => {
+    const { client, calls } = fakeIam(world());
+    const cache = new RoleCache({ iamFor: () => client, pathPrefix: '/awi/', maxAgeMs: 0 });
+    expect(await cache.absent('111122223333', 'new-role')).toBe(false);
+    expect(calls).toEqual([]);
+  });
+
   it('asks IAM for its largest pages (1,000 items; the default is 100)', async () => {
     const inputs: Array<{ op: string; MaxItems?: number }> = [];
     const client = {

@@ -61,6 +61,20 @@ export class RoleCache {
     return found === 'stale' ? 'unknown' : found;
   }
 
+  /**
+   * Does the observation show no role of this name under awi's path? Only the
+   * create path of a role asks (CreateRole refuses a duplicate, so a wrong
+   * "absent" ends in EntityAlreadyExists and a direct read, never in a
+   * takeover). false whenever the cache cannot say: a role it knows, one awi
+   * just wrote, pages that disagreed, or pages it may not read. With maxAgeMs 0
+   * it reads no pages (a page read per new claim costs more than the GetRole it saves).
+   */
+  async absent(accountId: string, roleName: string): Promise<boolean> {
+    if (this.o.maxAgeMs <= 0) return false;
+    const found = await this.lookup(accountId, roleName);
+    return found !== 'unknown' && found.value === undefined;
+  }
+
   /** awi wrote this role: until a direct read that began later, lookups answer `unknown`. */
   wrote(accountId: string, roleName: string): void {
     this.state(accountId).written.set(roleName, this.now());

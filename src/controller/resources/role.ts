@@ -7,7 +7,7 @@ import type { DesiredState } from '../../compiler/types.js';
 import type { ObservedRole } from '../managers/role.js';
 import { inlineView, type CachedRole } from '../observation/role-pages.js';
 import { isOwnedBy, ownedByClaim, RELEASED_TAG, roleOwner } from '../../ownership.js';
-import type { Blocker, Observed, Step } from '../plan.js';
+import type { Blocker, Observed, Plan, Step } from '../plan.js';
 import { readPolicies } from './permission-policy.js';
 import type { Diff, ObserveContext, ResourceModule } from './types.js';
 
@@ -26,15 +26,21 @@ export const roleResource: ResourceModule<'Role', RoleStep, 'RoleReady'> = {
   store: 'AWS',
   observe: readRole,
   cached: cachedRole,
+  confirmBeforeActing: roleReadBeforeActing,
   diff: diffRole,
   execute: {
-    CreateRole: async (_step, { desired, managers, log }) => {
+    CreateRole: async (_step, { desired, managers, log, fromCache }) => {
       try {
         await managers.role.create(desired.role);
         return {};
       } catch (err) {
-        // The role exists but reads do not show it yet: IAM is eventually consistent.
         if (!isAlreadyExists(err)) throw err;
+        // Planned from the cache's "no such role": whose role it is, is known only from a direct read (never adopt or block on an unread role).
+        if (fromCache.has('Role')) {
+          log.info({ role: desired.role.name }, 'role exists though the shared observation did not show it; reading it directly');
+          return { stale: true };
+        }
+        // A direct read did not show it: IAM is eventually consistent.
         log.info({ role: desired.role.name }, 'role exists but is not yet visible to reads; waiting for IAM propagation');
         return { propagating: true };
       }
@@ -102,10 +108,23 @@ async function readRole({ desired, managers, roleCache }: ObserveContext): Promi
 
 /** What the role cache holds, seen as the direct reads would (policies only on a role the claim owns); undefined when it knows nothing. */
 async function cachedRole({ desired, roleCache, applied }: ObserveContext): Promise<RoleView | undefined> {
-  // A claim awi never applied has nothing to find in the cache: its role is read directly (and written).
-  if (!roleCache || !applied) return undefined;
+  if (!roleCache) return undefined;
+  // A claim awi never applied uses only the cache's "no such role": its create
+  // needs no read (CreateRole refuses a duplicate). Any role of that name is read directly.
+  if (!applied) return (await roleCache.absent(desired.accountId, desired.role.name)) ? roleViewFromCache(undefined, desired) : undefined;
   const cached = await roleCache.lookup(desired.accountId, desired.role.name);
   return cached === 'unknown' ? undefined : roleViewFromCache(cached.value, desired);
+}
+
+/**
+ * A cached part is read directly before any step or blocker, except creating
+ * a role the cache says does not exist: IAM refuses the duplicate
+ * (EntityAlreadyExists, then a direct read), so no role is ever written from a
+ * cached view of it.
+ */
+function roleReadBeforeActing(plan: Plan): boolean {
+  if (plan.blockers.length) return true;
+  return plan.steps.length > 0 && !plan.steps.some((s) => s.kind === 'CreateRole');
 }
 
 function roleViewFromCache(c: CachedRole | undefined, desired: DesiredState): RoleView {

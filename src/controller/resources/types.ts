@@ -56,6 +56,8 @@ export interface ExecuteContext {
   log: Logger;
   /** Told of awi's association writes, so its next answer is read or taken from the create. */
   associationCache?: AssociationCache | undefined;
+  /** The resources whose part of the observation came from a shared observation, not a direct read in this reconcile. */
+  fromCache: ReadonlySet<ResourceKind>;
 }
 
 /** What one step did besides succeeding. */
@@ -64,6 +66,12 @@ export interface StepOutcome {
   serviceAccount?: ObservedServiceAccount;
   /** AWS has not caught up with an earlier write: stop here, look again after the propagation delay. */
   propagating?: boolean;
+  /**
+   * AWS refused a create because the resource exists, though the shared
+   * observation the plan came from said it did not: the reconcile stops
+   * before writing status and runs again at once, reading it directly.
+   */
+  stale?: boolean;
   /** The association CreatePodIdentityAssociation made, as EKS answered (for status: no read-back). */
   association?: ObservedAssociation;
 }
