@@ -406,7 +406,11 @@ export class Reconciler {
   /** Removes the retiring identities except what `keep` still uses; returns what remains to retire (nothing: failures throw). */
   private async retire(claim: AwsWorkloadIdentityClaim, entries: RetiringIdentity[], keep: Partial<IdentityRef>, log: Logger): Promise<RetiringIdentity[]> {
     const owner = { cluster: this.o.config.cluster.arn, namespace: claim.metadata.namespace ?? '', claim: claim.metadata.name };
-    const { removed, unreachable } = await retireIdentities(retireActions(entries, keep), { managers: this.o.managers, config: this.o.config, owner, log, roleWritten: (account, role) => this.o.roleCache?.wrote(account, role) });
+    const { removed, unreachable } = await retireIdentities(retireActions(entries, keep), {
+      managers: this.o.managers, config: this.o.config, owner, log,
+      roleWritten: (account, role) => this.o.roleCache?.wrote(account, role),
+      associationWritten: (namespace, serviceAccount, ids) => this.o.associationCache?.wrote(namespace, serviceAccount, ids),
+    });
     log.info({ removed, unreachable }, 'retired identities the claim no longer asks for');
     if (unreachable.length) {
       await this.o.events.record(claim, 'Warning', 'OldIdentityNotRetired', `Role ${unreachable.join(', ')} is in an account no longer in the platform config's accounts list: awi cannot delete it; delete it by hand.`);

@@ -15,6 +15,8 @@ export interface RetireContext {
   log: Logger;
   /** Told before a role is changed, so a shared observation never answers with the role as it was. */
   roleWritten?(accountId: string, roleName: string): void;
+  /** Told after an association delete (even a failed one), so a shared observation reads that ServiceAccount directly next time. */
+  associationWritten?(namespace: string, serviceAccount: string, associationIds: readonly string[]): void;
 }
 
 export interface RetireResult {
@@ -33,7 +35,11 @@ export async function retireIdentities(actions: RetireAction[], c: RetireContext
     if (a.serviceAccount) {
       for (const found of await association.find(c.config.cluster.name, c.owner.namespace, a.serviceAccount)) {
         if (!isOwnedBy(found.tags, c.owner)) continue;
-        await association.delete(found.clusterName, found.associationId);
+        try {
+          await association.delete(found.clusterName, found.associationId);
+        } finally {
+          c.associationWritten?.(c.owner.namespace, a.serviceAccount, [found.associationId]);
+        }
         removed.push(`Pod Identity association ${found.associationId} of ServiceAccount ${c.owner.namespace}/${a.serviceAccount}`);
       }
     }

@@ -66,8 +66,9 @@ describe('costs by operation, 20 claims (10 Pod Identity, 10 IRSA)', () => {
     expect(calls['eks:ListPodIdentityAssociations'] ?? 0).toBeLessThanOrEqual(1);
     // Propagation was confirmed by one credentials check per claim, not by a second full reconcile.
     expect(total(exchanges)).toBe(n);
-    // One reconcile does the work; the watch echoes of its own writes (finalizer, ServiceAccount) cost no AWS call (see the reads).
-    expect(calls['iam:GetRole']).toBe(n);
+    // A new claim's role is not read before CreateRole: the page observation (one read, shared) shows no role of its name.
+    expect(calls['iam:GetRole'] ?? 0).toBe(0);
+    expect((calls['iam:GetAccountAuthorizationDetails'] ?? 0) + (calls['iam:ListRoles'] ?? 0)).toBeLessThanOrEqual(2);
   });
 
   it('a no-op resync costs the pages (IAM and EKS), not per-claim reads, and writes no status', async () => {

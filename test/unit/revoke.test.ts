@@ -14,7 +14,8 @@ import { parsePlatformConfig } from '../../src/config/index.js';
 import { appliedRecord } from '../../src/controller/applied.js';
 import type { ObservedServiceAccount } from '../../src/controller/managers/service-account.js';
 import { planReconcile, type Observed } from '../../src/controller/plan.js';
-import { ROLE_ARN_ANNOTATION } from '../../src/ownership.js';
+import { ROLE_ARN_ANNOTATION, TAG } from '../../src/ownership.js';
+import { awsError, FakeWorld } from './reconciler-fakes.js';
 import { retireIdentities } from '../../src/controller/retire.js';
 import { appliedIdentity, MAX_RETIRING, recordIdentityMove, retireActions, retiringAtDeletion } from '../../src/controller/revoke.js';
 
@@ -217,5 +218,24 @@ describe('retireIdentities', () => {
     );
     expect(result).toEqual({ removed: [], unreachable: ['arn:aws:iam::999999999999:role/awi/gone'] });
     expect(calls).toEqual(['cluster']); // the association manager only, never the unknown account
+  });
+
+  it("tells the association observation about each association it deletes, even when the delete fails (the next look reads that ServiceAccount)", async () => {
+    const world = new FakeWorld(config.cluster.accountId);
+    const owner = { cluster: config.cluster.arn, namespace: 'ns', claim: 'c' };
+    const tags = { [TAG.managedBy]: 'awi', [TAG.cluster]: owner.cluster, [TAG.namespace]: 'ns', [TAG.claim]: 'c' };
+    const ours = world.putAssociation({ clusterName: config.cluster.name, namespace: 'ns', serviceAccount: 'old-sa', roleArn: 'arn:aws:iam::111122223333:role/awi/old', tags, disableSessionTags: false });
+    world.putAssociation({ clusterName: config.cluster.name, namespace: 'ns', serviceAccount: 'old-sa', roleArn: 'arn:aws:iam::111122223333:role/x', tags: {}, disableSessionTags: false });
+    const told: string[] = [];
+    const c = { managers: world.factory(), config, owner, log: pino({ level: 'silent' }), associationWritten: (ns: string, sa: string, ids: readonly string[]) => { told.push(`${ns}/${sa} ${ids.join(',')}`); } };
+    const retire = [{ entry: { roleArn: 'arn:aws:iam::111122223333:role/awi/old', serviceAccount: 'old-sa' }, serviceAccount: 'old-sa' }];
+    world.failNext('association.delete', awsError('ThrottlingException', 'Rate exceeded', 400));
+    await expect(retireIdentities(retire, c)).rejects.toThrow('Rate exceeded');
+    expect(told).toEqual([`ns/old-sa ${ours.associationId}`]);
+    const result = await retireIdentities(retire, c);
+    expect(result.removed).toEqual([`Pod Identity association ${ours.associationId} of ServiceAccount ns/old-sa`]);
+    // Only the claim's own association went (and was told); the other is not awi's.
+    expect(told).toEqual([`ns/old-sa ${ours.associationId}`, `ns/old-sa ${ours.associationId}`]);
+    expect(world.associations.map((a) => a.associationId)).not.toContain(ours.associationId);
   });
 });
