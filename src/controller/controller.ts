@@ -24,7 +24,8 @@ import { awsCallCounter, budgetMetrics, ControllerMetrics } from './metrics.js';
 import { RoleCache } from './observation/role-cache.js';
 import { withAwsCallCount } from '../aws/call-scope.js';
 import { AssociationCache } from './observation/association-cache.js';
-import { Reconciler } from './reconciler.js';
+import { Reconciler, type OwnWriteRecords } from './reconciler.js';
+import { OwnWrites } from '../runtime/own-writes.js';
 import { WorkQueue } from '../runtime/queue.js';
 
 export interface ControllerOptions {
@@ -53,6 +54,8 @@ export class Controller {
   readonly metrics: ControllerMetrics;
   /** What the controller watches; their stores and indexes are the only per-object state the wiring keeps, pruned on delete. */
   readonly watches: ClaimWatches;
+  /** awi's own writes whose watch echoes are not reconciled; pruned as echoes arrive and objects go. */
+  readonly ownWrites: OwnWriteRecords;
   private readonly runtime: Runtime;
   private readonly aws: AwsClientFactory;
 
@@ -107,7 +110,11 @@ export class Controller {
       settleMs: Math.min(60_000, o.observeMs ?? c.observeSeconds * 1000),
       onRefresh: (pages) => log.debug(pages, 'observed the cluster\'s Pod Identity associations in pages'),
     });
+    // awi's own writes to claims and ServiceAccounts: their watch echoes do not reconcile again (runtime/own-writes.ts).
+    const ownWrites: OwnWriteRecords = { claims: new OwnWrites(), serviceAccounts: new OwnWrites() };
+    this.ownWrites = ownWrites;
     this.reconciler = new Reconciler({
+      ownWrites,
       checks,
       config,
       claims: new ClaimClient(kc),
@@ -145,7 +152,7 @@ export class Controller {
       },
     });
     this.watches = claimWatches(kc, { silenceTimeoutMs: c.watchIdleSeconds * 1000, log, metrics });
-    this.runtime = wireClaims(new Runtime(this.queue), this.watches, this.reconciler.checks.switching);
+    this.runtime = wireClaims(new Runtime(this.queue), this.watches, this.reconciler.checks.switching, ownWrites);
   }
 
   /** Checks the AWS identity, starts watches and workers; resolves when caches have synced. */
@@ -219,12 +226,15 @@ export function claimWatches(kc: KubeConfig, o: ClaimWatchOptions): ClaimWatches
  *   every claim naming it (e.g. a conflicting claim waiting for its release);
  * - a pod: the claims naming its ServiceAccount that are switching mechanism
  *   (they wait for the pods of the old mechanism to go).
+ * The echo of awi's own write (its finalizer patch, the ServiceAccount it
+ * created or patched) does not enqueue the claim whose reconcile made it
+ * (`own`); any other change, at any other resourceVersion, does.
  */
-export function wireClaims(runtime: Runtime, w: ClaimWatches, switching: ReadonlySet<string>): Runtime {
+export function wireClaims(runtime: Runtime, w: ClaimWatches, switching: ReadonlySet<string>, own?: OwnWriteRecords): Runtime {
   const claimsNaming = (serviceAccount: string): string[] => w.claims.store.byIndex(BY_SERVICE_ACCOUNT, serviceAccount).map(keyOf);
   return runtime
-    .watch(w.claims, { predicate: specOrDeletionChanged, map: (claim) => [keyOf(claim)], urgent: (claim) => !converged(claim) })
-    .watch(w.serviceAccounts, { map: (sa) => [...labelledClaim(sa), ...claimsNaming(keyOf(sa))] })
+    .watch(w.claims, { predicate: specOrDeletionChanged, map: (claim) => [keyOf(claim)], urgent: (claim) => !converged(claim), ...(own ? { ownWrites: own.claims } : {}) })
+    .watch(w.serviceAccounts, { map: (sa) => [...labelledClaim(sa), ...claimsNaming(keyOf(sa))], ...(own ? { ownWrites: own.serviceAccounts } : {}) })
     .watch(w.pods, { map: (pod) => claimsNaming(podServiceAccount(pod)).filter((key) => switching.has(key)) });
 }
 

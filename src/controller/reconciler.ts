@@ -37,6 +37,7 @@ import {
 } from './status.js';
 import { retireIdentities } from './retire.js';
 import { recordIdentityMove, retireActions, retiringAtDeletion, type IdentityRef } from './revoke.js';
+import type { OwnWrites } from '../runtime/own-writes.js';
 import type { ReconcileOutcome } from '../runtime/queue.js';
 
 export { statusUnchanged } from './status.js';
@@ -67,8 +68,20 @@ export interface ReconcilerOptions {
   roleCache?: RoleCache;
   /** Shared, paged observation of the cluster's Pod Identity associations; default: every reconcile lists and describes its own. */
   associationCache?: AssociationCache;
+  /**
+   * Records awi's own writes to claims (finalizer) and ServiceAccounts, so
+   * their watch echoes do not run the reconcile that made them again
+   * (runtime/own-writes.ts); default: every echo reconciles.
+   */
+  ownWrites?: OwnWriteRecords;
   /** Counts the AWS calls a reconcile makes (production: withAwsCallCount, through the call budget); without it no reconcile claims to have made none. */
   countAwsCalls?<T>(fn: () => Promise<T>): Promise<{ result: T; calls: number }>;
+}
+
+/** awi's own writes, per watched collection (the watch wiring consults the same records). */
+export interface OwnWriteRecords {
+  claims: OwnWrites;
+  serviceAccounts: OwnWrites;
 }
 
 export class Reconciler {
@@ -104,7 +117,11 @@ export class Reconciler {
       return await finalizer(claim, FINALIZER, {
         apply: (c, ensureFinalizer) => this.apply(c, ensureFinalizer, log),
         cleanup: (c) => this.cleanup(c, log),
-        setFinalizers: (c, list) => this.o.claims.setFinalizers(c, list),
+        // Carries the resourceVersion it read: its echo brings nothing this reconcile did not see.
+        setFinalizers: (c, list) => {
+          const write = () => this.o.claims.setFinalizers(c, list);
+          return this.o.ownWrites ? this.o.ownWrites.claims.track(key, key, write, (w) => w.metadata.resourceVersion) : write();
+        },
         done: { kind: 'done' },
       });
     } catch (err) {
@@ -162,9 +179,9 @@ export class Reconciler {
     let desired = compiled;
     claim = await ensureFinalizer();
 
-    const managers = this.managersFor(desired.accountId);
-    let observed = await this.observe(desired, managers, claim);
     const key = claimKey(claim.metadata.namespace ?? '', claim.metadata.name);
+    const managers = this.withOwnWrites(this.managersFor(desired.accountId), key);
+    let observed = await this.observe(desired, managers, claim);
     const previous = claim.status?.conditions;
 
     // A mechanism switch keeps the old trust while running pods use it (switch.ts).
@@ -304,6 +321,29 @@ export class Reconciler {
   /** The managers of one claim: IAM in its role's account; associations (in the cluster's account, whatever the role's) and ServiceAccounts. */
   private managersFor(accountId: string): ClaimManagers {
     return { ...this.o.managers.forAccount(accountId), association: this.o.managers.cluster().association, serviceAccounts: this.o.managers.serviceAccounts };
+  }
+
+  /**
+   * The ServiceAccount writes of this claim's apply recorded as its own (a
+   * create, or a patch at the resourceVersion it read), so their watch echo
+   * does not run this claim again. Deletion's writes are not: releasing a
+   * ServiceAccount must wake the claims waiting for it (their keys would still
+   * run, but nothing is gained).
+   */
+  private withOwnWrites(m: ClaimManagers, by: string): ClaimManagers {
+    const own = this.o.ownWrites?.serviceAccounts;
+    if (!own) return m;
+    const sa = m.serviceAccounts;
+    const version = (w: ObservedServiceAccount) => w.resourceVersion;
+    return {
+      ...m,
+      serviceAccounts: {
+        get: (namespace, name) => sa.get(namespace, name),
+        create: (desired) => own.track(`${desired.namespace}/${desired.name}`, by, () => sa.create(desired), version),
+        patchMetadata: (current, labels, annotations) => own.track(`${current.namespace}/${current.name}`, by, () => sa.patchMetadata(current, labels, annotations), version),
+        delete: (current) => sa.delete(current),
+      },
+    };
   }
 
   /** Runs the steps in order, each by its resource's module; stops at the first that finds AWS still propagating an earlier write. */

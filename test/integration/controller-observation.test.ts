@@ -1,6 +1,6 @@
 // The shared IAM and EKS observation on the test bed, counted by operation
-// (counts, not timings): creation at the minimum (one reconcile's writes, no
-// read-back, propagation confirmed by the credentials check), a no-op resync
+// (counts, not timings): creation at the minimum (one reconcile per claim, its
+// writes and no GetRole before them, no read-back, propagation confirmed by the credentials check), a no-op resync
 // of many claims that costs pages instead of per-claim reads and writes no
 // status, and a restart whose first pass makes no per-claim AWS call; drift
 // made between two page reads is still found and restored.
@@ -64,8 +64,10 @@ describe('costs by operation, 20 claims (10 Pod Identity, 10 IRSA)', () => {
     // No read-back of what the creates returned, no per-claim association list before the create.
     for (const api of ['eks:DescribePodIdentityAssociation', 'iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies']) expect({ api, calls: calls[api] ?? 0 }).toEqual({ api, calls: 0 });
     expect(calls['eks:ListPodIdentityAssociations'] ?? 0).toBeLessThanOrEqual(1);
-    // Propagation was confirmed by one credentials check per claim, not by a second full reconcile.
+    // Propagation was confirmed by one credentials check per claim, not by a second full reconcile,
+    // and the watch echoes of awi's own writes (finalizer, ServiceAccount) ran no second one either.
     expect(total(exchanges)).toBe(n);
+    expect(count).toBe(n);
     // A new claim's role is not read before CreateRole: the page observation (one read, shared) shows no role of its name.
     expect(calls['iam:GetRole'] ?? 0).toBe(0);
     expect((calls['iam:GetAccountAuthorizationDetails'] ?? 0) + (calls['iam:ListRoles'] ?? 0)).toBeLessThanOrEqual(2);

@@ -19,7 +19,7 @@ import { ClaimChecks } from '../../src/controller/checks.js';
 import type { CredentialVerifier } from '../../src/controller/verify.js';
 import { AssociationCache } from '../../src/controller/observation/association-cache.js';
 import { associationsOf, dueForRecheck, indexSummaries, recheckOwed, saKey, type AssociationRef } from '../../src/controller/observation/association-pages.js';
-import { assumeFromStatus, needsAssociationRead, recordedVerdict, serviceAccountAfterPatch } from '../../src/controller/observation/restart.js';
+import { assumeFromStatus, needsAssociationRead, recordedVerdict } from '../../src/controller/observation/restart.js';
 
 const CLUSTER = 'c1';
 
@@ -334,17 +334,12 @@ describe('assumeFromStatus', () => {
   });
 });
 
-describe('needsAssociationRead and serviceAccountAfterPatch', () => {
+describe('needsAssociationRead', () => {
   it('reads associations directly before changing one or reporting a conflict, not before creating one', () => {
     expect(needsAssociationRead({ steps: [{ kind: 'CreateAssociation' }], blockers: [] })).toBe(false);
     expect(needsAssociationRead({ steps: [{ kind: 'DeleteAssociation', associationId: 'a', why: 'x' }], blockers: [] })).toBe(true);
     expect(needsAssociationRead({ steps: [], blockers: [{ resource: 'Binding', reason: 'AssociationConflict', message: 'm' }] })).toBe(true);
     expect(needsAssociationRead({ steps: [], blockers: [{ resource: 'Role', reason: 'RoleNotOwned', message: 'm' }] })).toBe(false);
-  });
-
-  it('applies a merge patch (null removes)', () => {
-    const sa = { namespace: 'n', name: 's', uid: 'u', resourceVersion: '1', labels: { a: '1', b: '2' }, annotations: { x: '1' } };
-    expect(serviceAccountAfterPatch(sa, { b: null, c: '3' }, { y: '2' })).toEqual({ ...sa, labels: { a: '1', c: '3' }, annotations: { x: '1', y: '2' } });
   });
 });
 

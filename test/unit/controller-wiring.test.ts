@@ -4,6 +4,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { BY_SERVICE_ACCOUNT, claimWatches, wireClaims, type ClaimWatches } from '../../src/controller/controller.js';
+import type { OwnWriteRecords } from '../../src/controller/reconciler.js';
+import { OwnWrites } from '../../src/runtime/own-writes.js';
 import { WorkQueue, type ReconcileOutcome } from '../../src/runtime/queue.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import type { ListFn, WatchFn } from '../../src/runtime/watch.js';
@@ -58,7 +60,7 @@ describe('the controller wiring', () => {
     running = undefined;
   });
 
-  async function start(opts: { switching?: string[] } = {}) {
+  async function start(opts: { switching?: string[]; own?: OwnWriteRecords } = {}) {
     const api = new FakeApiServer();
     const clock = new FakeClock();
     const reconciled: string[] = [];
@@ -74,7 +76,7 @@ describe('the controller wiring', () => {
       { concurrency: 2, qps: Infinity, clock },
     );
     const watches: ClaimWatches = claimWatches(new KubeConfig(), { silenceTimeoutMs: 600_000, deps: { list: api.list, watch: api.watch, clock, random: () => 0.5 } });
-    running = wireClaims(new Runtime(queue), watches, new Set(opts.switching ?? []));
+    running = wireClaims(new Runtime(queue), watches, new Set(opts.switching ?? []), opts.own);
     const begin = async (objects: Record<string, KubernetesObject[]>) => {
       Object.assign(api.objects, objects);
       for (const c of objects[CLAIMS] ?? []) existing.add(`${c.metadata?.namespace}/${c.metadata?.name}`);
@@ -134,6 +136,60 @@ describe('the controller wiring', () => {
     api.send(PODS, 'ADDED', pod('q', 'web'));
     await settle();
     expect(reconciled).toEqual(['team/switching']);
+  });
+
+  it("the echo of awi's own finalizer patch does not reconcile the claim again; a later edit by someone else does", async () => {
+    const own = { claims: new OwnWrites(), serviceAccounts: new OwnWrites() };
+    const { api, reconciled, begin, settle } = await start({ own });
+    const fresh = claim('a', 'app');
+    fresh.metadata!.finalizers = [];
+    await begin({ [CLAIMS]: [fresh] });
+    // The reconcile adds the finalizer; the API server answers with the new resourceVersion.
+    const patched = claim('a', 'app');
+    await own.claims.track('team/a', 'team/a', async () => patched, (w) => w.metadata?.resourceVersion);
+    api.send(CLAIMS, 'MODIFIED', patched);
+    await settle();
+    expect(reconciled).toEqual([]);
+    // Without the record the same delivery reconciles (finalizers changed): the record is what drops it.
+    api.send(CLAIMS, 'MODIFIED', { ...claim('a', 'app'), metadata: { ...claim('a', 'app').metadata, finalizers: [] } });
+    await settle();
+    expect(reconciled).toEqual(['team/a']);
+    reconciled.length = 0;
+    api.send(CLAIMS, 'MODIFIED', claim('a', 'app', { generation: 2 }));
+    await settle();
+    expect(reconciled).toEqual(['team/a']);
+  });
+
+  it("the echo of awi's own ServiceAccount write skips only the claim that wrote it; a claim waiting for it still runs", async () => {
+    const own = { claims: new OwnWrites(), serviceAccounts: new OwnWrites() };
+    const { api, reconciled, begin, settle } = await start({ own });
+    await begin({ [CLAIMS]: [claim('owner', 'app'), claim('waiting', 'app')] });
+    const created = serviceAccount('app', 'owner');
+    await own.serviceAccounts.track('team/app', 'team/owner', async () => created, (w) => w.metadata?.resourceVersion);
+    api.send(SAS, 'ADDED', created);
+    await settle();
+    expect(reconciled).toEqual(['team/waiting']);
+    reconciled.length = 0;
+    // Someone relabels it: a new resourceVersion, both run.
+    api.send(SAS, 'MODIFIED', serviceAccount('app', 'owner'));
+    await settle();
+    expect(reconciled.sort()).toEqual(['team/owner', 'team/waiting']);
+  });
+
+  it('holds no record of own writes for a deleted claim or ServiceAccount', async () => {
+    const own = { claims: new OwnWrites(), serviceAccounts: new OwnWrites() };
+    const { api, existing, begin, settle } = await start({ own });
+    await begin({ [CLAIMS]: [claim('a', 'app')], [SAS]: [serviceAccount('app', 'a')] });
+    // Writes whose echoes never came (e.g. folded into a later event by a relist).
+    await own.claims.track('team/a', 'team/a', async () => claim('a', 'app'), (w) => w.metadata?.resourceVersion);
+    await own.serviceAccounts.track('team/app', 'team/a', async () => serviceAccount('app', 'a'), (w) => w.metadata?.resourceVersion);
+    expect(own.claims.size + own.serviceAccounts.size).toBe(2);
+    existing.delete('team/a');
+    api.send(SAS, 'DELETED', serviceAccount('app', 'a'));
+    api.send(CLAIMS, 'DELETED', claim('a', 'app', { deleting: true }));
+    await settle();
+    expect(own.claims.size).toBe(0);
+    expect(own.serviceAccounts.size).toBe(0);
   });
 
   it('holds nothing for a claim once it is deleted: no store entry, no index entry, nothing queued', async () => {

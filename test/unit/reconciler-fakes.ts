@@ -251,6 +251,7 @@ export class FakeWorld {
         for (const [k, v] of Object.entries(labels)) v === null ? delete sa.labels[k] : (sa.labels[k] = v);
         for (const [k, v] of Object.entries(annotations)) v === null ? delete sa.annotations[k] : (sa.annotations[k] = v);
         sa.resourceVersion = String(++this.resourceVersion);
+        return structuredClone(sa);
       },
       delete: async (current) => {
         this.hit('serviceAccount.delete', `${current.namespace}/${current.name}`);

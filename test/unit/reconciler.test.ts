@@ -10,7 +10,8 @@ import { FINALIZER } from '../../src/kube/claims.js';
 import { RELEASED_TAG, ROLE_ARN_ANNOTATION } from '../../src/ownership.js';
 import type { AssociationCache } from '../../src/controller/observation/association-cache.js';
 import type { RoleCache } from '../../src/controller/observation/role-cache.js';
-import { Reconciler } from '../../src/controller/reconciler.js';
+import { Reconciler, type OwnWriteRecords } from '../../src/controller/reconciler.js';
+import { OwnWrites } from '../../src/runtime/own-writes.js';
 import { awsError, FakeClaims, FakeEvents, FakeWorld, kubeError } from './reconciler-fakes.js';
 import { config, desiredFor, exampleClaim, IRSA, POD_IDENTITY } from './reconciler-fixtures.js';
 
@@ -20,7 +21,7 @@ const RESYNC_MS = 600_000;
 /** The fake world's AWS calls (not the ServiceAccount's: those go to the API server). */
 const awsCalls = (world: FakeWorld) => world.calls.filter((c) => !c.startsWith('serviceAccount.')).length;
 
-function setup(claim: AwsWorkloadIdentityClaim, roleCache?: RoleCache, o: { countAwsCalls?: boolean; associationCache?: AssociationCache } = {}) {
+function setup(claim: AwsWorkloadIdentityClaim, roleCache?: RoleCache, o: { countAwsCalls?: boolean; associationCache?: AssociationCache; ownWrites?: OwnWriteRecords } = {}) {
   const world = new FakeWorld(config.cluster.accountId);
   const claims = new FakeClaims(claim);
   const events = new FakeEvents();
@@ -31,7 +32,7 @@ function setup(claim: AwsWorkloadIdentityClaim, roleCache?: RoleCache, o: { coun
   };
   const reconciler = new Reconciler({
     config, claims, managers: world.factory(), events, log: pino({ level: 'silent' }), ...(roleCache ? { roleCache } : {}),
-    ...(o.countAwsCalls ? { countAwsCalls: counter } : {}), ...(o.associationCache ? { associationCache: o.associationCache } : {}),
+    ...(o.countAwsCalls ? { countAwsCalls: counter } : {}), ...(o.associationCache ? { associationCache: o.associationCache } : {}), ...(o.ownWrites ? { ownWrites: o.ownWrites } : {}),
     propagationRequeueMs: PROPAGATION_MS, resyncMs: RESYNC_MS, resyncJitterRatio: 0, random: () => 0.5,
     now: () => new Date('2026-11-26T03:00:00Z'),
   });
@@ -244,6 +245,53 @@ describe('Reconciler: a new claim whose role the cache shows absent', () => {
     const s = setup(claim, cache);
     await s.run();
     expect(iamCalls(s).slice(0, 2)).toEqual([`role.get ${d.role.name}`, `role.create ${d.role.name}`]);
+  });
+});
+
+describe("Reconciler: awi's own writes (their watch echoes do not run the claim again)", () => {
+  const echoOf = (own: OwnWrites, key: string, rv: string | undefined) => {
+    let out: string | undefined = 'not delivered';
+    own.deliver(key, rv, (by) => { out = by; });
+    return out;
+  };
+
+  it('records the finalizer patch and the ServiceAccount create with the resourceVersions they returned; not the status write', async () => {
+    const claim = exampleClaim(POD_IDENTITY);
+    const d = desiredFor(claim);
+    const own = { claims: new OwnWrites(), serviceAccounts: new OwnWrites() };
+    const s = setup(claim, undefined, { ownWrites: own });
+    const key = `${claim.metadata.namespace}/${claim.metadata.name}`;
+    const saKey = `${d.serviceAccount.namespace}/${d.serviceAccount.name}`;
+    const setFinalizers = s.claims.setFinalizers.bind(s.claims);
+    let finalizerVersion: string | undefined;
+    s.claims.setFinalizers = async (c, list) => {
+      const written = await setFinalizers(c, list);
+      finalizerVersion = written.metadata.resourceVersion;
+      return written;
+    };
+    await s.run();
+    const statusVersion = s.claims.claim!.metadata.resourceVersion;
+    expect(finalizerVersion).toBeDefined();
+    expect(statusVersion).not.toBe(finalizerVersion);
+    // Status patches carry no resourceVersion: one could land on an edit this reconcile never saw, so its echo is not dropped
+    // (status-only changes do not enqueue anyway).
+    expect(echoOf(own.claims, key, statusVersion)).toBeUndefined();
+    expect(echoOf(own.claims, key, finalizerVersion)).toBe(key);
+    expect(echoOf(own.serviceAccounts, saKey, s.world.serviceAccounts.get(saKey)!.resourceVersion)).toBe(key);
+    expect(own.claims.size + own.serviceAccounts.size).toBe(0);
+  });
+
+  it('records a ServiceAccount patch at the resourceVersion it returned (later steps patch that one)', async () => {
+    const claim = exampleClaim(POD_IDENTITY);
+    const d = desiredFor(claim);
+    const own = { claims: new OwnWrites(), serviceAccounts: new OwnWrites() };
+    const s = setup(claim, undefined, { ownWrites: own });
+    converged(s, d);
+    const saKey = `${d.serviceAccount.namespace}/${d.serviceAccount.name}`;
+    delete s.world.serviceAccounts.get(saKey)!.labels['awi.dev/claim-namespace'];
+    await s.run();
+    expect(s.world.writes()).toEqual([`serviceAccount.patchMetadata ${saKey}`]);
+    expect(echoOf(own.serviceAccounts, saKey, s.world.serviceAccounts.get(saKey)!.resourceVersion)).toBe(`${claim.metadata.namespace}/${claim.metadata.name}`);
   });
 });
 

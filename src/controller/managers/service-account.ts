@@ -40,14 +40,14 @@ export class ServiceAccountManager {
 
   /**
    * Sets labels and annotations (a null value removes one) on a ServiceAccount
-   * at the observed resourceVersion.
+   * at the observed resourceVersion; returns it as written (its new resourceVersion too).
    */
   async patchMetadata(
     current: ObservedServiceAccount,
     labels: Record<string, string | null>,
     annotations: Record<string, string | null>,
-  ): Promise<void> {
-    await this.core.patchNamespacedServiceAccount(
+  ): Promise<ObservedServiceAccount> {
+    const patched = await this.core.patchNamespacedServiceAccount(
       {
         namespace: current.namespace,
         name: current.name,
@@ -55,6 +55,7 @@ export class ServiceAccountManager {
       },
       mergePatch,
     );
+    return observed(patched);
   }
 
   /** Deletes the ServiceAccount only if it is still the one we observed (uid precondition). */

@@ -6,7 +6,6 @@ import type { AwsWorkloadIdentityClaim } from '../../api/types.js';
 import type { DesiredState } from '../../compiler/types.js';
 import type { ObservedAssociation } from '../managers/association.js';
 import type { ObservedRole } from '../managers/role.js';
-import type { ObservedServiceAccount } from '../managers/service-account.js';
 import type { RecordedVerdict } from '../checks.js';
 import type { Plan } from '../plan.js';
 import type { AssociationRef } from './association-pages.js';
@@ -65,23 +64,6 @@ export function roleAsWritten(desired: DesiredState, observed: ObservedRole | un
     ...(r.permissionsBoundaryArn ? { permissionsBoundaryArn: r.permissionsBoundaryArn } : {}),
     maxSessionDurationSeconds: r.maxSessionDurationSeconds, description: r.description,
   };
-}
-
-/** A ServiceAccount after a merge patch of its labels and annotations (null removes). */
-export function serviceAccountAfterPatch(
-  sa: ObservedServiceAccount,
-  labels: Record<string, string | null>,
-  annotations: Record<string, string | null>,
-): ObservedServiceAccount {
-  const merge = (base: Record<string, string>, patch: Record<string, string | null>) => {
-    const out = { ...base };
-    for (const [k, v] of Object.entries(patch)) {
-      if (v === null) delete out[k];
-      else out[k] = v;
-    }
-    return out;
-  };
-  return { ...sa, labels: merge(sa.labels, labels), annotations: merge(sa.annotations, annotations) };
 }
 
 /**

@@ -1,7 +1,6 @@
 // The claim's ServiceAccount: created with its labels and binding annotations
 // in one write, relabelled when its labels drift; a ServiceAccount that is not
 // the claim's blocks the claim (and loses the claim's association).
-import { serviceAccountAfterPatch } from '../observation/restart.js';
 import { LABEL, MANAGED_BY } from '../../compiler/tags.js';
 import type { DesiredState } from '../../compiler/types.js';
 import type { ObservedServiceAccount } from '../managers/service-account.js';
@@ -62,9 +61,8 @@ async function observeServiceAccount(ctx: ObserveContext): Promise<Partial<Obser
 /** Sets labels and annotations at the observed resourceVersion (the binding's IRSA annotation too). */
 export async function patchServiceAccount(step: { labels: Record<string, string | null>; annotations: Record<string, string | null> }, ctx: ExecuteContext): Promise<StepOutcome> {
   if (!ctx.serviceAccount) throw new Error('internal: ServiceAccount patch before it exists');
-  await ctx.managers.serviceAccounts.patchMetadata(ctx.serviceAccount, step.labels, step.annotations);
-  // As written, for later steps and the credentials check right after the writes.
-  return { serviceAccount: serviceAccountAfterPatch(ctx.serviceAccount, step.labels, step.annotations) };
+  // As written (new resourceVersion included), for later steps and the credentials check right after the writes.
+  return { serviceAccount: await ctx.managers.serviceAccounts.patchMetadata(ctx.serviceAccount, step.labels, step.annotations) };
 }
 
 /** The claim's ServiceAccount, if its labels still name this claim. */
