@@ -1,9 +1,10 @@
 // The shared IAM and EKS observation on the test bed, counted by operation
-// (counts, not timings): creation at the minimum (one reconcile per claim, its
-// writes and no GetRole before them, no read-back, propagation confirmed by the credentials check), a no-op resync
-// of many claims that costs pages instead of per-claim reads and writes no
-// status, and a restart whose first pass makes no per-claim AWS call; drift
-// made between two page reads is still found and restored.
+// (counts, not timings): creation at the minimum (one reconcile per claim,
+// its writes and no GetRole before them, no read-back, propagation confirmed
+// by the credentials check), a no-op resync of many claims that costs pages
+// instead of per-claim reads and writes no status, and a restart whose first
+// pass makes no per-claim AWS call; drift made between two page reads is
+// still found and restored.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GetRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
