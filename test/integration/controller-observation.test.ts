@@ -7,8 +7,8 @@
 // still found and restored.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { GetRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import { createClaim, getClaim, startControllerEnv, testClaimSpec, waitForReady, writeCalls, type ControllerEnv } from '../harness/controller-env.js';
+import { CreateRoleCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { createClaim, getClaim, readyCondition, startControllerEnv, testClaimSpec, waitForClaim, waitForReady, writeCalls, type ControllerEnv } from '../harness/controller-env.js';
 import type { Controller } from '../../src/controller/controller.js';
 import { awsClientConfig, awsFake, freshNamespace, testbed } from '../../testbed/harness/testbed.js';
 
@@ -124,6 +124,31 @@ describe('costs by operation, 20 claims (10 Pod Identity, 10 IRSA)', () => {
     expect(Object.keys(aws).filter((api) => !PAGE_READS.includes(api) && !api.startsWith('eks:DescribeCluster') && !api.startsWith('iam:GetOpenIDConnectProvider') && !api.startsWith('iam:ListOpenIDConnectProviders') && !api.startsWith('eks:DescribeAddon'))).toEqual([]);
     expect(total(pick(aws, (api) => PAGE_READS.includes(api)))).toBeLessThanOrEqual(4);
     for (const name of names) expect({ name, rv: (await getClaim(ns, name))!.metadata!.resourceVersion }).toEqual({ name, rv: versions.get(name) });
+  });
+});
+
+describe('a role the page observation does not show', () => {
+  it('outside awi\'s path, not the claim\'s: CreateRole refuses it, a direct read blocks the claim, the role is untouched', async () => {
+    const ns = await freshNamespace('it-observe-taken');
+    const name = `${testbed().clusterName}-${ns}-taken-sa`;
+    const foreignTrust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+    // Outside awi's path: the pages never keep it, so the cache says "no such role".
+    await iam().send(new CreateRoleCommand({ RoleName: name, Path: '/', AssumeRolePolicyDocument: foreignTrust }));
+    await env.controller.roleCache.refresh(testbed().accountId);
+    expect(await env.controller.roleCache.absent(testbed().accountId, name)).toBe(true);
+    await env.controller.queue.idle();
+    await awsFake().resetCalls();
+    await createClaim(ns, 'taken', testClaimSpec('taken-sa', 'PodIdentity'));
+    const claim = await waitForClaim(ns, 'taken', (c) => readyCondition(c)?.reason === 'RoleNotOwned');
+    expect(claim!.status!.conditions!.find((c) => c.type === 'RoleReady')).toMatchObject({ status: 'False', reason: 'RoleNotOwned' });
+    const calls = await awsFake().calls();
+    // The create was tried on the cached absence and refused; the ownership check ran on a direct read; nothing else was written.
+    expect(writeCalls(calls)).toEqual({ 'iam:CreateRole': 1 });
+    expect(calls['iam:GetRole'] ?? 0).toBeGreaterThanOrEqual(1);
+    const role = await iam().send(new GetRoleCommand({ RoleName: name }));
+    expect(JSON.parse(decodeURIComponent(role.Role!.AssumeRolePolicyDocument!))).toEqual(JSON.parse(foreignTrust));
+    expect(role.Role!.Tags ?? []).toEqual([]);
+    expect(role.Role!.Path).toBe('/');
   });
 });
 
