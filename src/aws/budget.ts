@@ -2,15 +2,24 @@
 // shared by every worker, so that awi stays within its share of an account's
 // IAM/EKS/STS quota (which is shared with Terraform, CI and other controllers).
 //
-// The rate adapts like TCP's AIMD: a Throttling answer cuts the bucket's rate
-// by 30% (at most once per cool-down, so one burst of throttles counts once),
-// and calls that go through win it back in proportion to time (the whole
-// configured rate in RECOVERY_MS of success). Against a real quota this settles
-// near the quota; against throttling that does not depend on the rate (a busy
-// account, or the test bed's fault injection) it settles at a useful rate
-// instead of collapsing to the floor, as a per-success step would. A busy
-// account therefore slows the whole controller down evenly, instead of pushing
-// individual claims into long per-claim backoffs.
+// The rate adapts like TCP's AIMD, judged per window of answers rather than
+// per answer: at the end of each window (WINDOW_MS and at least MIN_SAMPLES
+// answers) the share of throttled answers is compared with the background
+// share the bucket has learned. Clearly more throttling than that cuts the
+// rate by 30%, and the next window judges the cut by what got through: against
+// a quota awi was over, as many calls go through at the lower rate (the cut
+// only spared throttled ones) and the cut stays; if the calls that go through
+// fell with the rate, the throttling does not come from awi's rate (a busy
+// account, the test bed's random fault injection), so the cut only cost
+// work: it is undone and that share becomes the background, which later
+// windows with less throttling decay. Calls that go through win the rate back
+// in proportion to time (the whole configured rate in RECOVERY_MS). Against a
+// real quota this settles near the quota; against throttling that does not
+// depend on the rate it keeps the configured rate instead of collapsing
+// towards the floor (the background halves every 30 s, so the cut is
+// re-judged now and then). A busy account therefore slows the whole controller down
+// evenly (every attempt, retries included, waits for a token of the shared
+// bucket), instead of pushing individual claims into long per-claim backoffs.
 //
 // Retries live here too (the SDK clients are built with maxAttempts 1): each
 // attempt waits for a token, so retries cannot drain a per-client quota that
@@ -49,25 +58,69 @@ export interface BudgetObserver {
 }
 
 const DECREASE_FACTOR = 0.7;
-const DECREASE_COOLDOWN_MS = 1000;
+/** A window of answers closes after this long, once it holds MIN_SAMPLES answers. */
+const WINDOW_MS = 2000;
+const MIN_SAMPLES = 10;
+/** A window must exceed the background share of throttled answers by at least this much (and by two standard errors) to cut. */
+const MIN_EXCESS = 0.05;
+/** Each window with less throttling than the background moves the background this far towards it. */
+const BACKGROUND_DECAY = 0.5;
+/**
+ * The learned background halves in this long whatever the windows say, so a
+ * share learned by mistake (a noisy window) cannot hide a quota for long: the
+ * next cut re-judges it.
+ */
+const BACKGROUND_HALF_LIFE_MS = 30_000;
 /** Time without throttling in which the rate climbs from the floor back to the configured rate. */
 const RECOVERY_MS = 10_000;
+const MAX_CLIMB = 0.25;
 const RETRY_BASE_MS = 100;
 const RETRY_MAX_MS = 5000;
+
+/** Answers in the current window. */
+interface Window {
+  start: number;
+  throttled: number;
+  answers: number;
+}
+
+/** A cut being judged: the rate, share of throttled answers and answers that went through per second before it. */
+interface Probe {
+  rateBefore: number;
+  shareBefore: number;
+  throughBefore: number;
+}
+
+/**
+ * Whether a cut relieved a quota awi was over rather than only costing calls.
+ * Over a quota q at rate r the throttled share is 1 - q/r, and at 0.7 r it is
+ * lower (1 - q/0.7r); the calls that go through stay q. Against throttling that
+ * does not depend on the rate the share stays and 30% fewer calls go through.
+ * Either sign of a quota counts (a burst before the cut can hide one of them);
+ * each line is halfway between the two explanations.
+ */
+export function cutRelievedQuota(before: { share: number; through: number }, after: { share: number; through: number }): boolean {
+  const shareUnderQuota = Math.max(0, 1 - (1 - before.share) / DECREASE_FACTOR);
+  const shareFell = after.share < (before.share + shareUnderQuota) / 2;
+  const throughKept = after.through >= (before.through * (1 + DECREASE_FACTOR)) / 2;
+  return shareFell || throughKept;
+}
 
 /** One adaptive token bucket. Pure arithmetic over an injected clock; no timers. */
 export class AdaptiveBucket {
   private tokens: number;
   private last: number;
-  private lastDecrease = Number.NEGATIVE_INFINITY;
-  private lastIncrease: number;
+  private window: Window;
+  private probe: Probe | undefined;
+  /** Share of throttled answers that does not depend on awi's rate, as learned from cuts that did not relieve it. */
+  background = 0;
   rate: number;
 
   constructor(private readonly s: BudgetSettings, private readonly now: () => number) {
     this.rate = s.ratePerSecond;
     this.tokens = s.burst;
     this.last = now();
-    this.lastIncrease = this.last;
+    this.window = { start: this.last, throttled: 0, answers: 0 };
   }
 
   /**
@@ -80,33 +133,55 @@ export class AdaptiveBucket {
     return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.rate) * 1000);
   }
 
-  /** AWS said Throttling: cut the rate by 30%, once per cool-down. Returns true when the rate changed. */
+  /** AWS answered Throttling. Returns true when the rate changed. */
   onThrottle(): boolean {
-    const t = this.now();
-    if (t - this.lastDecrease < DECREASE_COOLDOWN_MS) return false;
-    this.refill();
-    this.lastDecrease = t;
-    this.lastIncrease = t;
-    this.rate = Math.max(this.s.minRatePerSecond, this.rate * DECREASE_FACTOR);
-    return true;
+    return this.onAnswer(true);
   }
 
-  /**
-   * A call went through: climb towards the configured rate in proportion to the
-   * time since the last change. Returns true when the rate changed.
-   */
+  /** AWS answered something else than Throttling (a success, a 5xx, a refusal). Returns true when the rate changed. */
   onSuccess(): boolean {
-    const t = this.now();
-    if (this.rate >= this.s.ratePerSecond) {
-      this.lastIncrease = t;
-      return false;
-    }
-    const gain = (this.s.ratePerSecond * (t - this.lastIncrease)) / RECOVERY_MS;
-    if (gain <= 0) return false;
+    return this.onAnswer(false);
+  }
+
+  private onAnswer(throttled: boolean): boolean {
+    const before = this.rate;
     this.refill();
-    this.lastIncrease = t;
-    this.rate = Math.min(this.s.ratePerSecond, this.rate + gain);
-    return true;
+    this.window.answers += 1;
+    if (throttled) this.window.throttled += 1;
+    const t = this.now();
+    if (t - this.window.start >= WINDOW_MS && this.window.answers >= MIN_SAMPLES) this.closeWindow(t);
+    return this.rate !== before;
+  }
+
+  private closeWindow(t: number): void {
+    const { start, throttled, answers } = this.window;
+    const share = throttled / answers;
+    const through = ((answers - throttled) * 1000) / (t - start);
+    this.window = { start: t, throttled: 0, answers: 0 };
+    this.background *= 0.5 ** ((t - start) / BACKGROUND_HALF_LIFE_MS);
+    const probe = this.probe;
+    this.probe = undefined;
+    if (probe) {
+      if (!cutRelievedQuota({ share: probe.shareBefore, through: probe.throughBefore }, { share, through })) {
+        this.background = Math.min(probe.shareBefore, share);
+        this.rate = probe.rateBefore;
+      }
+      return;
+    }
+    const standardError = Math.sqrt((Math.max(this.background, MIN_EXCESS) * (1 - this.background)) / answers);
+    if (share > this.background + Math.max(MIN_EXCESS, 2 * standardError)) {
+      const cut = Math.max(this.s.minRatePerSecond, this.rate * DECREASE_FACTOR);
+      if (cut < this.rate) {
+        this.probe = { rateBefore: this.rate, shareBefore: share, throughBefore: through };
+        this.rate = cut;
+      }
+      return;
+    }
+    // No more throttling than the background: climb back towards the configured rate, by at most a
+    // quarter per window, so that a low rate (a low quota) is not overshot by a long window's climb.
+    const climb = Math.min((this.s.ratePerSecond * (t - start)) / RECOVERY_MS, this.rate * MAX_CLIMB);
+    this.rate = Math.min(this.s.ratePerSecond, this.rate + climb);
+    if (share < this.background) this.background += (share - this.background) * BACKGROUND_DECAY;
   }
 
   private refill(): void {
@@ -165,10 +240,9 @@ export class CallBudget {
         if (b.onSuccess()) this.observer.rate?.(account, service, b.rate);
         return out;
       } catch (err) {
-        if (isThrottled(err)) {
-          this.observer.throttled?.(account, service);
-          if (b.onThrottle()) this.observer.rate?.(account, service, b.rate);
-        }
+        const throttled = isThrottled(err);
+        if (throttled) this.observer.throttled?.(account, service);
+        if (throttled ? b.onThrottle() : b.onSuccess()) this.observer.rate?.(account, service, b.rate);
         if (!isRetryableAws(err) || attempt >= maxAttempts) throw err;
         // Full jitter: spread retries of concurrent workers apart.
         await this.clock.sleep(Math.round(this.clock.random() * Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** attempt)));
