@@ -6,17 +6,17 @@
 // per answer: at the end of each window (WINDOW_MS and at least MIN_SAMPLES
 // answers) the share of throttled answers is compared with the background
 // share the bucket has learned. Clearly more throttling than that cuts the
-// rate by 30%, and the next window judges the cut by what got through: against
-// a quota awi was over, as many calls go through at the lower rate (the cut
-// only spared throttled ones) and the cut stays; if the calls that go through
-// fell with the rate, the throttling does not come from awi's rate (a busy
-// account, the test bed's random fault injection), so the cut only cost
-// work: it is undone and that share becomes the background, which later
-// windows with less throttling decay. Calls that go through win the rate back
+// rate to 70% of what awi sent in the window (or of the rate, if lower), and
+// the next window judges the cut: against a quota awi was over, the share of
+// throttled answers falls at the lower rate, and the cut stays; if it does not
+// fall, the throttling does not come from awi's rate (a busy account, the test
+// bed's random fault injection), so the cut only cost work: it is undone and
+// that share becomes the background, which later windows with less
+// throttling decay. Calls that go through win the rate back
 // in proportion to time (the whole configured rate in RECOVERY_MS). Against a
 // real quota this settles near the quota; against throttling that does not
 // depend on the rate it keeps the configured rate instead of collapsing
-// towards the floor (the background halves every 30 s, so the cut is
+// towards the floor (the background halves every 15 windows, so the cut is
 // re-judged now and then). A busy account therefore slows the whole controller down
 // evenly (every attempt, retries included, waits for a token of the shared
 // bucket), instead of pushing individual claims into long per-claim backoffs.
@@ -60,20 +60,26 @@ export interface BudgetObserver {
 const DECREASE_FACTOR = 0.7;
 /** A window of answers closes after this long, once it holds MIN_SAMPLES answers. */
 const WINDOW_MS = 2000;
-const MIN_SAMPLES = 10;
+const MIN_SAMPLES = 20;
 /** A window must exceed the background share of throttled answers by at least this much (and by two standard errors) to cut. */
 const MIN_EXCESS = 0.05;
 /** Each window with less throttling than the background moves the background this far towards it. */
 const BACKGROUND_DECAY = 0.5;
 /**
- * The learned background halves in this long whatever the windows say, so a
+ * The learned background halves in this many windows whatever they say, so a
  * share learned by mistake (a noisy window) cannot hide a quota for long: the
- * next cut re-judges it.
+ * next cut re-judges it. Counted in windows, not time: a window of few calls
+ * is long, and probing at every other one would ratchet the rate down.
  */
-const BACKGROUND_HALF_LIFE_MS = 30_000;
+const BACKGROUND_HALF_LIFE_WINDOWS = 15;
 /** Time without throttling in which the rate climbs from the floor back to the configured rate. */
 const RECOVERY_MS = 10_000;
 const MAX_CLIMB = 0.25;
+const NEARLY_ALL = 0.9;
+/** Weight of the latest window in the recent share of throttled answers. */
+const RECENT_WEIGHT = 0.3;
+/** Standard deviation of that moving average relative to one window's: sqrt(w / (2 - w)). */
+const RECENT_SPREAD = Math.sqrt(RECENT_WEIGHT / (2 - RECENT_WEIGHT));
 const RETRY_BASE_MS = 100;
 const RETRY_MAX_MS = 5000;
 
@@ -84,26 +90,25 @@ interface Window {
   answers: number;
 }
 
-/** A cut being judged: the rate, share of throttled answers and answers that went through per second before it. */
+/** A cut being judged: the rate before it and the recent share of throttled answers. */
 interface Probe {
   rateBefore: number;
   shareBefore: number;
-  throughBefore: number;
 }
 
 /**
  * Whether a cut relieved a quota awi was over rather than only costing calls.
  * Over a quota q at rate r the throttled share is 1 - q/r, and at 0.7 r it is
- * lower (1 - q/0.7r); the calls that go through stay q. Against throttling that
- * does not depend on the rate the share stays and 30% fewer calls go through.
- * Either sign of a quota counts (a burst before the cut can hide one of them);
- * each line is halfway between the two explanations.
+ * 1 - q/0.7r (none once under q); against throttling that does not depend on
+ * the rate it stays. The line is halfway between the two. `shareBefore` must be
+ * the recent share, not that of the window that called for the cut alone: that
+ * window was picked for being high, and the next one would fall back anyway.
+ * Nearly everything still throttled: keep backing off, whatever the cause.
  */
-export function cutRelievedQuota(before: { share: number; through: number }, after: { share: number; through: number }): boolean {
-  const shareUnderQuota = Math.max(0, 1 - (1 - before.share) / DECREASE_FACTOR);
-  const shareFell = after.share < (before.share + shareUnderQuota) / 2;
-  const throughKept = after.through >= (before.through * (1 + DECREASE_FACTOR)) / 2;
-  return shareFell || throughKept;
+export function cutRelievedQuota(shareBefore: number, shareAfter: number, background = 0): boolean {
+  // With a background share b on top of the quota, 1 - share = (1 - b) min(1, q/r): the cut cannot go below b.
+  const shareUnderQuota = Math.max(background, 1 - (1 - shareBefore) / DECREASE_FACTOR);
+  return shareAfter < (shareBefore + shareUnderQuota) / 2 || shareAfter >= NEARLY_ALL;
 }
 
 /** One adaptive token bucket. Pure arithmetic over an injected clock; no timers. */
@@ -112,6 +117,8 @@ export class AdaptiveBucket {
   private last: number;
   private window: Window;
   private probe: Probe | undefined;
+  /** Share of throttled answers over the last windows (moving average). */
+  private recentShare: number | undefined;
   /** Share of throttled answers that does not depend on awi's rate, as learned from cuts that did not relieve it. */
   background = 0;
   rate: number;
@@ -156,24 +163,32 @@ export class AdaptiveBucket {
   private closeWindow(t: number): void {
     const { start, throttled, answers } = this.window;
     const share = throttled / answers;
-    const through = ((answers - throttled) * 1000) / (t - start);
+    const sent = (answers * 1000) / (t - start);
+    const recentBefore = this.recentShare ?? share;
+    this.recentShare = recentBefore + (share - recentBefore) * RECENT_WEIGHT;
     this.window = { start: t, throttled: 0, answers: 0 };
-    this.background *= 0.5 ** ((t - start) / BACKGROUND_HALF_LIFE_MS);
+    this.background *= 0.5 ** (1 / BACKGROUND_HALF_LIFE_WINDOWS);
     const probe = this.probe;
     this.probe = undefined;
     if (probe) {
-      if (!cutRelievedQuota({ share: probe.shareBefore, through: probe.throughBefore }, { share, through })) {
+      if (!cutRelievedQuota(probe.shareBefore, share, this.background)) {
         this.background = Math.min(probe.shareBefore, share);
         this.rate = probe.rateBefore;
       }
       return;
     }
+    // A cut needs excess throttling in this window and in the moving average (not one noisy window, nor
+    // the tail of throttling that has stopped); the moving average is what the cut is judged against.
     const standardError = Math.sqrt((Math.max(this.background, MIN_EXCESS) * (1 - this.background)) / answers);
-    if (share > this.background + Math.max(MIN_EXCESS, 2 * standardError)) {
-      const cut = Math.max(this.s.minRatePerSecond, this.rate * DECREASE_FACTOR);
+    const excess = (x: number, spread: number) => x > this.background + Math.max(MIN_EXCESS, 2 * standardError * spread);
+    if (excess(share, 1) && excess(this.recentShare, RECENT_SPREAD)) {
+      // From the rate awi actually sent at, when that was below the allowed one: a cut that holds nothing back tells nothing.
+      const cut = Math.max(this.s.minRatePerSecond, Math.min(this.rate, sent) * DECREASE_FACTOR);
       if (cut < this.rate) {
-        this.probe = { rateBefore: this.rate, shareBefore: share, throughBefore: through };
+        this.probe = { rateBefore: this.rate, shareBefore: this.recentShare };
         this.rate = cut;
+        // The cut binds at once: tokens saved up at the higher rate would let the next window through unchanged.
+        this.tokens = Math.min(this.tokens, 0);
       }
       return;
     }

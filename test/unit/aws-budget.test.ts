@@ -48,18 +48,18 @@ describe('AdaptiveBucket', () => {
     let t = 0;
     const b = new AdaptiveBucket(settings, () => t);
     // Throttles within one window do not cut on their own: the window is judged when it closes.
-    for (let i = 0; i < 9; i++) expect(b.onThrottle()).toBe(false);
+    for (let i = 0; i < 19; i++) expect(b.onThrottle()).toBe(false);
     t += 2000;
-    expect(b.onThrottle()).toBe(true); // the window closes: 10 of 10 throttled
+    expect(b.onThrottle()).toBe(true); // the window closes: 20 of 20 throttled
     expect(b.rate).toBeCloseTo(7);
     // The cut is judged by the next window: throttling that a quota would explain (it stopped) keeps it.
     t += 2000;
-    for (let i = 0; i < 10; i++) b.onSuccess();
+    for (let i = 0; i < 20; i++) b.onSuccess();
     expect(b.rate).toBeGreaterThanOrEqual(7);
     expect(b.rate).toBeLessThan(10);
     expect(b.background).toBe(0);
     // Everything throttled again and again: the rate goes down to the floor and stays there.
-    for (let w = 0; w < 30; w++) { t += 2000; for (let i = 0; i < 10; i++) b.onThrottle(); }
+    for (let w = 0; w < 30; w++) { t += 2000; for (let i = 0; i < 20; i++) b.onThrottle(); }
     expect(b.rate).toBe(1);
   });
 
@@ -89,12 +89,12 @@ describe('AdaptiveBucket', () => {
   it('wins the rate back window by window without excess throttling: a tenth of the rate per second, at most a quarter per window', () => {
     let t = 0;
     const b = new AdaptiveBucket(settings, () => t);
-    for (let w = 0; w < 30; w++) { t += 2000; for (let i = 0; i < 10; i++) b.onThrottle(); }
+    for (let w = 0; w < 30; w++) { t += 2000; for (let i = 0; i < 20; i++) b.onThrottle(); }
     expect(b.rate).toBe(1);
     const rates: number[] = [];
     for (let w = 0; w < 14; w++) {
       t += 2000;
-      for (let i = 0; i < 10; i++) b.onSuccess();
+      for (let i = 0; i < 20; i++) b.onSuccess();
       rates.push(b.rate);
     }
     // From the floor by a quarter per window (a low quota is not overshot)...
@@ -106,15 +106,15 @@ describe('AdaptiveBucket', () => {
     expect(rates.at(-1)).toBe(10);
   });
 
-  it('judges a cut: a quota if the throttled share fell or as many calls went through, else throttling whatever the rate', () => {
-    // Over a quota of 8/s at 20/s: 60% throttled; at 14/s: 43%, and still 8/s through.
-    expect(cutRelievedQuota({ share: 0.6, through: 8 }, { share: 0.43, through: 8 })).toBe(true);
-    // A burst before the cut let more through then: the share still tells.
-    expect(cutRelievedQuota({ share: 0.6, through: 12 }, { share: 0.43, through: 8 })).toBe(true);
+  it('judges a cut by the share of throttled answers: a quota if it fell, else throttling whatever the rate', () => {
+    // Over a quota of 8/s at 20/s: 60% throttled; at 14/s: 43%. Under the quota: none.
+    expect(cutRelievedQuota(0.6, 0.43)).toBe(true);
+    expect(cutRelievedQuota(0.1, 0)).toBe(true);
+    // 30% throttled whatever the rate: the same share after the cut (within noise).
+    expect(cutRelievedQuota(0.3, 0.3)).toBe(false);
+    expect(cutRelievedQuota(0.3, 0.2)).toBe(false);
     // Everything throttled before and after: keep backing off.
-    expect(cutRelievedQuota({ share: 1, through: 0 }, { share: 1, through: 0 })).toBe(true);
-    // 30% throttled whatever the rate: the same share, 30% fewer through.
-    expect(cutRelievedQuota({ share: 0.3, through: 14 }, { share: 0.3, through: 9.8 })).toBe(false);
+    expect(cutRelievedQuota(1, 1)).toBe(true);
   });
 
   it('keeps most of the configured rate when a fixed share of calls is throttled whatever the rate', () => {
@@ -124,11 +124,19 @@ describe('AdaptiveBucket', () => {
     expect(run.meanRate).toBeGreaterThan(17);
   });
 
+  it('gets most calls through when there are fewer to make than the rate allows and a fixed share is throttled', () => {
+    // 10 calls/s to make, 30% throttled whatever the rate: at best 7/s go through (the old per-throttle cut let 4.8/s through).
+    const busy = simulate({ configured: 20, seconds: 600, noise: 0.3, demand: 10 });
+    expect(busy.goodput).toBeGreaterThan(5.5);
+    const quiet = simulate({ configured: 20, seconds: 600, noise: 0.3, demand: 2 });
+    expect(quiet.goodput).toBeGreaterThan(1.1);
+  });
+
   it('settles near a quota that awi\'s rate exceeds, with few throttled calls', () => {
     const run = simulate({ configured: 20, seconds: 600, quota: 8 });
     expect(run.meanRate).toBeLessThan(11);
     expect(run.goodput).toBeGreaterThan(6.5);
-    expect(run.throttledShare).toBeLessThan(0.15);
+    expect(run.throttledShare).toBeLessThan(0.2);
   });
 
   it('settles near a low quota too, without long windows overshooting it', () => {
@@ -137,11 +145,14 @@ describe('AdaptiveBucket', () => {
     expect(run.throttledShare).toBeLessThan(0.25);
   });
 
-  it('still settles near the quota when random throttling comes on top of it', () => {
+  it('with random throttling on top of a quota, backs off below the configured rate and gets more through than a cut per throttle', () => {
+    // Cutting at every throttle let 4.8/s of the quota's 8 (less 30%) through; the noise hides the quota
+    // in part, so the rate settles above it (a limit of telling the two apart; docs/aws-budget.md).
     const run = simulate({ configured: 20, seconds: 600, quota: 8, noise: 0.3 });
-    expect(run.meanRate).toBeLessThan(12);
-    expect(run.goodput).toBeGreaterThan(4.5);
+    expect(run.meanRate).toBeLessThan(16);
+    expect(run.goodput).toBeGreaterThan(5.2);
   });
+
 });
 
 /** mulberry32, seeded: the same random throttling at every run. */
@@ -157,11 +168,11 @@ function seeded(seed: number): () => number {
 }
 
 /**
- * Workers that always have calls to make, paced only by the bucket, against an
+ * Workers that always have calls to make (or `demand` calls/s), paced by the bucket, against an
  * AWS that throttles beyond a quota (a token bucket of `quota` calls/s, one
  * second of burst) and/or a random share of calls whatever the rate.
  */
-function simulate(o: { configured: number; seconds: number; quota?: number; noise?: number }) {
+function simulate(o: { configured: number; seconds: number; quota?: number; noise?: number; demand?: number }) {
   let t = 0;
   const random = seeded(42);
   const b = new AdaptiveBucket({ ratePerSecond: o.configured, burst: o.configured, minRatePerSecond: o.configured / 20, maxAttempts: 5 }, () => t);
@@ -171,6 +182,12 @@ function simulate(o: { configured: number; seconds: number; quota?: number; nois
   let throttled = 0;
   let rateTime = 0;
   while (t < o.seconds * 1000) {
+    // With a demand, calls come that often (and the rate may hold them back further); else as fast as allowed.
+    if (o.demand !== undefined) {
+      const arrival = t + 1000 / o.demand;
+      rateTime += b.rate * (arrival - t);
+      t = arrival;
+    }
     const wait = b.reserve();
     const next = t + wait;
     rateTime += b.rate * (next - t);
@@ -215,12 +232,12 @@ describe('CallBudget.run', () => {
     const clock = virtualClock();
     const rates: number[] = [];
     const budget = new CallBudget({ iam: { ...settings, maxAttempts: 1 } }, { rate: (_a, _s, r) => rates.push(r) }, clock);
-    for (let i = 0; i < 10; i++) {
-      clock.t += 250;
+    for (let i = 0; i < 20; i++) {
+      clock.t += 125;
       await expect(budget.run('a', 'iam', async () => { throw throttling(); })).rejects.toThrow('Rate exceeded');
     }
     expect(rates[0]).toBe(10);
-    expect(rates.at(-1)).toBeCloseTo(7);
+    expect(rates.at(-1)).toBeLessThan(10);
   });
 
   it('gives up after maxAttempts with the last error', async () => {
