@@ -234,8 +234,10 @@ export class Reconciler {
         }, true, log)
       : undefined;
     const verifiedAfterWrites = afterWrites?.status === 'True';
-    // Confirmed: the next reconcile (e.g. the echo of this one's own writes) needs no direct read of the role.
-    if (verifiedAfterWrites && writesRole) this.o.roleCache?.confirmedWrite(desired.accountId, desired.role.name, roleAfterCompletePlan(desired));
+    // Every role write went through (none stopped on propagation): the role is as written, whether or not IAM
+    // shows it yet, so the next reconcile (the echo of these writes, the propagation re-check) reads no role back;
+    // the credentials check confirms propagation (without verification, a direct read does).
+    if (writesRole && !propagating && this.checks.verificationEnabled) this.o.roleCache?.confirmedWrite(desired.accountId, desired.role.name, roleAfterCompletePlan(desired));
     const finalCredentials = afterWrites ?? credentials;
     const retired = applied.filter(isRetireStep);
     if (retired.length) {

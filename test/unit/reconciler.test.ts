@@ -9,7 +9,9 @@ import type { DesiredState } from '../../src/compiler/types.js';
 import { FINALIZER } from '../../src/kube/claims.js';
 import { RELEASED_TAG, ROLE_ARN_ANNOTATION } from '../../src/ownership.js';
 import type { AssociationCache } from '../../src/controller/observation/association-cache.js';
-import type { RoleCache } from '../../src/controller/observation/role-cache.js';
+import { RoleCache } from '../../src/controller/observation/role-cache.js';
+import { ClaimChecks } from '../../src/controller/checks.js';
+import type { CredentialVerifier, ExchangeResult } from '../../src/controller/verify.js';
 import { Reconciler } from '../../src/controller/reconciler.js';
 import { awsError, FakeClaims, FakeEvents, FakeWorld, kubeError } from './reconciler-fakes.js';
 import { config, desiredFor, exampleClaim, IRSA, POD_IDENTITY } from './reconciler-fixtures.js';
@@ -20,7 +22,7 @@ const RESYNC_MS = 600_000;
 /** The fake world's AWS calls (not the ServiceAccount's: those go to the API server). */
 const awsCalls = (world: FakeWorld) => world.calls.filter((c) => !c.startsWith('serviceAccount.')).length;
 
-function setup(claim: AwsWorkloadIdentityClaim, roleCache?: RoleCache, o: { countAwsCalls?: boolean; associationCache?: AssociationCache } = {}) {
+function setup(claim: AwsWorkloadIdentityClaim, roleCache?: RoleCache, o: { countAwsCalls?: boolean; associationCache?: AssociationCache; checks?: ClaimChecks } = {}) {
   const world = new FakeWorld(config.cluster.accountId);
   const claims = new FakeClaims(claim);
   const events = new FakeEvents();
@@ -31,7 +33,7 @@ function setup(claim: AwsWorkloadIdentityClaim, roleCache?: RoleCache, o: { coun
   };
   const reconciler = new Reconciler({
     config, claims, managers: world.factory(), events, log: pino({ level: 'silent' }), ...(roleCache ? { roleCache } : {}),
-    ...(o.countAwsCalls ? { countAwsCalls: counter } : {}), ...(o.associationCache ? { associationCache: o.associationCache } : {}),
+    ...(o.countAwsCalls ? { countAwsCalls: counter } : {}), ...(o.associationCache ? { associationCache: o.associationCache } : {}), ...(o.checks ? { checks: o.checks } : {}),
     propagationRequeueMs: PROPAGATION_MS, resyncMs: RESYNC_MS, resyncJitterRatio: 0, random: () => 0.5,
     now: () => new Date('2026-11-26T03:00:00Z'),
   });
@@ -109,6 +111,31 @@ describe('Reconciler: apply', () => {
 });
 
 describe('Reconciler: the role cache', () => {
+  it('after writes IAM has not propagated yet, the re-check reads no role back: the role is as written, the token exchange tells when IAM shows it', async () => {
+    const claim = exampleClaim(POD_IDENTITY);
+    const d = desiredFor(claim);
+    // A role cache without the page permissions: only what awi read or wrote itself.
+    const denied = { send: async () => { throw Object.assign(new Error('denied'), { name: 'AccessDenied' }); } };
+    const roleCache = new RoleCache({ iamFor: () => denied as never, pathPrefix: '/awi/', maxAgeMs: 60_000, now: () => 1_000_000 });
+    let exchange: ExchangeResult = { ok: false, code: 'AccessDenied', message: 'not authorized to perform sts:AssumeRole', retryable: false };
+    const verifier = { exchange: async () => exchange } as unknown as CredentialVerifier;
+    const now = () => new Date('2026-11-26T03:00:00Z');
+    const checks = new ClaimChecks({ controller: { verification: { enabled: true, intervalSeconds: 600 }, switchMaxSeconds: 60 }, verifier, now });
+    const s = setup(claim, roleCache, { checks });
+    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS });
+    expect(conditions(s)).toMatchObject({ Ready: 'False/IAMPropagating', CredentialsVerified: 'False/IAMPropagating' });
+    // Still propagating at the re-check: no IAM read, no write, still waiting.
+    s.world.calls.length = 0;
+    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS });
+    expect(s.world.calls.filter((c) => /^(role|policy)\./.test(c))).toEqual([]);
+    expect(conditions(s)).toMatchObject({ Ready: 'False/IAMPropagating' });
+    // IAM shows it: Ready, still without reading the role back.
+    exchange = { ok: true, assumedRoleArn: `arn:aws:sts::${d.accountId}:assumed-role/${d.role.name}/awi-verify` };
+    expect(await s.run()).toMatchObject({ kind: 'done' });
+    expect(s.world.calls.filter((c) => /^(role|policy)\./.test(c))).toEqual([]);
+    expect(conditions(s)).toMatchObject({ Ready: 'True/Reconciled', CredentialsVerified: 'True/Verified' });
+  });
+
   /** A role cache that still remembers the converged role, whatever happened since; records what it is told. */
   function staleCache(d: DesiredState) {
     const told: string[] = [];
