@@ -33,7 +33,8 @@ import { backoff, realClock, type Clock } from './clock.js';
 export type ReconcileOutcome =
   /** Success: forget the backoff; optionally run again later (resync, propagation wait). */
   /** `noAwsCall`: answered from the shared observations; its rate-limit token is given back (the AWS call budget guards AWS). */
-  | { kind: 'done'; requeueAfterMs?: number; noAwsCall?: boolean }
+  /** `urgent`: the requeue is for work not converged yet (a propagation re-check); it starts before re-checks of converged keys. */
+  | { kind: 'done'; requeueAfterMs?: number; noAwsCall?: boolean; urgent?: boolean }
   /** Retryable failure (throttling, 5xx): per-key exponential backoff; `delayMs`, if given, is a floor. */
   | { kind: 'retry'; error: unknown; delayMs?: number }
   /** 409: requeue at once (still through the global rate limit), no backoff growth. */
@@ -171,10 +172,10 @@ export class WorkQueue {
   }
 
   /** Delayed add; if the key already has a sooner (or immediate) schedule, that one wins. */
-  addAfter(key: string, delayMs: number): void {
+  addAfter(key: string, delayMs: number, opts: { urgent?: boolean } = {}): void {
     if (this.stopping) return;
     if (!(delayMs > 0)) {
-      this.add(key);
+      this.add(key, opts);
       return;
     }
     if (this.queue.has(key) || this.dirty.has(key)) return; // already due now
@@ -187,7 +188,7 @@ export class WorkQueue {
       if (cur?.handle !== handle) return;
       this.delayed.delete(key);
       if (this.stopping) return;
-      this.markReady(key);
+      this.markReady(key, opts.urgent ?? false);
       this.pump();
     }, delayMs);
     this.delayed.set(key, { readyAt, handle });
@@ -361,7 +362,9 @@ export class WorkQueue {
         }
         this.failureCounts.delete(key);
         this.conflictCounts.delete(key);
-        if (result.requeueAfterMs !== undefined && result.requeueAfterMs >= 0) this.addAfter(key, result.requeueAfterMs);
+        if (result.requeueAfterMs !== undefined && result.requeueAfterMs >= 0) {
+          this.addAfter(key, result.requeueAfterMs, { urgent: result.kind === 'done' && result.urgent === true });
+        }
         break;
       case 'conflict': {
         const c = (this.conflictCounts.get(key) ?? 0) + 1;

@@ -60,7 +60,7 @@ describe('Reconciler: apply', () => {
     const claim = exampleClaim(POD_IDENTITY);
     const d = desiredFor(claim);
     const s = setup(claim);
-    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS });
+    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS, urgent: true });
     expect(s.world.writes()).toEqual([
       `serviceAccount.create ${d.serviceAccount.namespace}/${d.serviceAccount.name}`,
       `role.create ${d.role.name}`,
@@ -104,7 +104,7 @@ describe('Reconciler: apply', () => {
     await s.run();
     s.world.role(d.accountId, d.role.name)!.attached.add('arn:aws:iam::aws:policy/AdministratorAccess');
     s.world.calls.length = 0;
-    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS });
+    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS, urgent: true });
     expect(s.world.writes()).toEqual([`policy.detach ${d.role.name} arn:aws:iam::aws:policy/AdministratorAccess`]);
     expect(s.events.events.at(-1)).toEqual(expect.objectContaining({ type: 'Warning', reason: 'DriftCorrected' }));
   });
@@ -122,11 +122,11 @@ describe('Reconciler: the role cache', () => {
     const now = () => new Date('2026-11-26T03:00:00Z');
     const checks = new ClaimChecks({ controller: { verification: { enabled: true, intervalSeconds: 600 }, switchMaxSeconds: 60 }, verifier, now });
     const s = setup(claim, roleCache, { checks });
-    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS });
+    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS, urgent: true });
     expect(conditions(s)).toMatchObject({ Ready: 'False/IAMPropagating', CredentialsVerified: 'False/IAMPropagating' });
     // Still propagating at the re-check: no IAM read, no write, still waiting.
     s.world.calls.length = 0;
-    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS });
+    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS, urgent: true });
     expect(s.world.calls.filter((c) => /^(role|policy)\./.test(c))).toEqual([]);
     expect(conditions(s)).toMatchObject({ Ready: 'False/IAMPropagating' });
     // IAM shows it: Ready, still without reading the role back.
@@ -228,7 +228,7 @@ describe('Reconciler: propagation and conflicts', () => {
     const d = desiredFor(claim);
     const s = setup(claim);
     s.world.failNext('role.create', awsError('EntityAlreadyExists', 'Role exists', 409));
-    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS });
+    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS, urgent: true });
     expect(s.world.writes()).toEqual([`serviceAccount.create ${d.serviceAccount.namespace}/${d.serviceAccount.name}`, `role.create ${d.role.name}`]);
     expect(conditions(s)).toMatchObject({ Ready: 'False/IAMPropagating', RoleReady: 'False/IAMPropagating', PolicyReady: 'False/IAMPropagating' });
   });

@@ -173,6 +173,39 @@ describe('WorkQueue: urgent keys first', () => {
   });
 });
 
+describe('WorkQueue: urgent requeues', () => {
+  it('a done with an urgent requeue (a propagation re-check) comes back ahead of plain waiting keys', async () => {
+    const { q, clock, keys, settle } = setup({ concurrency: 1 });
+    q.add('p', { urgent: true });
+    q.start();
+    await flush();
+    await settle('p', { kind: 'done', requeueAfterMs: 1000, urgent: true });
+    q.add('a');
+    await flush();
+    q.add('b');
+    q.add('c');
+    await clock.advance(1000); // p is due again while a runs and b, c wait
+    await settle('a', done);
+    expect(keys()).toEqual(['p', 'a', 'p']);
+    for (const k of ['p', 'b', 'c']) await settle(k, done);
+    expect(keys()).toEqual(['p', 'a', 'p', 'b', 'c']);
+  });
+
+  it('a plain requeue waits its turn', async () => {
+    const { q, clock, keys, settle } = setup({ concurrency: 1 });
+    q.add('p');
+    q.start();
+    await flush();
+    await settle('p', { kind: 'done', requeueAfterMs: 1000 });
+    q.add('a');
+    await flush();
+    q.add('b');
+    await clock.advance(1000);
+    for (const k of ['a', 'b', 'p']) await settle(k, done);
+    expect(keys()).toEqual(['p', 'a', 'b', 'p']);
+  });
+});
+
 describe('WorkQueue: backoff', () => {
   it('doubles per consecutive failure up to the cap, and resets on done', async () => {
     const { q, clock, keys, settle } = setup({ baseBackoffMs: 1000, maxBackoffMs: 8000 });
