@@ -16,7 +16,11 @@
 // - keys added as urgent (work that is not converged yet: a new claim, a claim
 //   without status or not Ready) start before the others, in their own FIFO
 //   order, so that after a restart the unconverged tail is not starved by
-//   re-checks of converged claims (a crash loop would otherwise never reach it).
+//   re-checks of converged claims (a crash loop would otherwise never reach it);
+// - a key requeued as urgent (`done` with `urgent`: a propagation re-check of
+//   work already started) starts, once due, ahead of every other key, so that
+//   a burst of new claims does not hold back the ones that only wait to be
+//   confirmed.
 //
 // Choice: `add` versus client-go's `AddRateLimited`. `add(key)` runs the key
 // promptly, even while it waits in backoff: watch events call `add`, and an
@@ -33,7 +37,7 @@ import { backoff, realClock, type Clock } from './clock.js';
 export type ReconcileOutcome =
   /** Success: forget the backoff; optionally run again later (resync, propagation wait). */
   /** `noAwsCall`: answered from the shared observations; its rate-limit token is given back (the AWS call budget guards AWS). */
-  /** `urgent`: the requeue is for work not converged yet (a propagation re-check); it starts before re-checks of converged keys. */
+  /** `urgent`: the requeue resumes work already started (a propagation re-check): when due, it starts ahead of every other key, urgent ones included. */
   | { kind: 'done'; requeueAfterMs?: number; noAwsCall?: boolean; urgent?: boolean }
   /** Retryable failure (throttling, 5xx): per-key exponential backoff; `delayMs`, if given, is a floor. */
   | { kind: 'retry'; error: unknown; delayMs?: number }
@@ -120,6 +124,8 @@ export class WorkQueue {
   private readonly queue = new Set<string>();
   /** Keys marked urgent, in the order they were marked (a subset of queued, dirty or in-flight keys). */
   private readonly urgent = new Set<string>();
+  /** Keys due again to finish work they started (urgent requeues), in the order they became due: ahead of the urgent ones. */
+  private readonly resumed = new Set<string>();
   /** When each ready or dirty key became ready, for onDequeue. */
   private readonly readySince = new Map<string, number>();
   /** Keys being reconciled. */
@@ -188,7 +194,8 @@ export class WorkQueue {
       if (cur?.handle !== handle) return;
       this.delayed.delete(key);
       if (this.stopping) return;
-      this.markReady(key, opts.urgent ?? false);
+      if (opts.urgent) this.resumed.add(key);
+      this.markReady(key);
       this.pump();
     }, delayMs);
     this.delayed.set(key, { readyAt, handle });
@@ -207,6 +214,7 @@ export class WorkQueue {
   /** Forgets a key's failures and any pending delayed add (e.g. the object is gone for good). */
   forget(key: string): void {
     this.urgent.delete(key);
+    this.resumed.delete(key);
     this.failureCounts.delete(key);
     this.conflictCounts.delete(key);
     this.cancelDelayed(key);
@@ -252,7 +260,7 @@ export class WorkQueue {
   /** Whether the queue keeps anything for `key` (waiting, in flight, delayed, urgent, failure or conflict counts). */
   holds(key: string): boolean {
     return (
-      this.queue.has(key) || this.urgent.has(key) || this.readySince.has(key) || this.processing.has(key) ||
+      this.queue.has(key) || this.urgent.has(key) || this.resumed.has(key) || this.readySince.has(key) || this.processing.has(key) ||
       this.dirty.has(key) || this.delayed.has(key) || this.failureCounts.has(key) || this.conflictCounts.has(key)
     );
   }
@@ -307,14 +315,16 @@ export class WorkQueue {
     }
   }
 
-  /** The oldest waiting urgent key, else the oldest waiting key. Drops urgent marks of keys no longer pending. */
+  /** The oldest resumed key, else the oldest waiting urgent key, else the oldest waiting key. Drops marks of keys no longer pending. */
   private nextKey(): string {
-    for (const k of this.urgent) {
-      if (this.queue.has(k)) {
-        this.urgent.delete(k);
-        return k;
+    for (const lane of [this.resumed, this.urgent]) {
+      for (const k of lane) {
+        if (this.queue.has(k)) {
+          lane.delete(k);
+          return k;
+        }
+        if (!this.processing.has(k)) lane.delete(k);
       }
-      if (!this.processing.has(k)) this.urgent.delete(k);
     }
     return this.queue.values().next().value as string;
   }
@@ -344,7 +354,10 @@ export class WorkQueue {
 
   private finish(key: string, result: ReconcileResult, startedAt: number): void {
     this.processing.delete(key);
-    if (!this.dirty.has(key)) this.urgent.delete(key);
+    if (!this.dirty.has(key)) {
+      this.urgent.delete(key);
+      this.resumed.delete(key);
+    }
     if (this.dirty.delete(key) && !this.stopping) {
       this.queue.add(key); // readySince was recorded when it was marked dirty
       this.cancelDelayed(key);

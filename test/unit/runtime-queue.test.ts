@@ -174,7 +174,7 @@ describe('WorkQueue: urgent keys first', () => {
 });
 
 describe('WorkQueue: urgent requeues', () => {
-  it('a done with an urgent requeue (a propagation re-check) comes back ahead of plain waiting keys', async () => {
+  it('a done with an urgent requeue (a propagation re-check) comes back ahead of waiting keys, urgent ones included', async () => {
     const { q, clock, keys, settle } = setup({ concurrency: 1 });
     q.add('p', { urgent: true });
     q.start();
@@ -182,9 +182,9 @@ describe('WorkQueue: urgent requeues', () => {
     await settle('p', { kind: 'done', requeueAfterMs: 1000, urgent: true });
     q.add('a');
     await flush();
-    q.add('b');
-    q.add('c');
-    await clock.advance(1000); // p is due again while a runs and b, c wait
+    q.add('b', { urgent: true }); // new claims waiting
+    q.add('c', { urgent: true });
+    await clock.advance(1000); // p is due again while a runs and b, c wait: finishing started work comes first
     await settle('a', done);
     expect(keys()).toEqual(['p', 'a', 'p']);
     for (const k of ['p', 'b', 'c']) await settle(k, done);
