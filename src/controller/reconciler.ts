@@ -115,7 +115,7 @@ export class Reconciler {
       }
       log.warn({ err: failure.message, code: failure.code }, 'reconcile failed');
       await this.writeFailure(claim, failure.reason, failure.message, log);
-      return { kind: 'retry', error: err };
+      return { kind: 'retry', error: err, ...(failure.maxDelayMs !== undefined ? { maxDelayMs: failure.maxDelayMs } : {}) };
     }
   }
 

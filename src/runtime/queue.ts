@@ -20,7 +20,8 @@
 // - a key requeued as urgent (`done` with `urgent`: a propagation re-check of
 //   work already started) starts, once due, ahead of every other key, so that
 //   a burst of new claims does not hold back the ones that only wait to be
-//   confirmed.
+//   confirmed; until then it absorbs `add`s (the echo of its own writes), which
+//   therefore wait at most that requeue delay.
 //
 // Choice: `add` versus client-go's `AddRateLimited`. `add(key)` runs the key
 // promptly, even while it waits in backoff: watch events call `add`, and an
@@ -39,8 +40,8 @@ export type ReconcileOutcome =
   /** `noAwsCall`: answered from the shared observations; its rate-limit token is given back (the AWS call budget guards AWS). */
   /** `urgent`: the requeue resumes work already started (a propagation re-check): when due, it starts ahead of every other key, urgent ones included. */
   | { kind: 'done'; requeueAfterMs?: number; noAwsCall?: boolean; urgent?: boolean }
-  /** Retryable failure (throttling, 5xx): per-key exponential backoff; `delayMs`, if given, is a floor. */
-  | { kind: 'retry'; error: unknown; delayMs?: number }
+  /** Retryable failure (throttling, 5xx): per-key exponential backoff; `delayMs`, if given, is a floor, `maxDelayMs` a cap (the failure count still grows). */
+  | { kind: 'retry'; error: unknown; delayMs?: number; maxDelayMs?: number }
   /** 409: requeue at once (still through the global rate limit), no backoff growth. */
   | { kind: 'conflict' }
   /** Invalid spec / guardrail: forget the backoff; do not retry unless `requeueAfterMs`. */
@@ -79,6 +80,8 @@ export interface WorkQueueOptions {
 interface Delayed {
   readyAt: number;
   handle: unknown;
+  /** An urgent requeue: resumes started work, ahead of every other key. */
+  resume?: boolean;
 }
 
 /** Global token bucket: `burst` tokens, refilled at `qps` per second. */
@@ -172,6 +175,9 @@ export class WorkQueue {
    */
   add(key: string, opts: { urgent?: boolean } = {}): void {
     if (this.stopping) return;
+    // A key waiting to resume started work absorbs adds (such as the echo of its own writes): it runs when due,
+    // ahead of every other key, within its requeue delay; run now, it would find AWS still propagating.
+    if (this.delayed.get(key)?.resume) return;
     this.cancelDelayed(key);
     this.markReady(key, opts.urgent ?? false);
     this.pump();
@@ -198,7 +204,7 @@ export class WorkQueue {
       this.markReady(key);
       this.pump();
     }, delayMs);
-    this.delayed.set(key, { readyAt, handle });
+    this.delayed.set(key, { readyAt, handle, ...(opts.urgent ? { resume: true } : {}) });
   }
 
   /**
@@ -388,7 +394,7 @@ export class WorkQueue {
       }
       case 'retry':
         this.conflictCounts.delete(key);
-        this.backOff(key, result.delayMs);
+        this.backOff(key, result.delayMs, result.maxDelayMs);
         break;
       case 'error':
         this.conflictCounts.delete(key);
@@ -400,10 +406,11 @@ export class WorkQueue {
     this.checkIdle();
   }
 
-  private backOff(key: string, floorMs: number | undefined): void {
+  private backOff(key: string, floorMs: number | undefined, capMs?: number): void {
     const n = this.failureCounts.get(key) ?? 0;
     this.failureCounts.set(key, n + 1);
-    const delay = Math.max(this.backoffFor(n), floorMs !== undefined && floorMs > 0 ? floorMs : 0);
+    const backoff = capMs !== undefined && capMs >= 0 ? Math.min(this.backoffFor(n), capMs) : this.backoffFor(n);
+    const delay = Math.max(backoff, floorMs !== undefined && floorMs > 0 ? floorMs : 0);
     this.addAfter(key, delay);
   }
 

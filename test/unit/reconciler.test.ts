@@ -247,15 +247,16 @@ describe('Reconciler: propagation and conflicts', () => {
 
 describe('Reconciler: failures retry with backoff, Ready says why', () => {
   it.each([
-    ['IAM throttling', 'role.create', awsError('Throttling', 'Rate exceeded', 400), 'Throttled', 'Throttling: Rate exceeded. Retrying with backoff.'],
-    ['an AWS 5xx', 'association.create', awsError('ServiceUnavailableException', 'try again', 503), 'AWSUnavailable', 'ServiceUnavailableException: try again. Retrying with backoff.'],
-    ['AccessDenied', 'policy.putInline', awsError('AccessDenied', 'not authorized to perform iam:PutRolePolicy', 403), 'AWSError', 'AccessDenied: not authorized to perform iam:PutRolePolicy. Retrying with backoff.'],
-    ['a Kubernetes API error', 'serviceAccount.create', kubeError(403, 'serviceaccounts is forbidden'), 'KubernetesAPIError', 'The Kubernetes API answered 403: serviceaccounts is forbidden. Retrying with backoff.'],
-  ])('%s', async (_name, op, err, reason, message) => {
+    ['IAM throttling', 'role.create', awsError('Throttling', 'Rate exceeded', 400), 'Throttled', 'Throttling: Rate exceeded. Retrying with backoff.', 10_000],
+    ['an AWS 5xx', 'association.create', awsError('ServiceUnavailableException', 'try again', 503), 'AWSUnavailable', 'ServiceUnavailableException: try again. Retrying with backoff.', 60_000],
+    ['AccessDenied', 'policy.putInline', awsError('AccessDenied', 'not authorized to perform iam:PutRolePolicy', 403), 'AWSError', 'AccessDenied: not authorized to perform iam:PutRolePolicy. Retrying with backoff.', undefined],
+    ['a Kubernetes API error', 'serviceAccount.create', kubeError(403, 'serviceaccounts is forbidden'), 'KubernetesAPIError', 'The Kubernetes API answered 403: serviceaccounts is forbidden. Retrying with backoff.', undefined],
+  ])('%s', async (_name, op, err, reason, message, maxDelayMs) => {
     const s = setup(exampleClaim(POD_IDENTITY));
     s.world.failNext(op, err);
     const outcome = await s.run();
-    expect(outcome).toEqual({ kind: 'retry', error: err });
+    // Transient AWS failures (the call budget already retried them) come back within a bounded delay.
+    expect(outcome).toEqual({ kind: 'retry', error: err, ...(maxDelayMs !== undefined ? { maxDelayMs } : {}) });
     const ready = s.claims.claim!.status!.conditions!.find((c) => c.type === 'Ready')!;
     expect(ready).toMatchObject({ status: 'False', reason, message });
     expect(s.events.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason }));

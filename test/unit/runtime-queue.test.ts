@@ -191,6 +191,23 @@ describe('WorkQueue: urgent requeues', () => {
     expect(keys()).toEqual(['p', 'a', 'p', 'b', 'c']);
   });
 
+  it('a key waiting to resume absorbs adds (the echo of its own writes): it runs once, when due, ahead of the others', async () => {
+    const { q, clock, keys, settle } = setup({ concurrency: 1 });
+    q.add('p', { urgent: true });
+    q.start();
+    await flush();
+    await settle('p', { kind: 'done', requeueAfterMs: 1000, urgent: true });
+    q.add('a', { urgent: true });
+    await flush();
+    q.add('p', { urgent: true }); // the status write's watch event
+    q.add('b', { urgent: true });
+    await settle('a', done);
+    expect(keys()).toEqual(['p', 'a', 'b']); // p did not run again before it was due
+    await clock.advance(1000);
+    await settle('b', done);
+    expect(keys()).toEqual(['p', 'a', 'b', 'p']);
+  });
+
   it('a plain requeue waits its turn', async () => {
     const { q, clock, keys, settle } = setup({ concurrency: 1 });
     q.add('p');
@@ -207,6 +224,28 @@ describe('WorkQueue: urgent requeues', () => {
 });
 
 describe('WorkQueue: backoff', () => {
+  it('a retry with maxDelayMs (throttling the budget could not absorb) caps its backoff while the count still grows', async () => {
+    const { q, clock, keys, settle } = setup({ baseBackoffMs: 1000, maxBackoffMs: 300_000 });
+    q.start();
+    q.add('a');
+    await flush();
+    const expected = [1000, 2000, 3000, 3000, 3000];
+    for (const [i, delay] of expected.entries()) {
+      await settle('a', { kind: 'retry', error: new Error('Throttling'), maxDelayMs: 3000 });
+      expect(q.failures('a')).toBe(i + 1);
+      await clock.advance(delay - 1);
+      expect(keys()).toHaveLength(i + 1);
+      await clock.advance(1);
+      expect(keys()).toHaveLength(i + 2);
+    }
+    // A plain failure after them backs off by the full count again.
+    await settle('a', retry);
+    await clock.advance(31_999);
+    expect(keys()).toHaveLength(6);
+    await clock.advance(1);
+    expect(keys()).toHaveLength(7);
+  });
+
   it('doubles per consecutive failure up to the cap, and resets on done', async () => {
     const { q, clock, keys, settle } = setup({ baseBackoffMs: 1000, maxBackoffMs: 8000 });
     q.start();
