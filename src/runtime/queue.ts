@@ -360,11 +360,14 @@ export class WorkQueue {
 
   private finish(key: string, result: ReconcileResult, startedAt: number): void {
     this.processing.delete(key);
-    if (!this.dirty.has(key)) {
+    // A run that resumes later (an urgent requeue) absorbs the adds made while it ran, as a waiting resume does.
+    const resumes = result.kind === 'done' && result.urgent === true && (result.requeueAfterMs ?? 0) > 0;
+    if (resumes) this.readySince.delete(key);
+    if (resumes || !this.dirty.has(key)) {
       this.urgent.delete(key);
       this.resumed.delete(key);
     }
-    if (this.dirty.delete(key) && !this.stopping) {
+    if (this.dirty.delete(key) && !this.stopping && !resumes) {
       this.queue.add(key); // readySince was recorded when it was marked dirty
       this.cancelDelayed(key);
     }

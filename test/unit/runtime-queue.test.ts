@@ -208,6 +208,24 @@ describe('WorkQueue: urgent requeues', () => {
     expect(keys()).toEqual(['p', 'a', 'b', 'p']);
   });
 
+  it('a run that ends with an urgent requeue absorbs the adds made while it ran (its own writes\' echoes)', async () => {
+    const { q, clock, keys, settle } = setup({ concurrency: 1 });
+    q.add('p', { urgent: true });
+    q.add('b', { urgent: true });
+    q.start();
+    await flush();
+    q.add('p'); // the echo of the finalizer patch, while p runs
+    await settle('p', { kind: 'done', requeueAfterMs: 1000, urgent: true });
+    expect(keys()).toEqual(['p', 'b']);
+    await settle('b', done);
+    expect(keys()).toEqual(['p', 'b']); // not at once: AWS would still be propagating
+    await clock.advance(1000);
+    expect(keys()).toEqual(['p', 'b', 'p']);
+    await settle('p', done);
+    await q.idle();
+    expect(keys()).toEqual(['p', 'b', 'p']);
+  });
+
   it('a plain requeue waits its turn', async () => {
     const { q, clock, keys, settle } = setup({ concurrency: 1 });
     q.add('p');
