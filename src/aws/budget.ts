@@ -72,9 +72,11 @@ const BACKGROUND_DECAY = 0.5;
  * is long, and probing at every other one would ratchet the rate down.
  */
 const BACKGROUND_HALF_LIFE_WINDOWS = 15;
-/** Time without throttling in which the rate climbs from the floor back to the configured rate. */
+/** A window without excess throttling wins back the configured rate times its length over this... */
 const RECOVERY_MS = 10_000;
+/** ...but at most this share of the current rate (a long window at a low rate must not overshoot a low quota). */
 const MAX_CLIMB = 0.25;
+/** A share of throttled answers this high after a cut keeps the cut, whatever the cause. */
 const NEARLY_ALL = 0.9;
 /** Weight of the latest window in the recent share of throttled answers. */
 const RECENT_WEIGHT = 0.3;
@@ -192,6 +194,7 @@ export class AdaptiveBucket {
       }
       return;
     }
+    if (excess(share, 1)) return; // one noisy window: hold
     // No more throttling than the background: climb back towards the configured rate, by at most a
     // quarter per window, so that a low rate (a low quota) is not overshot by a long window's climb.
     const climb = Math.min((this.s.ratePerSecond * (t - start)) / RECOVERY_MS, this.rate * MAX_CLIMB);
