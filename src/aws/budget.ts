@@ -278,10 +278,17 @@ export class CallBudget {
   }
 }
 
-/** The platform config's budget as settings per service; the floor is a twentieth of each rate. */
+/**
+ * The platform config's budget as settings per service; the floor is a twentieth of each rate. EKS Auth
+ * (the Pod Identity token exchange) has its own quotas: its own bucket at the EKS rate, so that its calls
+ * (never throttled when EKS is) do not blur the EKS bucket's view of throttling.
+ */
 export function budgetSettings(c: AwsBudgetConfig): BudgetSettingsByService {
   const service = (ratePerSecond: number): BudgetSettings => ({
     ratePerSecond, burst: c.burst, minRatePerSecond: ratePerSecond / 20, maxAttempts: c.maxAttempts,
   });
-  return { iam: service(c.iamCallsPerSecond), eks: service(c.eksCallsPerSecond), sts: service(c.stsCallsPerSecond), default: service(c.iamCallsPerSecond) };
+  return {
+    iam: service(c.iamCallsPerSecond), eks: service(c.eksCallsPerSecond), 'eks-auth': service(c.eksCallsPerSecond),
+    sts: service(c.stsCallsPerSecond), default: service(c.iamCallsPerSecond),
+  };
 }

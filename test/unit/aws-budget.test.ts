@@ -272,6 +272,7 @@ describe('CallBudget.run', () => {
     expect(s['iam']).toEqual({ ratePerSecond: 8, burst: 3, minRatePerSecond: 0.4, maxAttempts: 6 });
     expect(s['eks']?.ratePerSecond).toBe(4);
     expect(s['sts']?.ratePerSecond).toBe(2);
+    expect(s['eks-auth']?.ratePerSecond).toBe(4); // its own bucket, at the EKS rate
   });
 });
 
