@@ -6,8 +6,9 @@
 // per answer: at the end of each window (WINDOW_MS and at least MIN_SAMPLES
 // answers) the share of throttled answers is compared with the background
 // share the bucket has learned. Clearly more throttling than that cuts the
-// rate to 70% of what awi sent in the window (or of the rate, if lower), and
-// the next window judges the cut: against a quota awi was over, the share of
+// rate by 30%, and the next window (of twice the answers) judges the cut, if
+// the cut held calls back (else it stays unjudged and costs nothing): against
+// a quota awi was over, the share of
 // throttled answers falls at the lower rate, and the cut stays; if it does not
 // fall, the throttling does not come from awi's rate (a busy account, the test
 // bed's random fault injection), so the cut only cost work: it is undone and
@@ -78,6 +79,8 @@ const RECOVERY_MS = 10_000;
 const MAX_CLIMB = 0.25;
 /** A share of throttled answers this high after a cut keeps the cut, whatever the cause. */
 const NEARLY_ALL = 0.9;
+/** Calls at this share of the rate or more in a window: the rate, not the work, decided how many were made. */
+const LIMITED = 0.95;
 /** Weight of the latest window in the recent share of throttled answers. */
 const RECENT_WEIGHT = 0.3;
 /** Standard deviation of that moving average relative to one window's: sqrt(w / (2 - w)). */
@@ -158,7 +161,9 @@ export class AdaptiveBucket {
     this.window.answers += 1;
     if (throttled) this.window.throttled += 1;
     const t = this.now();
-    if (t - this.window.start >= WINDOW_MS && this.window.answers >= MIN_SAMPLES) this.closeWindow(t);
+    // The window that judges a cut holds twice as many answers: a wrong judgement costs more than a late one.
+    const samples = this.probe ? 2 * MIN_SAMPLES : MIN_SAMPLES;
+    if (t - this.window.start >= WINDOW_MS && this.window.answers >= samples) this.closeWindow(t);
     return this.rate !== before;
   }
 
@@ -173,8 +178,11 @@ export class AdaptiveBucket {
     const probe = this.probe;
     this.probe = undefined;
     if (probe) {
+      // A cut that held nothing back (fewer calls to make than even the lower rate allows) tells nothing and
+      // costs nothing: it stays, and the next cut (if throttling persists) will bind.
+      if (sent < LIMITED * this.rate) return;
       if (!cutRelievedQuota(probe.shareBefore, share, this.background)) {
-        this.background = Math.min(probe.shareBefore, share);
+        this.background = (probe.shareBefore + share) / 2;
         this.rate = probe.rateBefore;
       }
       return;
@@ -184,8 +192,7 @@ export class AdaptiveBucket {
     const standardError = Math.sqrt((Math.max(this.background, MIN_EXCESS) * (1 - this.background)) / answers);
     const excess = (x: number, spread: number) => x > this.background + Math.max(MIN_EXCESS, 2 * standardError * spread);
     if (excess(share, 1) && excess(this.recentShare, RECENT_SPREAD)) {
-      // From the rate awi actually sent at, when that was below the allowed one: a cut that holds nothing back tells nothing.
-      const cut = Math.max(this.s.minRatePerSecond, Math.min(this.rate, sent) * DECREASE_FACTOR);
+      const cut = Math.max(this.s.minRatePerSecond, this.rate * DECREASE_FACTOR);
       if (cut < this.rate) {
         this.probe = { rateBefore: this.rate, shareBefore: this.recentShare };
         this.rate = cut;

@@ -67,19 +67,21 @@ describe('AdaptiveBucket', () => {
     let t = 0;
     const b = new AdaptiveBucket({ ...settings, ratePerSecond: 20, minRatePerSecond: 1 }, () => t);
     // Answers spread over 2 s, throttled ones spread among them; the window closes at the last one.
-    const window = (throttled: number, answers: number) => {
+    const window = (throttled: number, answers: number, ms = 2000) => {
       const start = t;
       for (let i = 0; i < answers; i++) {
-        t = start + Math.round(((i + 1) * 2000) / answers);
+        t = start + Math.round(((i + 1) * ms) / answers);
         if (Math.floor(((i + 1) * throttled) / answers) > Math.floor((i * throttled) / answers)) b.onThrottle();
         else b.onSuccess();
       }
     };
     window(12, 40); // 30% throttled: a cut
     expect(b.rate).toBeCloseTo(14);
-    window(8, 28); // still 30% at the lower rate, and 30% fewer calls went through: not a quota awi was over
+    // The judging window (twice the answers) at the lower rate, which held calls back: still 30% throttled,
+    // not a quota awi was over.
+    window(12, 40, 2858);
     expect(b.rate).toBe(20);
-    expect(b.background).toBeCloseTo(0.28, 1);
+    expect(b.background).toBeCloseTo(0.3, 1);
     window(13, 40); // the same share again: no cut
     expect(b.rate).toBe(20);
     window(0, 40); // the throttling stops: the background decays
@@ -104,6 +106,16 @@ describe('AdaptiveBucket', () => {
     expect(rates[10]! - rates[9]!).toBeCloseTo(Math.min(2, 10 - rates[9]!));
     expect(Math.max(...rates)).toBe(10);
     expect(rates.at(-1)).toBe(10);
+  });
+
+  it('keeps a cut that held nothing back (fewer calls to make than the lower rate allows) without judging it', () => {
+    let t = 0;
+    const b = new AdaptiveBucket({ ...settings, ratePerSecond: 20, minRatePerSecond: 1 }, () => t);
+    for (let i = 0; i < 40; i++) { t += 50; (i % 10 < 3 ? b.onThrottle() : b.onSuccess()); } // 20/s, 30% throttled: a cut
+    expect(b.rate).toBeCloseTo(14);
+    for (let i = 0; i < 40; i++) { t += 200; (i % 10 < 3 ? b.onThrottle() : b.onSuccess()); } // 5/s to make: nothing held back
+    expect(b.rate).toBeCloseTo(14);
+    expect(b.background).toBe(0);
   });
 
   it('judges a cut by the share of throttled answers: a quota if it fell, else throttling whatever the rate', () => {
