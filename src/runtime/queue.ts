@@ -21,7 +21,9 @@
 //   work already started) starts, once due, ahead of every other key, so that
 //   a burst of new claims does not hold back the ones that only wait to be
 //   confirmed; until then it absorbs `add`s (the echo of its own writes), which
-//   therefore wait at most that requeue delay.
+//   therefore wait at most that requeue delay;
+// - a retry after a failure, once due, waits with the urgent keys (a claim that
+//   failed is not converged).
 //
 // Choice: `add` versus client-go's `AddRateLimited`. `add(key)` runs the key
 // promptly, even while it waits in backoff: watch events call `add`, and an
@@ -183,11 +185,14 @@ export class WorkQueue {
     this.pump();
   }
 
-  /** Delayed add; if the key already has a sooner (or immediate) schedule, that one wins. */
-  addAfter(key: string, delayMs: number, opts: { urgent?: boolean } = {}): void {
+  /**
+   * Delayed add; if the key already has a sooner (or immediate) schedule, that one wins. `urgent`: due, it
+   * waits in the urgent lane; `resume`: it resumes started work, ahead of every lane, absorbing adds until due.
+   */
+  addAfter(key: string, delayMs: number, opts: { urgent?: boolean; resume?: boolean } = {}): void {
     if (this.stopping) return;
     if (!(delayMs > 0)) {
-      this.add(key, opts);
+      this.add(key, { urgent: !!(opts.urgent || opts.resume) });
       return;
     }
     if (this.queue.has(key) || this.dirty.has(key)) return; // already due now
@@ -200,11 +205,11 @@ export class WorkQueue {
       if (cur?.handle !== handle) return;
       this.delayed.delete(key);
       if (this.stopping) return;
-      if (opts.urgent) this.resumed.add(key);
-      this.markReady(key);
+      if (opts.resume) this.resumed.add(key);
+      this.markReady(key, opts.urgent ?? false);
       this.pump();
     }, delayMs);
-    this.delayed.set(key, { readyAt, handle, ...(opts.urgent ? { resume: true } : {}) });
+    this.delayed.set(key, { readyAt, handle, ...(opts.resume ? { resume: true } : {}) });
   }
 
   /**
@@ -385,7 +390,7 @@ export class WorkQueue {
         this.failureCounts.delete(key);
         this.conflictCounts.delete(key);
         if (result.requeueAfterMs !== undefined && result.requeueAfterMs >= 0) {
-          this.addAfter(key, result.requeueAfterMs, { urgent: result.kind === 'done' && result.urgent === true });
+          this.addAfter(key, result.requeueAfterMs, { resume: result.kind === 'done' && result.urgent === true });
         }
         break;
       case 'conflict': {
@@ -414,7 +419,8 @@ export class WorkQueue {
     this.failureCounts.set(key, n + 1);
     const backoff = capMs !== undefined && capMs >= 0 ? Math.min(this.backoffFor(n), capMs) : this.backoffFor(n);
     const delay = Math.max(backoff, floorMs !== undefined && floorMs > 0 ? floorMs : 0);
-    this.addAfter(key, delay);
+    // A key that failed is not converged: its retry waits with the urgent keys, not behind re-checks of converged ones.
+    this.addAfter(key, delay, { urgent: true });
   }
 
   private checkIdle(): void {

@@ -226,6 +226,20 @@ describe('WorkQueue: urgent requeues', () => {
     expect(keys()).toEqual(['p', 'b', 'p']);
   });
 
+  it('a retry, once due, waits with the urgent keys, ahead of plain ones', async () => {
+    const { q, clock, keys, settle } = setup({ concurrency: 1, baseBackoffMs: 1000 });
+    q.add('f', { urgent: true });
+    q.start();
+    await flush();
+    await settle('f', retry);
+    q.add('a');
+    await flush();
+    q.add('b'); // a plain key (a converged claim's resync) waits
+    await clock.advance(1000);
+    await settle('a', done);
+    expect(keys()).toEqual(['f', 'a', 'f']);
+  });
+
   it('a plain requeue waits its turn', async () => {
     const { q, clock, keys, settle } = setup({ concurrency: 1 });
     q.add('p');
