@@ -99,8 +99,8 @@ function options(): Options {
   --render A.json[:label],B.json[:label]   run nothing: one table of the runs in earlier --out JSON files
   --kills K         SIGKILL the controller K times during convergence, restarting it at once; each process lives
                     --kill-every-s seconds from its readiness (--kill-from ready, default) or from its spawn (--kill-from spawn)
-  --throttle R      throttle that fraction of IAM and EKS calls (evenly spread) until all claims are Ready
-  --5xx R           answer that fraction of IAM and EKS calls with a 500 InternalFailure until all claims are Ready
+  --throttle R      throttle that fraction of IAM and EKS calls (at random, seeded) until all claims are Ready
+  --5xx R           answer that fraction of the IAM and EKS calls not throttled with a 500 (IAM InternalFailure, EKS ServerException), at random, until all claims are Ready
   --lag-ms L        IAM propagation lag of the fake until all claims are Ready
   --resync-s S      controller.resyncSeconds (default: the shipped 300); a shorter one makes the resync figure quicker to get
   --concurrency N, --qps N   override controller.concurrency / rateLimitPerSecond (the floor follows)
@@ -295,10 +295,11 @@ async function runOnce(o: Options, n: number, say: (s: string) => void): Promise
     // The floor depends on the configured rates and the claims only: with faults it is the fault-free floor.
     const floor = creationFloor(neededForCreation(compileAll(claims, config), { verification: c.verification.enabled }), c);
 
+    // At random (seeded: the same draw at every run), whatever the rate: calls do not get a fair share of faults in turn.
     const rules: FaultRule[] = [];
-    for (const api of ['iam:*', 'eks:*']) {
-      if (o.throttle > 0) rules.push({ api, fault: 'throttle', rate: o.throttle });
-      if (o.serverErrors > 0) rules.push({ api, fault: 'internal', rate: o.serverErrors });
+    for (const [i, api] of ['iam:*', 'eks:*'].entries()) {
+      if (o.throttle > 0) rules.push({ api, fault: 'throttle', rate: o.throttle, seed: 10 + i });
+      if (o.serverErrors > 0) rules.push({ api, fault: 'internal', rate: o.serverErrors, seed: 20 + i });
     }
     if (rules.length) await fake.setFaults(rules);
     if (o.lagMs > 0) await fake.setPropagationLag(o.lagMs);

@@ -281,7 +281,7 @@ export const platformConfigSchema = {
           type: 'object',
           additionalProperties: false,
           default: {},
-          description: "awi's share of each account's AWS API quotas: calls per second per account and service, shared by all workers; halved on Throttling, recovered slowly.",
+          description: "awi's share of each account's AWS API quotas: calls per second per account and service, shared by all workers; cut when a window of answers shows excess Throttling that cutting relieves, recovered slowly (docs/aws-budget.md).",
           properties: {
             iamCallsPerSecond: { type: 'number', exclusiveMinimum: 0, maximum: 1000, default: 20 },
             eksCallsPerSecond: { type: 'number', exclusiveMinimum: 0, maximum: 1000, default: 20 },

@@ -91,8 +91,8 @@ export class Controller {
         region: config.cluster.region,
         clusterName: config.cluster.name,
         credentials: () => clusterAws.eks.config.credentials(),
-        // EKS Auth shares the EKS budget of the cluster's account.
-        budget: (call) => budget.run(config.cluster.accountId, 'eks', call),
+        // EKS Auth is its own service with its own quotas: its own bucket (at the EKS rate) in the cluster's account.
+        budget: (call) => budget.run(config.cluster.accountId, 'eks-auth', call),
       }),
     });
     this.roleCache = new RoleCache({

@@ -132,7 +132,7 @@ export class Reconciler {
       }
       log.warn({ err: failure.message, code: failure.code }, 'reconcile failed');
       await this.writeFailure(claim, failure.reason, failure.message, log);
-      return { kind: 'retry', error: err };
+      return { kind: 'retry', error: err, ...(failure.maxDelayMs !== undefined ? { maxDelayMs: failure.maxDelayMs } : {}) };
     }
   }
 
@@ -253,8 +253,10 @@ export class Reconciler {
         }, true, log)
       : undefined;
     const verifiedAfterWrites = afterWrites?.status === 'True';
-    // Confirmed: the next reconcile (e.g. the echo of this one's own writes) needs no direct read of the role.
-    if (verifiedAfterWrites && writesRole) this.o.roleCache?.confirmedWrite(desired.accountId, desired.role.name, roleAfterCompletePlan(desired));
+    // Every role write went through (none stopped on propagation): the role is as written, whether or not IAM
+    // shows it yet, so the next reconcile (the echo of these writes, the propagation re-check) reads no role back;
+    // the credentials check confirms propagation (without verification, a direct read does).
+    if (writesRole && !propagating && this.checks.verificationEnabled) this.o.roleCache?.confirmedWrite(desired.accountId, desired.role.name, roleAfterCompletePlan(desired));
     const finalCredentials = afterWrites ?? credentials;
     const retired = applied.filter(isRetireStep);
     if (retired.length) {
@@ -303,7 +305,8 @@ export class Reconciler {
 
     if (refusal || plan.blockers.length) return { kind: 'terminal', requeueAfterMs: propagating || applied.length ? this.o.propagationRequeueMs : this.resyncDelay() };
     if (prerequisite) return { kind: 'retry', error: new Error(prerequisite.message) };
-    if (propagating || (applied.length && !verifiedAfterWrites) || finalCredentials?.reason === 'IAMPropagating' || finalCredentials?.reason === 'NotVerified') return { kind: 'done', requeueAfterMs: this.o.propagationRequeueMs };
+    // Not converged yet: the re-check goes before re-checks of converged claims (urgent), not behind every new claim.
+    if (propagating || (applied.length && !verifiedAfterWrites) || finalCredentials?.reason === 'IAMPropagating' || finalCredentials?.reason === 'NotVerified') return { kind: 'done', requeueAfterMs: this.o.propagationRequeueMs, urgent: true };
     // Pods do not get the claimed role: look again with backoff (an exchange per attempt).
     if (finalCredentials && finalCredentials.status !== 'True') return { kind: 'retry', error: new Error(finalCredentials.message) };
     // A switch waiting for pods is woken by pod events; this is the backstop (and the switchMaxSeconds deadline).

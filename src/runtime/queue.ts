@@ -16,7 +16,14 @@
 // - keys added as urgent (work that is not converged yet: a new claim, a claim
 //   without status or not Ready) start before the others, in their own FIFO
 //   order, so that after a restart the unconverged tail is not starved by
-//   re-checks of converged claims (a crash loop would otherwise never reach it).
+//   re-checks of converged claims (a crash loop would otherwise never reach it);
+// - a key requeued as urgent (`done` with `urgent`: a propagation re-check of
+//   work already started) starts, once due, ahead of every other key, so that
+//   a burst of new claims does not hold back the ones that only wait to be
+//   confirmed; until then it absorbs `add`s (the echo of its own writes), which
+//   therefore wait at most that requeue delay;
+// - a retry after a failure, once due, waits with the urgent keys (a claim that
+//   failed is not converged).
 //
 // Choice: `add` versus client-go's `AddRateLimited`. `add(key)` runs the key
 // promptly, even while it waits in backoff: watch events call `add`, and an
@@ -33,9 +40,10 @@ import { backoff, realClock, type Clock } from './clock.js';
 export type ReconcileOutcome =
   /** Success: forget the backoff; optionally run again later (resync, propagation wait). */
   /** `noAwsCall`: answered from the shared observations; its rate-limit token is given back (the AWS call budget guards AWS). */
-  | { kind: 'done'; requeueAfterMs?: number; noAwsCall?: boolean }
-  /** Retryable failure (throttling, 5xx): per-key exponential backoff; `delayMs`, if given, is a floor. */
-  | { kind: 'retry'; error: unknown; delayMs?: number }
+  /** `urgent`: the requeue resumes work already started (a propagation re-check): when due, it starts ahead of every other key, urgent ones included. */
+  | { kind: 'done'; requeueAfterMs?: number; noAwsCall?: boolean; urgent?: boolean }
+  /** Retryable failure (throttling, 5xx): per-key exponential backoff; `delayMs`, if given, is a floor, `maxDelayMs` a cap (the failure count still grows). */
+  | { kind: 'retry'; error: unknown; delayMs?: number; maxDelayMs?: number }
   /** 409: requeue at once (still through the global rate limit), no backoff growth. */
   | { kind: 'conflict' }
   /** Invalid spec / guardrail: forget the backoff; do not retry unless `requeueAfterMs`. */
@@ -74,6 +82,8 @@ export interface WorkQueueOptions {
 interface Delayed {
   readyAt: number;
   handle: unknown;
+  /** An urgent requeue: resumes started work, ahead of every other key. */
+  resume?: boolean;
 }
 
 /** Global token bucket: `burst` tokens, refilled at `qps` per second. */
@@ -119,6 +129,8 @@ export class WorkQueue {
   private readonly queue = new Set<string>();
   /** Keys marked urgent, in the order they were marked (a subset of queued, dirty or in-flight keys). */
   private readonly urgent = new Set<string>();
+  /** Keys due again to finish work they started (urgent requeues), in the order they became due: ahead of the urgent ones. */
+  private readonly resumed = new Set<string>();
   /** When each ready or dirty key became ready, for onDequeue. */
   private readonly readySince = new Map<string, number>();
   /** Keys being reconciled. */
@@ -165,16 +177,22 @@ export class WorkQueue {
    */
   add(key: string, opts: { urgent?: boolean } = {}): void {
     if (this.stopping) return;
+    // A key waiting to resume started work absorbs adds (such as the echo of its own writes): it runs when due,
+    // ahead of every other key, within its requeue delay; run now, it would find AWS still propagating.
+    if (this.delayed.get(key)?.resume) return;
     this.cancelDelayed(key);
     this.markReady(key, opts.urgent ?? false);
     this.pump();
   }
 
-  /** Delayed add; if the key already has a sooner (or immediate) schedule, that one wins. */
-  addAfter(key: string, delayMs: number): void {
+  /**
+   * Delayed add; if the key already has a sooner (or immediate) schedule, that one wins. `urgent`: due, it
+   * waits in the urgent lane; `resume`: it resumes started work, ahead of every lane, absorbing adds until due.
+   */
+  addAfter(key: string, delayMs: number, opts: { urgent?: boolean; resume?: boolean } = {}): void {
     if (this.stopping) return;
     if (!(delayMs > 0)) {
-      this.add(key);
+      this.add(key, { urgent: !!(opts.urgent || opts.resume) });
       return;
     }
     if (this.queue.has(key) || this.dirty.has(key)) return; // already due now
@@ -187,10 +205,11 @@ export class WorkQueue {
       if (cur?.handle !== handle) return;
       this.delayed.delete(key);
       if (this.stopping) return;
-      this.markReady(key);
+      if (opts.resume) this.resumed.add(key);
+      this.markReady(key, opts.urgent ?? false);
       this.pump();
     }, delayMs);
-    this.delayed.set(key, { readyAt, handle });
+    this.delayed.set(key, { readyAt, handle, ...(opts.resume ? { resume: true } : {}) });
   }
 
   /**
@@ -206,6 +225,7 @@ export class WorkQueue {
   /** Forgets a key's failures and any pending delayed add (e.g. the object is gone for good). */
   forget(key: string): void {
     this.urgent.delete(key);
+    this.resumed.delete(key);
     this.failureCounts.delete(key);
     this.conflictCounts.delete(key);
     this.cancelDelayed(key);
@@ -251,7 +271,7 @@ export class WorkQueue {
   /** Whether the queue keeps anything for `key` (waiting, in flight, delayed, urgent, failure or conflict counts). */
   holds(key: string): boolean {
     return (
-      this.queue.has(key) || this.urgent.has(key) || this.readySince.has(key) || this.processing.has(key) ||
+      this.queue.has(key) || this.urgent.has(key) || this.resumed.has(key) || this.readySince.has(key) || this.processing.has(key) ||
       this.dirty.has(key) || this.delayed.has(key) || this.failureCounts.has(key) || this.conflictCounts.has(key)
     );
   }
@@ -306,14 +326,16 @@ export class WorkQueue {
     }
   }
 
-  /** The oldest waiting urgent key, else the oldest waiting key. Drops urgent marks of keys no longer pending. */
+  /** The oldest resumed key, else the oldest waiting urgent key, else the oldest waiting key. Drops marks of keys no longer pending. */
   private nextKey(): string {
-    for (const k of this.urgent) {
-      if (this.queue.has(k)) {
-        this.urgent.delete(k);
-        return k;
+    for (const lane of [this.resumed, this.urgent]) {
+      for (const k of lane) {
+        if (this.queue.has(k)) {
+          lane.delete(k);
+          return k;
+        }
+        if (!this.processing.has(k)) lane.delete(k);
       }
-      if (!this.processing.has(k)) this.urgent.delete(k);
     }
     return this.queue.values().next().value as string;
   }
@@ -343,8 +365,14 @@ export class WorkQueue {
 
   private finish(key: string, result: ReconcileResult, startedAt: number): void {
     this.processing.delete(key);
-    if (!this.dirty.has(key)) this.urgent.delete(key);
-    if (this.dirty.delete(key) && !this.stopping) {
+    // A run that resumes later (an urgent requeue) absorbs the adds made while it ran, as a waiting resume does.
+    const resumes = result.kind === 'done' && result.urgent === true && (result.requeueAfterMs ?? 0) > 0;
+    if (resumes) this.readySince.delete(key);
+    if (resumes || !this.dirty.has(key)) {
+      this.urgent.delete(key);
+      this.resumed.delete(key);
+    }
+    if (this.dirty.delete(key) && !this.stopping && !resumes) {
       this.queue.add(key); // readySince was recorded when it was marked dirty
       this.cancelDelayed(key);
     }
@@ -361,7 +389,9 @@ export class WorkQueue {
         }
         this.failureCounts.delete(key);
         this.conflictCounts.delete(key);
-        if (result.requeueAfterMs !== undefined && result.requeueAfterMs >= 0) this.addAfter(key, result.requeueAfterMs);
+        if (result.requeueAfterMs !== undefined && result.requeueAfterMs >= 0) {
+          this.addAfter(key, result.requeueAfterMs, { resume: result.kind === 'done' && result.urgent === true });
+        }
         break;
       case 'conflict': {
         const c = (this.conflictCounts.get(key) ?? 0) + 1;
@@ -372,7 +402,7 @@ export class WorkQueue {
       }
       case 'retry':
         this.conflictCounts.delete(key);
-        this.backOff(key, result.delayMs);
+        this.backOff(key, result.delayMs, result.maxDelayMs);
         break;
       case 'error':
         this.conflictCounts.delete(key);
@@ -384,11 +414,13 @@ export class WorkQueue {
     this.checkIdle();
   }
 
-  private backOff(key: string, floorMs: number | undefined): void {
+  private backOff(key: string, floorMs: number | undefined, capMs?: number): void {
     const n = this.failureCounts.get(key) ?? 0;
     this.failureCounts.set(key, n + 1);
-    const delay = Math.max(this.backoffFor(n), floorMs !== undefined && floorMs > 0 ? floorMs : 0);
-    this.addAfter(key, delay);
+    const backoff = capMs !== undefined && capMs >= 0 ? Math.min(this.backoffFor(n), capMs) : this.backoffFor(n);
+    const delay = Math.max(backoff, floorMs !== undefined && floorMs > 0 ? floorMs : 0);
+    // A key that failed is not converged: its retry waits with the urgent keys, not behind re-checks of converged ones.
+    this.addAfter(key, delay, { urgent: true });
   }
 
   private checkIdle(): void {

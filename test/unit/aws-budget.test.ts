@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ListRolesCommand } from '@aws-sdk/client-iam';
-import { AdaptiveBucket, budgetSettings, CallBudget, type BudgetClock, type BudgetSettings } from '../../src/aws/budget.js';
+import { AdaptiveBucket, budgetSettings, CallBudget, cutRelievedQuota, type BudgetClock, type BudgetSettings } from '../../src/aws/budget.js';
 import { AwsClientFactory } from '../../src/aws/clients.js';
 import { awsCallCounter, budgetMetrics, ControllerMetrics } from '../../src/controller/metrics.js';
 
@@ -44,52 +44,185 @@ describe('AdaptiveBucket', () => {
     expect(Array.from({ length: 6 }, () => b.reserve())).toEqual([0, 0, 0, 0, 0, 100]);
   });
 
-  it('cuts the rate by 30% on Throttling at most once per second, down to the floor', () => {
+  it('cuts the rate by 30% after a window of mostly throttled answers, not per throttle, down to the floor', () => {
     let t = 0;
     const b = new AdaptiveBucket(settings, () => t);
-    expect(b.onThrottle()).toBe(true);
+    // Throttles within one window do not cut on their own: the window is judged when it closes.
+    for (let i = 0; i < 19; i++) expect(b.onThrottle()).toBe(false);
+    t += 2000;
+    expect(b.onThrottle()).toBe(true); // the window closes: 20 of 20 throttled
     expect(b.rate).toBeCloseTo(7);
-    expect(b.onThrottle()).toBe(false); // the same burst of throttles counts once
-    expect(b.rate).toBeCloseTo(7);
-    for (let i = 0; i < 10; i++) { t += 1000; b.onThrottle(); }
-    expect(b.rate).toBe(1); // floor
-  });
-
-  it('wins the rate back in proportion to time without throttling: the whole rate in 10 s, never above it', () => {
-    let t = 0;
-    const b = new AdaptiveBucket(settings, () => t);
-    for (let i = 0; i < 10; i++) { t += 1000; b.onThrottle(); }
+    // The cut is judged by the next window: throttling that a quota would explain (it stopped) keeps it.
+    t += 2000;
+    for (let i = 0; i < 20; i++) b.onSuccess();
+    expect(b.rate).toBeGreaterThanOrEqual(7);
+    expect(b.rate).toBeLessThan(10);
+    expect(b.background).toBe(0);
+    // Everything throttled again and again: the rate goes down to the floor and stays there.
+    for (let w = 0; w < 30; w++) { t += 2000; for (let i = 0; i < 20; i++) b.onThrottle(); }
     expect(b.rate).toBe(1);
-    t += 1000;
-    expect(b.onSuccess()).toBe(true);
-    expect(b.rate).toBeCloseTo(2); // a tenth of the configured 10/s per second
-    expect(b.onSuccess()).toBe(false); // no time passed: no gain
-    t += 5000;
-    b.onSuccess();
-    expect(b.rate).toBeCloseTo(7);
-    t += 60_000;
-    b.onSuccess();
-    expect(b.rate).toBe(10);
-    expect(b.onSuccess()).toBe(false);
   });
 
-  it('settles at a useful rate when a fixed share of calls is throttled whatever the rate', () => {
-    // 30% of calls throttled, as the test bed's fault injection does: the rate must not collapse to the floor.
+  it('undoes a cut that did not relieve the throttling and learns that share as background', () => {
     let t = 0;
     const b = new AdaptiveBucket({ ...settings, ratePerSecond: 20, minRatePerSecond: 1 }, () => t);
-    let n = 0;
-    for (let step = 0; step < 20_000; step++) {
-      t += 1000 / b.rate;
-      n += 1;
-      if (n % 10 < 3) b.onThrottle();
-      else b.onSuccess();
-    }
-    expect(b.rate).toBeGreaterThan(4);
+    // Answers spread over 2 s, throttled ones spread among them; the window closes at the last one.
+    const window = (throttled: number, answers: number, ms = 2000) => {
+      const start = t;
+      for (let i = 0; i < answers; i++) {
+        t = start + Math.round(((i + 1) * ms) / answers);
+        if (Math.floor(((i + 1) * throttled) / answers) > Math.floor((i * throttled) / answers)) b.onThrottle();
+        else b.onSuccess();
+      }
+    };
+    window(12, 40); // 30% throttled: a cut
+    expect(b.rate).toBeCloseTo(14);
+    // The judging window (twice the answers) at the lower rate, which held calls back: still 30% throttled,
+    // not a quota awi was over.
+    window(12, 40, 2858);
+    expect(b.rate).toBe(20);
+    expect(b.background).toBeCloseTo(0.3, 1);
+    window(13, 40); // the same share again: no cut
+    expect(b.rate).toBe(20);
+    window(0, 40); // the throttling stops: the background decays
+    expect(b.background).toBeLessThan(0.2);
   });
+
+  it('wins the rate back window by window without excess throttling: a tenth of the rate per second, at most a quarter per window', () => {
+    let t = 0;
+    const b = new AdaptiveBucket(settings, () => t);
+    for (let w = 0; w < 30; w++) { t += 2000; for (let i = 0; i < 20; i++) b.onThrottle(); }
+    expect(b.rate).toBe(1);
+    const rates: number[] = [];
+    for (let w = 0; w < 14; w++) {
+      t += 2000;
+      for (let i = 0; i < 20; i++) b.onSuccess();
+      rates.push(b.rate);
+    }
+    // From the floor by a quarter per window (a low quota is not overshot)...
+    expect(rates[0]).toBeCloseTo(1.25);
+    expect(rates[1]).toBeCloseTo(1.5625);
+    // ...then by a tenth of the configured 10/s per second of the window (2 per 2 s window), never above it.
+    expect(rates[10]! - rates[9]!).toBeCloseTo(Math.min(2, 10 - rates[9]!));
+    expect(Math.max(...rates)).toBe(10);
+    expect(rates.at(-1)).toBe(10);
+  });
+
+  it('keeps a cut that held nothing back (fewer calls to make than the lower rate allows) without judging it', () => {
+    let t = 0;
+    const b = new AdaptiveBucket({ ...settings, ratePerSecond: 20, minRatePerSecond: 1 }, () => t);
+    for (let i = 0; i < 40; i++) { t += 50; (i % 10 < 3 ? b.onThrottle() : b.onSuccess()); } // 20/s, 30% throttled: a cut
+    expect(b.rate).toBeCloseTo(14);
+    for (let i = 0; i < 40; i++) { t += 200; (i % 10 < 3 ? b.onThrottle() : b.onSuccess()); } // 5/s to make: nothing held back
+    expect(b.rate).toBeCloseTo(14);
+    expect(b.background).toBe(0);
+  });
+
+  it('judges a cut by the share of throttled answers: a quota if it fell, else throttling whatever the rate', () => {
+    // Over a quota of 8/s at 20/s: 60% throttled; at 14/s: 43%. Under the quota: none.
+    expect(cutRelievedQuota(0.6, 0.43)).toBe(true);
+    expect(cutRelievedQuota(0.1, 0)).toBe(true);
+    // 30% throttled whatever the rate: the same share after the cut (within noise).
+    expect(cutRelievedQuota(0.3, 0.3)).toBe(false);
+    expect(cutRelievedQuota(0.3, 0.2)).toBe(false);
+    // Everything throttled before and after: keep backing off.
+    expect(cutRelievedQuota(1, 1)).toBe(true);
+  });
+
+  it('keeps most of the configured rate when a fixed share of calls is throttled whatever the rate', () => {
+    // 30% of calls throttled at random, as on a busy account or the test bed's fault injection: the
+    // adaptive rate must not collapse (it used to settle near a third of the configured rate).
+    const run = simulate({ configured: 20, seconds: 600, noise: 0.3 });
+    expect(run.meanRate).toBeGreaterThan(17);
+  });
+
+  it('gets most calls through when there are fewer to make than the rate allows and a fixed share is throttled', () => {
+    // 10 calls/s to make, 30% throttled whatever the rate: at best 7/s go through (the old per-throttle cut let 4.8/s through).
+    const busy = simulate({ configured: 20, seconds: 600, noise: 0.3, demand: 10 });
+    expect(busy.goodput).toBeGreaterThan(5.5);
+    const quiet = simulate({ configured: 20, seconds: 600, noise: 0.3, demand: 2 });
+    expect(quiet.goodput).toBeGreaterThan(1.1);
+  });
+
+  it('settles near a quota that awi\'s rate exceeds, with few throttled calls', () => {
+    const run = simulate({ configured: 20, seconds: 600, quota: 8 });
+    expect(run.meanRate).toBeLessThan(11);
+    expect(run.goodput).toBeGreaterThan(6.5);
+    expect(run.throttledShare).toBeLessThan(0.2);
+  });
+
+  it('settles near a low quota too, without long windows overshooting it', () => {
+    const run = simulate({ configured: 20, seconds: 600, quota: 3 });
+    expect(run.meanRate).toBeLessThan(4.5);
+    expect(run.throttledShare).toBeLessThan(0.25);
+  });
+
+  it('with random throttling on top of a quota, backs off below the configured rate and gets more through than a cut per throttle', () => {
+    // Cutting at every throttle let 4.8/s of the quota's 8 (less 30%) through; the noise hides the quota
+    // in part, so the rate settles above it (a limit of telling the two apart; docs/aws-budget.md).
+    const run = simulate({ configured: 20, seconds: 600, quota: 8, noise: 0.3 });
+    expect(run.meanRate).toBeLessThan(16);
+    expect(run.goodput).toBeGreaterThan(5.2);
+  });
+
 });
 
+/** mulberry32, seeded: the same random throttling at every run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = a;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Workers that always have calls to make (or `demand` calls/s), paced by the bucket, against an
+ * AWS that throttles beyond a quota (a token bucket of `quota` calls/s, one
+ * second of burst) and/or a random share of calls whatever the rate.
+ */
+function simulate(o: { configured: number; seconds: number; quota?: number; noise?: number; demand?: number }) {
+  let t = 0;
+  const random = seeded(42);
+  const b = new AdaptiveBucket({ ratePerSecond: o.configured, burst: o.configured, minRatePerSecond: o.configured / 20, maxAttempts: 5 }, () => t);
+  let quotaTokens = o.quota ?? 0;
+  let lastT = 0;
+  let calls = 0;
+  let throttled = 0;
+  let rateTime = 0;
+  while (t < o.seconds * 1000) {
+    // With a demand, calls come that often (and the rate may hold them back further); else as fast as allowed.
+    if (o.demand !== undefined) {
+      const arrival = t + 1000 / o.demand;
+      rateTime += b.rate * (arrival - t);
+      t = arrival;
+    }
+    const wait = b.reserve();
+    const next = t + wait;
+    rateTime += b.rate * (next - t);
+    t = next;
+    if (o.quota !== undefined) quotaTokens = Math.min(o.quota, quotaTokens + ((t - lastT) / 1000) * o.quota);
+    lastT = t;
+    calls += 1;
+    let isThrottled = false;
+    if (o.quota !== undefined) {
+      if (quotaTokens >= 1) quotaTokens -= 1;
+      else isThrottled = true;
+    }
+    if (!isThrottled && o.noise !== undefined && random() < o.noise) isThrottled = true;
+    if (isThrottled) {
+      throttled += 1;
+      b.onThrottle();
+    } else b.onSuccess();
+  }
+  return { meanRate: rateTime / t, goodput: ((calls - throttled) / t) * 1000, throttledShare: throttled / calls };
+}
+
 describe('CallBudget.run', () => {
-  it('retries a throttled call, paced by the budget, and reports the lowered rate', async () => {
+  it('retries a throttled call, paced by the budget', async () => {
     const clock = virtualClock();
     const rates: number[] = [];
     let throttles = 0;
@@ -103,9 +236,20 @@ describe('CallBudget.run', () => {
     expect(out).toBe('ok');
     expect(calls).toBe(3);
     expect(throttles).toBe(2);
-    expect(rates[0]).toBe(10); // initial
-    expect(rates.some((r) => Math.abs(r - 7) < 1e-9)).toBe(true); // cut by the first throttle
+    expect(rates).toEqual([10]); // initial; two throttles are no window of throttling
     expect(clock.sleeps.length).toBeGreaterThanOrEqual(2); // a backoff before each retry
+  });
+
+  it('reports the lowered rate after a window of throttled calls', async () => {
+    const clock = virtualClock();
+    const rates: number[] = [];
+    const budget = new CallBudget({ iam: { ...settings, maxAttempts: 1 } }, { rate: (_a, _s, r) => rates.push(r) }, clock);
+    for (let i = 0; i < 20; i++) {
+      clock.t += 125;
+      await expect(budget.run('a', 'iam', async () => { throw throttling(); })).rejects.toThrow('Rate exceeded');
+    }
+    expect(rates[0]).toBe(10);
+    expect(rates.at(-1)).toBeLessThan(10);
   });
 
   it('gives up after maxAttempts with the last error', async () => {
@@ -140,6 +284,7 @@ describe('CallBudget.run', () => {
     expect(s['iam']).toEqual({ ratePerSecond: 8, burst: 3, minRatePerSecond: 0.4, maxAttempts: 6 });
     expect(s['eks']?.ratePerSecond).toBe(4);
     expect(s['sts']?.ratePerSecond).toBe(2);
+    expect(s['eks-auth']?.ratePerSecond).toBe(4); // its own bucket, at the EKS rate
   });
 });
 
@@ -201,8 +346,9 @@ describe('the budget on a real SDK client', () => {
     expect(calls.values).toEqual([expect.objectContaining({ labels: { service: 'iam', operation: 'ListRoles', outcome: 'ok' }, value: 1 })]);
     const throttles = await metrics.awsThrottles.get();
     expect(throttles.values[0]?.value).toBe(2);
+    // Two throttles are no window of throttling: the rate stays (and is reported).
     const rate = await metrics.awsBudgetRate.get();
-    expect(rate.values[0]?.value).toBeLessThan(10);
+    expect(rate.values[0]?.value).toBe(10);
   });
 
   it('stops at the budget\'s maxAttempts, not the SDK default', async () => {

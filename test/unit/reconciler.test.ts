@@ -9,7 +9,9 @@ import type { DesiredState } from '../../src/compiler/types.js';
 import { FINALIZER } from '../../src/kube/claims.js';
 import { RELEASED_TAG, ROLE_ARN_ANNOTATION } from '../../src/ownership.js';
 import type { AssociationCache } from '../../src/controller/observation/association-cache.js';
-import type { RoleCache } from '../../src/controller/observation/role-cache.js';
+import { RoleCache } from '../../src/controller/observation/role-cache.js';
+import { ClaimChecks } from '../../src/controller/checks.js';
+import type { CredentialVerifier, ExchangeResult } from '../../src/controller/verify.js';
 import { Reconciler, type OwnWriteRecords } from '../../src/controller/reconciler.js';
 import { OwnWrites } from '../../src/runtime/own-writes.js';
 import { awsError, FakeClaims, FakeEvents, FakeWorld, kubeError } from './reconciler-fakes.js';
@@ -21,7 +23,7 @@ const RESYNC_MS = 600_000;
 /** The fake world's AWS calls (not the ServiceAccount's: those go to the API server). */
 const awsCalls = (world: FakeWorld) => world.calls.filter((c) => !c.startsWith('serviceAccount.')).length;
 
-function setup(claim: AwsWorkloadIdentityClaim, roleCache?: RoleCache, o: { countAwsCalls?: boolean; associationCache?: AssociationCache; ownWrites?: OwnWriteRecords } = {}) {
+function setup(claim: AwsWorkloadIdentityClaim, roleCache?: RoleCache, o: { countAwsCalls?: boolean; associationCache?: AssociationCache; ownWrites?: OwnWriteRecords; checks?: ClaimChecks } = {}) {
   const world = new FakeWorld(config.cluster.accountId);
   const claims = new FakeClaims(claim);
   const events = new FakeEvents();
@@ -32,7 +34,8 @@ function setup(claim: AwsWorkloadIdentityClaim, roleCache?: RoleCache, o: { coun
   };
   const reconciler = new Reconciler({
     config, claims, managers: world.factory(), events, log: pino({ level: 'silent' }), ...(roleCache ? { roleCache } : {}),
-    ...(o.countAwsCalls ? { countAwsCalls: counter } : {}), ...(o.associationCache ? { associationCache: o.associationCache } : {}), ...(o.ownWrites ? { ownWrites: o.ownWrites } : {}),
+    ...(o.countAwsCalls ? { countAwsCalls: counter } : {}), ...(o.associationCache ? { associationCache: o.associationCache } : {}),
+    ...(o.ownWrites ? { ownWrites: o.ownWrites } : {}), ...(o.checks ? { checks: o.checks } : {}),
     propagationRequeueMs: PROPAGATION_MS, resyncMs: RESYNC_MS, resyncJitterRatio: 0, random: () => 0.5,
     now: () => new Date('2026-11-26T03:00:00Z'),
   });
@@ -59,7 +62,7 @@ describe('Reconciler: apply', () => {
     const claim = exampleClaim(POD_IDENTITY);
     const d = desiredFor(claim);
     const s = setup(claim);
-    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS });
+    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS, urgent: true });
     expect(s.world.writes()).toEqual([
       `serviceAccount.create ${d.serviceAccount.namespace}/${d.serviceAccount.name}`,
       `role.create ${d.role.name}`,
@@ -103,13 +106,38 @@ describe('Reconciler: apply', () => {
     await s.run();
     s.world.role(d.accountId, d.role.name)!.attached.add('arn:aws:iam::aws:policy/AdministratorAccess');
     s.world.calls.length = 0;
-    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS });
+    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS, urgent: true });
     expect(s.world.writes()).toEqual([`policy.detach ${d.role.name} arn:aws:iam::aws:policy/AdministratorAccess`]);
     expect(s.events.events.at(-1)).toEqual(expect.objectContaining({ type: 'Warning', reason: 'DriftCorrected' }));
   });
 });
 
 describe('Reconciler: the role cache', () => {
+  it('after writes IAM has not propagated yet, the re-check reads no role back: the role is as written, the token exchange tells when IAM shows it', async () => {
+    const claim = exampleClaim(POD_IDENTITY);
+    const d = desiredFor(claim);
+    // A role cache without the page permissions: only what awi read or wrote itself.
+    const denied = { send: async () => { throw Object.assign(new Error('denied'), { name: 'AccessDenied' }); } };
+    const roleCache = new RoleCache({ iamFor: () => denied as never, pathPrefix: '/awi/', maxAgeMs: 60_000, now: () => 1_000_000 });
+    let exchange: ExchangeResult = { ok: false, code: 'AccessDenied', message: 'not authorized to perform sts:AssumeRole', retryable: false };
+    const verifier = { exchange: async () => exchange } as unknown as CredentialVerifier;
+    const now = () => new Date('2026-11-26T03:00:00Z');
+    const checks = new ClaimChecks({ controller: { verification: { enabled: true, intervalSeconds: 600 }, switchMaxSeconds: 60 }, verifier, now });
+    const s = setup(claim, roleCache, { checks });
+    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS, urgent: true });
+    expect(conditions(s)).toMatchObject({ Ready: 'False/IAMPropagating', CredentialsVerified: 'False/IAMPropagating' });
+    // Still propagating at the re-check: no IAM read, no write, still waiting.
+    s.world.calls.length = 0;
+    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS, urgent: true });
+    expect(s.world.calls.filter((c) => /^(role|policy)\./.test(c))).toEqual([]);
+    expect(conditions(s)).toMatchObject({ Ready: 'False/IAMPropagating' });
+    // IAM shows it: Ready, still without reading the role back.
+    exchange = { ok: true, assumedRoleArn: `arn:aws:sts::${d.accountId}:assumed-role/${d.role.name}/awi-verify` };
+    expect(await s.run()).toMatchObject({ kind: 'done' });
+    expect(s.world.calls.filter((c) => /^(role|policy)\./.test(c))).toEqual([]);
+    expect(conditions(s)).toMatchObject({ Ready: 'True/Reconciled', CredentialsVerified: 'True/Verified' });
+  });
+
   /** A role cache that still remembers the converged role, whatever happened since; records what it is told. */
   function staleCache(d: DesiredState) {
     const told: string[] = [];
@@ -187,7 +215,7 @@ describe('Reconciler: a new claim whose role the cache shows absent', () => {
     const claim = exampleClaim(POD_IDENTITY);
     const d = desiredFor(claim);
     const s = setup(claim, absentCache().cache);
-    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS });
+    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS, urgent: true });
     expect(iamCalls(s)).toEqual([`role.create ${d.role.name}`, `policy.putInline ${d.role.name}/${d.permissionPolicy.name}`]);
     expect(s.world.role(d.accountId, d.role.name)).toBeDefined();
   });
@@ -230,7 +258,7 @@ describe('Reconciler: a new claim whose role the cache shows absent', () => {
     s.world.putRole(d.accountId, d.role);
     expect(await s.run()).toEqual({ kind: 'conflict' });
     s.world.calls.length = 0;
-    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS });
+    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS, urgent: true });
     // Read, then only what is missing (its policy) written: no second create.
     expect(iamCalls(s)).toEqual([
       `role.get ${d.role.name}`, `policy.getInline ${d.role.name}/${d.permissionPolicy.name}`, `policy.listInlineNames ${d.role.name}`, `policy.listAttached ${d.role.name}`,
@@ -333,7 +361,7 @@ describe('Reconciler: propagation and conflicts', () => {
     const d = desiredFor(claim);
     const s = setup(claim);
     s.world.failNext('role.create', awsError('EntityAlreadyExists', 'Role exists', 409));
-    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS });
+    expect(await s.run()).toEqual({ kind: 'done', requeueAfterMs: PROPAGATION_MS, urgent: true });
     expect(s.world.writes()).toEqual([`serviceAccount.create ${d.serviceAccount.namespace}/${d.serviceAccount.name}`, `role.create ${d.role.name}`]);
     expect(conditions(s)).toMatchObject({ Ready: 'False/IAMPropagating', RoleReady: 'False/IAMPropagating', PolicyReady: 'False/IAMPropagating' });
   });
@@ -352,15 +380,16 @@ describe('Reconciler: propagation and conflicts', () => {
 
 describe('Reconciler: failures retry with backoff, Ready says why', () => {
   it.each([
-    ['IAM throttling', 'role.create', awsError('Throttling', 'Rate exceeded', 400), 'Throttled', 'Throttling: Rate exceeded. Retrying with backoff.'],
-    ['an AWS 5xx', 'association.create', awsError('ServiceUnavailableException', 'try again', 503), 'AWSUnavailable', 'ServiceUnavailableException: try again. Retrying with backoff.'],
-    ['AccessDenied', 'policy.putInline', awsError('AccessDenied', 'not authorized to perform iam:PutRolePolicy', 403), 'AWSError', 'AccessDenied: not authorized to perform iam:PutRolePolicy. Retrying with backoff.'],
-    ['a Kubernetes API error', 'serviceAccount.create', kubeError(403, 'serviceaccounts is forbidden'), 'KubernetesAPIError', 'The Kubernetes API answered 403: serviceaccounts is forbidden. Retrying with backoff.'],
-  ])('%s', async (_name, op, err, reason, message) => {
+    ['IAM throttling', 'role.create', awsError('Throttling', 'Rate exceeded', 400), 'Throttled', 'Throttling: Rate exceeded. Retrying with backoff.', 10_000],
+    ['an AWS 5xx', 'association.create', awsError('ServiceUnavailableException', 'try again', 503), 'AWSUnavailable', 'ServiceUnavailableException: try again. Retrying with backoff.', 60_000],
+    ['AccessDenied', 'policy.putInline', awsError('AccessDenied', 'not authorized to perform iam:PutRolePolicy', 403), 'AWSError', 'AccessDenied: not authorized to perform iam:PutRolePolicy. Retrying with backoff.', undefined],
+    ['a Kubernetes API error', 'serviceAccount.create', kubeError(403, 'serviceaccounts is forbidden'), 'KubernetesAPIError', 'The Kubernetes API answered 403: serviceaccounts is forbidden. Retrying with backoff.', undefined],
+  ])('%s', async (_name, op, err, reason, message, maxDelayMs) => {
     const s = setup(exampleClaim(POD_IDENTITY));
     s.world.failNext(op, err);
     const outcome = await s.run();
-    expect(outcome).toEqual({ kind: 'retry', error: err });
+    // Transient AWS failures (the call budget already retried them) come back within a bounded delay.
+    expect(outcome).toEqual({ kind: 'retry', error: err, ...(maxDelayMs !== undefined ? { maxDelayMs } : {}) });
     const ready = s.claims.claim!.status!.conditions!.find((c) => c.type === 'Ready')!;
     expect(ready).toMatchObject({ status: 'False', reason, message });
     expect(s.events.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason }));

@@ -173,7 +173,111 @@ describe('WorkQueue: urgent keys first', () => {
   });
 });
 
+describe('WorkQueue: urgent requeues', () => {
+  it('a done with an urgent requeue (a propagation re-check) comes back ahead of waiting keys, urgent ones included', async () => {
+    const { q, clock, keys, settle } = setup({ concurrency: 1 });
+    q.add('p', { urgent: true });
+    q.start();
+    await flush();
+    await settle('p', { kind: 'done', requeueAfterMs: 1000, urgent: true });
+    q.add('a');
+    await flush();
+    q.add('b', { urgent: true }); // new claims waiting
+    q.add('c', { urgent: true });
+    await clock.advance(1000); // p is due again while a runs and b, c wait: finishing started work comes first
+    await settle('a', done);
+    expect(keys()).toEqual(['p', 'a', 'p']);
+    for (const k of ['p', 'b', 'c']) await settle(k, done);
+    expect(keys()).toEqual(['p', 'a', 'p', 'b', 'c']);
+  });
+
+  it('a key waiting to resume absorbs adds (the echo of its own writes): it runs once, when due, ahead of the others', async () => {
+    const { q, clock, keys, settle } = setup({ concurrency: 1 });
+    q.add('p', { urgent: true });
+    q.start();
+    await flush();
+    await settle('p', { kind: 'done', requeueAfterMs: 1000, urgent: true });
+    q.add('a', { urgent: true });
+    await flush();
+    q.add('p', { urgent: true }); // the status write's watch event
+    q.add('b', { urgent: true });
+    await settle('a', done);
+    expect(keys()).toEqual(['p', 'a', 'b']); // p did not run again before it was due
+    await clock.advance(1000);
+    await settle('b', done);
+    expect(keys()).toEqual(['p', 'a', 'b', 'p']);
+  });
+
+  it('a run that ends with an urgent requeue absorbs the adds made while it ran (its own writes\' echoes)', async () => {
+    const { q, clock, keys, settle } = setup({ concurrency: 1 });
+    q.add('p', { urgent: true });
+    q.add('b', { urgent: true });
+    q.start();
+    await flush();
+    q.add('p'); // the echo of the finalizer patch, while p runs
+    await settle('p', { kind: 'done', requeueAfterMs: 1000, urgent: true });
+    expect(keys()).toEqual(['p', 'b']);
+    await settle('b', done);
+    expect(keys()).toEqual(['p', 'b']); // not at once: AWS would still be propagating
+    await clock.advance(1000);
+    expect(keys()).toEqual(['p', 'b', 'p']);
+    await settle('p', done);
+    await q.idle();
+    expect(keys()).toEqual(['p', 'b', 'p']);
+  });
+
+  it('a retry, once due, waits with the urgent keys, ahead of plain ones', async () => {
+    const { q, clock, keys, settle } = setup({ concurrency: 1, baseBackoffMs: 1000 });
+    q.add('f', { urgent: true });
+    q.start();
+    await flush();
+    await settle('f', retry);
+    q.add('a');
+    await flush();
+    q.add('b'); // a plain key (a converged claim's resync) waits
+    await clock.advance(1000);
+    await settle('a', done);
+    expect(keys()).toEqual(['f', 'a', 'f']);
+  });
+
+  it('a plain requeue waits its turn', async () => {
+    const { q, clock, keys, settle } = setup({ concurrency: 1 });
+    q.add('p');
+    q.start();
+    await flush();
+    await settle('p', { kind: 'done', requeueAfterMs: 1000 });
+    q.add('a');
+    await flush();
+    q.add('b');
+    await clock.advance(1000);
+    for (const k of ['a', 'b', 'p']) await settle(k, done);
+    expect(keys()).toEqual(['p', 'a', 'b', 'p']);
+  });
+});
+
 describe('WorkQueue: backoff', () => {
+  it('a retry with maxDelayMs (throttling the budget could not absorb) caps its backoff while the count still grows', async () => {
+    const { q, clock, keys, settle } = setup({ baseBackoffMs: 1000, maxBackoffMs: 300_000 });
+    q.start();
+    q.add('a');
+    await flush();
+    const expected = [1000, 2000, 3000, 3000, 3000];
+    for (const [i, delay] of expected.entries()) {
+      await settle('a', { kind: 'retry', error: new Error('Throttling'), maxDelayMs: 3000 });
+      expect(q.failures('a')).toBe(i + 1);
+      await clock.advance(delay - 1);
+      expect(keys()).toHaveLength(i + 1);
+      await clock.advance(1);
+      expect(keys()).toHaveLength(i + 2);
+    }
+    // A plain failure after them backs off by the full count again.
+    await settle('a', retry);
+    await clock.advance(31_999);
+    expect(keys()).toHaveLength(6);
+    await clock.advance(1);
+    expect(keys()).toHaveLength(7);
+  });
+
   it('doubles per consecutive failure up to the cap, and resets on done', async () => {
     const { q, clock, keys, settle } = setup({ baseBackoffMs: 1000, maxBackoffMs: 8000 });
     q.start();

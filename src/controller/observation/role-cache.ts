@@ -81,8 +81,8 @@ export class RoleCache {
   }
 
   /**
-   * awi's writes to this role in one reconcile all succeeded and a credentials
-   * check right after them passed: `value` (the desired state, which a
+   * awi's writes to this role in one reconcile all succeeded (IAM may still be
+   * propagating them): `value` (the desired state, which a
    * complete plan leaves behind) is the role now, until newer pages say otherwise.
    */
   confirmedWrite(accountId: string, roleName: string, value: CachedRole): void {
