@@ -37,7 +37,7 @@ import { stopChild } from '../testbed/harness/controlplane.js';
 import { loadKubeConfig } from '../testbed/harness/kube.js';
 import { projectRoot } from '../testbed/harness/paths.js';
 import { testRegion } from '../testbed/harness/testbed-info.js';
-import { freePort, shippedNode } from './controller.js';
+import { freePort, shippedNode, SHIPPED_ENTRY as ENTRY } from './controller.js';
 import { benchClaims, startBed, stopBed, watchReadiness, type Bed } from './bed.js';
 
 /** The Node flags a Deployment replica runs with (bench/controller.ts: the image's and the Deployment's NODE_OPTIONS). */
@@ -173,7 +173,7 @@ class ControllerProcess {
     delete env.NODE_OPTIONS;
     this.child = spawn(process.execPath, [
       ...variant.flags, '--expose-gc', '--import', path.join(projectRoot, 'dist', 'bench', 'memory-probe.js'),
-      path.join(projectRoot, 'dist', 'src', 'cli', 'main.js'), 'controller',
+      variant.entry, 'controller',
       '--config', configFile, '--kubeconfig', bed.cp.state.kubeconfig, '--probe-port', String(port), '--no-leader-elect',
       '--log-level', 'debug', // one "reconciled" line per reconcile: how the bench knows a pass is complete
     ], { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: bed.runDir });
@@ -250,7 +250,11 @@ class ControllerProcess {
 // --- main -----------------------------------------------------------------------
 
 /** Node flags and environment variables (`NAME=value` tokens of --variant, e.g. MALLOC_ARENA_MAX=2) of a controller run. */
-interface Variant { name: string; flags: string[]; env: Record<string, string> }
+/**
+ * Node flags, environment variables (`NAME=value` tokens of --variant, e.g. MALLOC_ARENA_MAX=2) and the
+ * script (a token ending in .js or .mjs; default: the artefact the image runs, BUNDLE) of a controller run.
+ */
+interface Variant { name: string; flags: string[]; env: Record<string, string>; entry: string }
 
 function sampleRow(label: string, variant: string, s: Sample[], extra = ''): string[] {
   const f = (pick: (x: Sample) => number): string => spread(s.map((x) => pick(x) / MiB));
@@ -290,7 +294,7 @@ async function controller(o: { claims: number; runs: number; variants: Variant[]
     say(`awi memory bench (Node ${process.version}, load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')})`);
     say(`controller settings: concurrency ${c.concurrency}, ${c.rateLimitPerSecond} reconciles/s (burst ${c.rateLimitBurst}), resync ${c.resyncSeconds} s, ` +
       `AWS budget ${c.awsBudget.iamCallsPerSecond}/${c.awsBudget.eksCallsPerSecond}/${c.awsBudget.stsCallsPerSecond} calls/s IAM/EKS/STS (burst ${c.awsBudget.burst}); log level debug`);
-    for (const v of o.variants) say(`variant ${v.name}: ${Object.entries(v.env).map(([k, x]) => `${k}=${x} `).join('')}node ${v.flags.join(' ') || '(no flag)'}`);
+    for (const v of o.variants) say(`variant ${v.name}: ${Object.entries(v.env).map(([k, x]) => `${k}=${x} `).join('')}node ${v.flags.join(' ') || '(no flag)'} ${path.relative(projectRoot, v.entry)}`);
 
     let generation = 0;
     const start = async (v: Variant): Promise<ControllerProcess> => {
@@ -451,7 +455,9 @@ async function main(): Promise<number> {
     const tokens = (i < 0 ? '' : spec.slice(i + 1)).split(/\s+/).filter(Boolean);
     const isEnv = (t: string): boolean => /^[A-Z_][A-Z0-9_]*=/.test(t);
     const env = Object.fromEntries(tokens.filter(isEnv).map((t) => [t.slice(0, t.indexOf('=')), t.slice(t.indexOf('=') + 1)]));
-    return { name, flags: tokens.filter((t) => !isEnv(t)), env };
+    const isEntry = (t: string): boolean => !t.startsWith('-') && /\.m?js$/.test(t);
+    const entry = tokens.find(isEntry);
+    return { name, flags: tokens.filter((t) => !isEnv(t) && !isEntry(t)), env, entry: entry ? path.resolve(entry) : ENTRY };
   });
   return controller({
     claims: num('claims', values.claims, 0, 20_000), runs, variants,

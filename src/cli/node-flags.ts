@@ -1,3 +1,10 @@
+// The file the image runs, relative to the project root (WORKDIR /app in the
+// image): the CLI bundled into one minified ES module by `npm run bundle`
+// (esbuild, tree-shaken). Bundled, the controller needs no node_modules at run
+// time and V8 keeps far less source and fewer modules (docs/memory.md). The
+// Dockerfile's ENTRYPOINT, `awi dev` and the benches run this file.
+export const CONTROLLER_ENTRY = 'dist/awi.mjs';
+
 // Node flags for the long-running `awi controller` process. The image's
 // ENTRYPOINT (Dockerfile) and `awi dev`'s controller child pass them; the
 // Deployment adds the heap cap that matches its memory limit (NODE_OPTIONS in
