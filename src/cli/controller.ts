@@ -30,7 +30,14 @@ export function registerController(program: Command, io: Io): void {
         import('../controller/run.js'),
       ]);
       const log = pino({ level: opts.logLevel, base: { component: 'awi-controller' } });
-      const kc = loadKubeConfig(opts.kubeconfig);
+      let kc;
+      try {
+        kc = loadKubeConfig(opts.kubeconfig);
+      } catch (err) {
+        io.err(`awi controller: cannot load the kubeconfig${opts.kubeconfig ? ` ${opts.kubeconfig}` : ''}: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exitCode = EXIT.usage;
+        return;
+      }
       const leaseNamespace = opts.leaseNamespace ?? readIfExists(inClusterNamespaceFile) ?? 'awi-system';
 
       const running = await runController({
