@@ -51,9 +51,10 @@ COPY --from=build /src/dist/awi.mjs ./dist/awi.mjs
 USER 65532:65532
 # Node flags of the controller process (src/cli/node-flags.ts, docs/memory.md):
 # a 2 MiB young generation instead of V8's default of up to 32 MiB per
-# semi-space, and V8's memory-saving mode: the controller keeps little and
-# allocates in bursts, and V8's defaults keep the garbage of those bursts
-# resident. The heap cap that matches the pod's memory limit is the
-# Deployment's (NODE_OPTIONS).
-ENTRYPOINT ["node", "--max-semi-space-size=2", "--optimize-for-size", "dist/awi.mjs"]
+# semi-space, V8's memory-saving mode, and no optimizing JIT tiers: the
+# controller keeps little, allocates in bursts and waits on the network, and
+# V8's defaults keep the garbage of those bursts and optimized code resident.
+# The heap cap that matches the pod's memory limit is the Deployment's
+# (NODE_OPTIONS).
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--optimize-for-size", "--no-opt", "--no-maglev", "dist/awi.mjs"]
 CMD ["controller", "--config", "/etc/awi/config.yaml"]
