@@ -10,10 +10,12 @@
 // costs and what each big dependency adds.
 //
 // `controller`: the real `awi controller` as a child process (as a Deployment
-// replica runs it: `node dist/src/cli/main.js controller --config … --kubeconfig
-// … --probe-port … --no-leader-elect`) against the bench's own test bed, for
-// each --variant (Node flags and environment; default: `shipped`, the image's
-// flags plus the Deployment's NODE_OPTIONS, then `none`, Node's defaults):
+// replica runs it: `node <flags> dist/awi.mjs controller --config … --kubeconfig
+// … --probe-port … --no-leader-elect`, the bundle the image runs) against the
+// bench's own test bed, for each --variant (Node flags, environment and the
+// script, a token ending in .js or .mjs, e.g. dist/src/cli/main.js for the
+// unbundled build; default: `shipped`, the image's flags plus the
+// Deployment's NODE_OPTIONS, then `none`, Node's defaults):
 // idle with no claim, --runs times; then N claims created and converged under
 // the first variant; then, for every variant, a fresh
 // process whose first pass reconciles the N converged claims. RSS and VmHWM
@@ -446,7 +448,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (positionals[0] !== 'controller') {
-    console.error('usage: node dist/bench/memory.js imports [--runs 3] [--node-flags="--max-semi-space-size=2 …"]\n       node dist/bench/memory.js controller [--claims 1000] [--runs 3] [--variant "name=--flag …"]… [--rate 50] [--aws-rate 200] [--settle-s 10] [--snapshot] [--keep]');
+    console.error('usage: node dist/bench/memory.js imports [--runs 3] [--node-flags="--max-semi-space-size=2 …"]\n       node dist/bench/memory.js controller [--claims 1000] [--runs 3] [--variant "name=--flag … [ENV=value …] [script.mjs]"]… [--rate 50] [--aws-rate 200] [--settle-s 10] [--snapshot] [--keep]');
     return 2;
   }
   const variants: Variant[] = (values.variant ?? [`shipped=${shippedNodeFlags()}`, 'none=']).map((spec) => {
