@@ -1,13 +1,14 @@
 // Memory bench: where the controller's memory goes.
 //
 //   npm run build
-//   bash testbed/scripts/node.sh node dist/bench/memory.js imports [--runs 3] [--node-flags=--max-semi-space-size=2]
+//   bash testbed/scripts/node.sh node dist/bench/memory.js imports [--runs 3] [--bundle] [--node-flags=--max-semi-space-size=2]
 //   bash testbed/scripts/node.sh node dist/bench/memory.js controller [--claims 1000] [--runs 3]
 //        [--variant 'name=--flag1 --flag2']... [--rate 50] [--aws-rate 200] [--snapshot] [--keep]
 //
 // `imports`: one fresh Node process per row, which imports one module (or a
 // set), runs two full GCs and prints process.memoryUsage(): what bare Node
-// costs and what each big dependency adds.
+// costs and what each big dependency adds; with --bundle, each row is bundled
+// first as `npm run bundle` bundles the CLI (what the image runs).
 //
 // `controller`: the real `awi controller` as a child process (as a Deployment
 // replica runs it: `node <flags> dist/awi.mjs controller --config … --kubeconfig
@@ -23,7 +24,7 @@
 // (bench/memory-probe.ts, signalled). Prints tables; asserts nothing.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -104,9 +105,43 @@ const IMPORT_ROWS: ImportRow[] = [
 ];
 
 interface Usage { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number }
+// `imports --bundle`: each row bundled on its own as `npm run bundle` bundles
+// the CLI (the package script's esbuild flags), then loaded from the bundle:
+// what a dependency costs in the shape the image runs it.
+const KUBE_OPTIONS = "{ clusters: [{ name: 'c', server: 'https://127.0.0.1:1', skipTLSVerify: true }], users: [{ name: 'u', token: 't' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' }";
+const BUNDLED_ROWS: ImportRow[] = [
+  { label: 'bare node (nothing bundled)', code: '' },
+  { label: "Node's https, tls, http, crypto (no package)", code:
+    "import https from 'node:https'; import tls from 'node:tls'; import http from 'node:http'; import crypto from 'node:crypto';" +
+    "globalThis.keep = [https.Agent, tls.connect, http.request, crypto.createHash('sha256')];" },
+  { label: "undici (client-node's copy), an Agent", code: "import { Agent } from 'undici'; globalThis.keep = [new Agent()];" },
+  { label: 'the three AWS SDK clients, one instance each', code:
+    "import { IAMClient } from '@aws-sdk/client-iam'; import { EKSClient } from '@aws-sdk/client-eks'; import { STSClient } from '@aws-sdk/client-sts';" +
+    "globalThis.keep = [new IAMClient({ region: 'us-east-1' }), new EKSClient({ region: 'us-east-1' }), new STSClient({ region: 'us-east-1' })];" },
+  { label: 'client-node: KubeConfig and Watch only', code:
+    `import { KubeConfig, Watch } from '@kubernetes/client-node'; const kc = new KubeConfig(); kc.loadFromOptions(${KUBE_OPTIONS}); globalThis.keep = [new Watch(kc), kc];` },
+  { label: 'client-node as awi uses it (KubeConfig, Watch, the typed clients)', code:
+    "import { KubeConfig, Watch, CoreV1Api, CustomObjectsApi, CoordinationV1Api, EventsV1Api, AppsV1Api, V1MicroTime, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';" +
+    `const kc = new KubeConfig(); kc.loadFromOptions(${KUBE_OPTIONS});` +
+    'globalThis.keep = [new Watch(kc), ...[CoreV1Api, CustomObjectsApi, CoordinationV1Api, EventsV1Api, AppsV1Api].map((A) => kc.makeApiClient(A)), V1MicroTime, PatchStrategy, setHeaderOptions];' },
+];
 
-function measureImport(row: ImportRow, flags: string[]): Usage {
-  const script = `${row.code}
+/** Bundles `code` with the package's bundle script (esbuild flags), into a temporary file under the project (so that packages resolve); returns the bundle's path. */
+function bundleRow(code: string, dir: string, n: number): string {
+  const entry = path.join(dir, `row-${n}.mjs`);
+  const out = path.join(dir, `row-${n}.bundle.mjs`);
+  writeFileSync(entry, code || 'export {};');
+  const script = (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.bundle!;
+  const [, , ...flags] = script.match(/"[^"]*"|\S+/g)!.map((a) => a.replace(/^"(.*)"$/, '$1'));
+  const args = [entry, ...flags.filter((f) => !f.startsWith('--outfile=')), `--outfile=${out}`];
+  const r = spawnSync(path.join(projectRoot, 'node_modules', '.bin', 'esbuild'), args, { cwd: projectRoot, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`esbuild ${args.join(' ')}: ${r.stderr}`);
+  return out;
+}
+
+
+function measureImport(row: ImportRow, flags: string[], bundle?: string): Usage {
+  const script = `${bundle ? `await import(${JSON.stringify(bundle)});` : row.code}
 globalThis.gc(); globalThis.gc();
 await new Promise((r) => setTimeout(r, 300));
 globalThis.gc();
@@ -118,13 +153,15 @@ console.log(JSON.stringify(process.memoryUsage()));`;
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Usage;
 }
 
-function imports(runs: number, flags: string[]): void {
-  console.log(`Import costs on Node ${process.version}${flags.length ? ` with ${flags.join(' ')}` : ', no Node flag'}: one fresh process per row and run, RSS after two full GCs (MiB; median of ${runs} runs, spread in parentheses)`);
+function imports(runs: number, flags: string[], bundled: boolean): void {
+  console.log(`Import costs on Node ${process.version}${flags.length ? ` with ${flags.join(' ')}` : ', no Node flag'}${bundled ? ', each row bundled as npm run bundle bundles the CLI' : ''}: one fresh process per row and run, RSS after two full GCs (MiB; median of ${runs} runs, spread in parentheses)`);
   console.log('');
   const rows: string[][] = [];
   let bare = 0;
-  for (const row of IMPORT_ROWS) {
-    const u = Array.from({ length: runs }, () => measureImport(row, flags));
+  const dir = bundled ? mkdtempSync(path.join(projectRoot, '.cache', 'memory-imports-')) : '';
+  for (const [n, row] of (bundled ? BUNDLED_ROWS : IMPORT_ROWS).entries()) {
+    const bundle = bundled ? bundleRow(row.code, dir, n) : undefined;
+    const u = Array.from({ length: runs }, () => measureImport(row, flags, bundle));
     const rss = u.map((x) => x.rss / MiB);
     if (!row.code) bare = [...rss].sort((a, b) => a - b)[Math.floor((rss.length - 1) / 2)]!;
     rows.push([
@@ -132,6 +169,7 @@ function imports(runs: number, flags: string[]): void {
       spread(u.map((x) => x.heapUsed / MiB)), spread(u.map((x) => x.heapTotal / MiB)), spread(u.map((x) => x.external / MiB)), spread(u.map((x) => x.arrayBuffers / MiB)),
     ]);
   }
+  if (dir) rmSync(dir, { recursive: true, force: true });
   console.log(table(['imported', 'RSS', 'over bare node', 'heap used', 'heap total', 'external', 'array buffers'], rows));
 }
 
@@ -430,6 +468,7 @@ async function main(): Promise<number> {
       'aws-rate': { type: 'string', default: '200' },
       'settle-s': { type: 'string', default: '10' },
       'node-flags': { type: 'string', default: '' },
+      bundle: { type: 'boolean', default: false },
       snapshot: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
     },
@@ -444,11 +483,11 @@ async function main(): Promise<number> {
   };
   const runs = num('runs', values.runs, 1, 20);
   if (positionals[0] === 'imports') {
-    imports(runs, (values['node-flags'] ?? '').split(/\s+/).filter(Boolean));
+    imports(runs, (values['node-flags'] ?? '').split(/\s+/).filter(Boolean), values.bundle ?? false);
     return 0;
   }
   if (positionals[0] !== 'controller') {
-    console.error('usage: node dist/bench/memory.js imports [--runs 3] [--node-flags="--max-semi-space-size=2 …"]\n       node dist/bench/memory.js controller [--claims 1000] [--runs 3] [--variant "name=--flag … [ENV=value …] [script.mjs]"]… [--rate 50] [--aws-rate 200] [--settle-s 10] [--snapshot] [--keep]');
+    console.error('usage: node dist/bench/memory.js imports [--runs 3] [--bundle] [--node-flags="--max-semi-space-size=2 …"]\n       node dist/bench/memory.js controller [--claims 1000] [--runs 3] [--variant "name=--flag … [ENV=value …] [script.mjs]"]… [--rate 50] [--aws-rate 200] [--settle-s 10] [--snapshot] [--keep]');
     return 2;
   }
   const variants: Variant[] = (values.variant ?? [`shipped=${shippedNodeFlags()}`, 'none=']).map((spec) => {
