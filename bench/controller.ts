@@ -9,7 +9,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import YAML from 'yaml';
-import { CONTROLLER_NODE_FLAGS } from '../src/cli/node-flags.js';
+import { CONTROLLER_ENTRY, CONTROLLER_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { stopChild } from '../testbed/harness/controlplane.js';
 import { projectRoot } from '../testbed/harness/paths.js';
 import { testRegion } from '../testbed/harness/testbed-info.js';
@@ -17,6 +17,12 @@ import type { Bed } from './bed.js';
 import type { MemoryFigure } from './figures.js';
 
 // --- the controller as a child process ---------------------------------------
+
+/**
+ * The artefact the image runs: the controller bundled into one file by `npm run bundle`
+ * (esbuild; the Dockerfile's ENTRYPOINT runs the same file, docs/memory.md says why).
+ */
+export const SHIPPED_ENTRY = path.join(projectRoot, CONTROLLER_ENTRY);
 
 /**
  * How a Deployment replica starts Node: the image's flags (src/cli/node-flags.ts,
@@ -104,7 +110,7 @@ export class ControllerRunner {
     private readonly configFile: string,
     private readonly ledger: ReconcileLedger,
     private readonly logDir: string,
-    /** The built CLI to run (dist/src/cli/main.js of this checkout, or of another build with --controller). */
+    /** The built CLI to run (SHIPPED_ENTRY of this checkout, or another build with --controller). */
     private readonly mainJs: string,
   ) {}
 

@@ -37,7 +37,7 @@ import { loadKubeConfig } from '../testbed/harness/kube.js';
 import { projectRoot } from '../testbed/harness/paths.js';
 import { testClusterName, testRegion } from '../testbed/harness/testbed-info.js';
 import { benchClaims, startBed, stopBed, watchReadiness, type ClaimToCreate } from './bed.js';
-import { ControllerRunner, memoryOf, quiet, ReconcileLedger, resetPeak, scrape, sumOf } from './controller.js';
+import { ControllerRunner, memoryOf, quiet, ReconcileLedger, resetPeak, scrape, SHIPPED_ENTRY, sumOf } from './controller.js';
 import { callsSince, creationFloor, floorLabel, neededForCreation, renderReport, splitCalls, type KillSample, type MemoryFigure, type RunFigures } from './figures.js';
 
 interface Options {
@@ -104,7 +104,7 @@ function options(): Options {
   --lag-ms L        IAM propagation lag of the fake until all claims are Ready
   --resync-s S      controller.resyncSeconds (default: the shipped 300); a shorter one makes the resync figure quicker to get
   --concurrency N, --qps N   override controller.concurrency / rateLimitPerSecond (the floor follows)
-  --controller PATH run this built CLI (e.g. another checkout's dist/src/cli/main.js) instead of this checkout's
+  --controller PATH run this built CLI (e.g. another checkout's dist/awi.mjs or dist/src/cli/main.js) instead of this checkout's dist/awi.mjs (npm run build)
   --skip-resync     skip the resync and restart measurements (they are skipped with --kills too)
   --keep            keep the run directories (controller logs, control plane and fake logs)`);
     process.exit(0);
@@ -138,7 +138,7 @@ function options(): Options {
     ...(values['resync-s'] !== undefined ? { resyncS: num('resync-s', values['resync-s'], 10, 86400) } : {}),
     ...(values.concurrency !== undefined ? { concurrency: num('concurrency', values.concurrency, 1, 64) } : {}),
     ...(values.qps !== undefined ? { qps: num('qps', values.qps, 0.1, 1000) } : {}),
-    controller: path.resolve(values.controller ?? path.join(projectRoot, 'dist', 'src', 'cli', 'main.js')),
+    controller: path.resolve(values.controller ?? SHIPPED_ENTRY),
     ...(values.out !== undefined ? { out: path.resolve(values.out) } : {}),
     ...(values.label !== undefined ? { label: values.label } : {}),
     ...(values.render !== undefined ? { render: values.render.split(',') } : {}),

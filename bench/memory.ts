@@ -1,19 +1,22 @@
 // Memory bench: where the controller's memory goes.
 //
 //   npm run build
-//   bash testbed/scripts/node.sh node dist/bench/memory.js imports [--runs 3] [--node-flags=--max-semi-space-size=2]
+//   bash testbed/scripts/node.sh node dist/bench/memory.js imports [--runs 3] [--bundle] [--node-flags=--max-semi-space-size=2]
 //   bash testbed/scripts/node.sh node dist/bench/memory.js controller [--claims 1000] [--runs 3]
 //        [--variant 'name=--flag1 --flag2']... [--rate 50] [--aws-rate 200] [--snapshot] [--keep]
 //
 // `imports`: one fresh Node process per row, which imports one module (or a
 // set), runs two full GCs and prints process.memoryUsage(): what bare Node
-// costs and what each big dependency adds.
+// costs and what each big dependency adds; with --bundle, each row is bundled
+// first as `npm run bundle` bundles the CLI (what the image runs).
 //
 // `controller`: the real `awi controller` as a child process (as a Deployment
-// replica runs it: `node dist/src/cli/main.js controller --config … --kubeconfig
-// … --probe-port … --no-leader-elect`) against the bench's own test bed, for
-// each --variant (Node flags and environment; default: `shipped`, the image's
-// flags plus the Deployment's NODE_OPTIONS, then `none`, Node's defaults):
+// replica runs it: `node <flags> dist/awi.mjs controller --config … --kubeconfig
+// … --probe-port … --no-leader-elect`, the bundle the image runs) against the
+// bench's own test bed, for each --variant (Node flags, environment and the
+// script, a token ending in .js or .mjs, e.g. dist/src/cli/main.js for the
+// unbundled build; default: `shipped`, the image's flags plus the
+// Deployment's NODE_OPTIONS, then `none`, Node's defaults):
 // idle with no claim, --runs times; then N claims created and converged under
 // the first variant; then, for every variant, a fresh
 // process whose first pass reconciles the N converged claims. RSS and VmHWM
@@ -21,7 +24,7 @@
 // (bench/memory-probe.ts, signalled). Prints tables; asserts nothing.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,7 +40,7 @@ import { stopChild } from '../testbed/harness/controlplane.js';
 import { loadKubeConfig } from '../testbed/harness/kube.js';
 import { projectRoot } from '../testbed/harness/paths.js';
 import { testRegion } from '../testbed/harness/testbed-info.js';
-import { freePort, shippedNode } from './controller.js';
+import { freePort, shippedNode, SHIPPED_ENTRY as ENTRY } from './controller.js';
 import { benchClaims, startBed, stopBed, watchReadiness, type Bed } from './bed.js';
 
 /** The Node flags a Deployment replica runs with (bench/controller.ts: the image's and the Deployment's NODE_OPTIONS). */
@@ -102,9 +105,43 @@ const IMPORT_ROWS: ImportRow[] = [
 ];
 
 interface Usage { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number }
+// `imports --bundle`: each row bundled on its own as `npm run bundle` bundles
+// the CLI (the package script's esbuild flags), then loaded from the bundle:
+// what a dependency costs in the shape the image runs it.
+const KUBE_OPTIONS = "{ clusters: [{ name: 'c', server: 'https://127.0.0.1:1', skipTLSVerify: true }], users: [{ name: 'u', token: 't' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' }";
+const BUNDLED_ROWS: ImportRow[] = [
+  { label: 'bare node (nothing bundled)', code: '' },
+  { label: "Node's https, tls, http, crypto (no package)", code:
+    "import https from 'node:https'; import tls from 'node:tls'; import http from 'node:http'; import crypto from 'node:crypto';" +
+    "globalThis.keep = [https.Agent, tls.connect, http.request, crypto.createHash('sha256')];" },
+  { label: "undici (client-node's copy), an Agent", code: "import { Agent } from 'undici'; globalThis.keep = [new Agent()];" },
+  { label: 'the three AWS SDK clients, one instance each', code:
+    "import { IAMClient } from '@aws-sdk/client-iam'; import { EKSClient } from '@aws-sdk/client-eks'; import { STSClient } from '@aws-sdk/client-sts';" +
+    "globalThis.keep = [new IAMClient({ region: 'us-east-1' }), new EKSClient({ region: 'us-east-1' }), new STSClient({ region: 'us-east-1' })];" },
+  { label: 'client-node: KubeConfig and Watch only', code:
+    `import { KubeConfig, Watch } from '@kubernetes/client-node'; const kc = new KubeConfig(); kc.loadFromOptions(${KUBE_OPTIONS}); globalThis.keep = [new Watch(kc), kc];` },
+  { label: 'client-node as awi uses it (KubeConfig, Watch, the typed clients)', code:
+    "import { KubeConfig, Watch, CoreV1Api, CustomObjectsApi, CoordinationV1Api, EventsV1Api, AppsV1Api, V1MicroTime, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';" +
+    `const kc = new KubeConfig(); kc.loadFromOptions(${KUBE_OPTIONS});` +
+    'globalThis.keep = [new Watch(kc), ...[CoreV1Api, CustomObjectsApi, CoordinationV1Api, EventsV1Api, AppsV1Api].map((A) => kc.makeApiClient(A)), V1MicroTime, PatchStrategy, setHeaderOptions];' },
+];
 
-function measureImport(row: ImportRow, flags: string[]): Usage {
-  const script = `${row.code}
+/** Bundles `code` with the package's bundle script (esbuild flags), into a temporary file under the project (so that packages resolve); returns the bundle's path. */
+function bundleRow(code: string, dir: string, n: number): string {
+  const entry = path.join(dir, `row-${n}.mjs`);
+  const out = path.join(dir, `row-${n}.bundle.mjs`);
+  writeFileSync(entry, code || 'export {};');
+  const script = (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.bundle!;
+  const [, , ...flags] = script.match(/"[^"]*"|\S+/g)!.map((a) => a.replace(/^"(.*)"$/, '$1'));
+  const args = [entry, ...flags.filter((f) => !f.startsWith('--outfile=')), `--outfile=${out}`];
+  const r = spawnSync(path.join(projectRoot, 'node_modules', '.bin', 'esbuild'), args, { cwd: projectRoot, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`esbuild ${args.join(' ')}: ${r.stderr}`);
+  return out;
+}
+
+
+function measureImport(row: ImportRow, flags: string[], bundle?: string): Usage {
+  const script = `${bundle ? `await import(${JSON.stringify(bundle)});` : row.code}
 globalThis.gc(); globalThis.gc();
 await new Promise((r) => setTimeout(r, 300));
 globalThis.gc();
@@ -116,13 +153,15 @@ console.log(JSON.stringify(process.memoryUsage()));`;
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Usage;
 }
 
-function imports(runs: number, flags: string[]): void {
-  console.log(`Import costs on Node ${process.version}${flags.length ? ` with ${flags.join(' ')}` : ', no Node flag'}: one fresh process per row and run, RSS after two full GCs (MiB; median of ${runs} runs, spread in parentheses)`);
+function imports(runs: number, flags: string[], bundled: boolean): void {
+  console.log(`Import costs on Node ${process.version}${flags.length ? ` with ${flags.join(' ')}` : ', no Node flag'}${bundled ? ', each row bundled as npm run bundle bundles the CLI' : ''}: one fresh process per row and run, RSS after two full GCs (MiB; median of ${runs} runs, spread in parentheses)`);
   console.log('');
   const rows: string[][] = [];
   let bare = 0;
-  for (const row of IMPORT_ROWS) {
-    const u = Array.from({ length: runs }, () => measureImport(row, flags));
+  const dir = bundled ? mkdtempSync(path.join(projectRoot, '.cache', 'memory-imports-')) : '';
+  for (const [n, row] of (bundled ? BUNDLED_ROWS : IMPORT_ROWS).entries()) {
+    const bundle = bundled ? bundleRow(row.code, dir, n) : undefined;
+    const u = Array.from({ length: runs }, () => measureImport(row, flags, bundle));
     const rss = u.map((x) => x.rss / MiB);
     if (!row.code) bare = [...rss].sort((a, b) => a - b)[Math.floor((rss.length - 1) / 2)]!;
     rows.push([
@@ -130,6 +169,7 @@ function imports(runs: number, flags: string[]): void {
       spread(u.map((x) => x.heapUsed / MiB)), spread(u.map((x) => x.heapTotal / MiB)), spread(u.map((x) => x.external / MiB)), spread(u.map((x) => x.arrayBuffers / MiB)),
     ]);
   }
+  if (dir) rmSync(dir, { recursive: true, force: true });
   console.log(table(['imported', 'RSS', 'over bare node', 'heap used', 'heap total', 'external', 'array buffers'], rows));
 }
 
@@ -173,7 +213,7 @@ class ControllerProcess {
     delete env.NODE_OPTIONS;
     this.child = spawn(process.execPath, [
       ...variant.flags, '--expose-gc', '--import', path.join(projectRoot, 'dist', 'bench', 'memory-probe.js'),
-      path.join(projectRoot, 'dist', 'src', 'cli', 'main.js'), 'controller',
+      variant.entry, 'controller',
       '--config', configFile, '--kubeconfig', bed.cp.state.kubeconfig, '--probe-port', String(port), '--no-leader-elect',
       '--log-level', 'debug', // one "reconciled" line per reconcile: how the bench knows a pass is complete
     ], { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: bed.runDir });
@@ -250,7 +290,11 @@ class ControllerProcess {
 // --- main -----------------------------------------------------------------------
 
 /** Node flags and environment variables (`NAME=value` tokens of --variant, e.g. MALLOC_ARENA_MAX=2) of a controller run. */
-interface Variant { name: string; flags: string[]; env: Record<string, string> }
+/**
+ * Node flags, environment variables (`NAME=value` tokens of --variant, e.g. MALLOC_ARENA_MAX=2) and the
+ * script (a token ending in .js or .mjs; default: the artefact the image runs, BUNDLE) of a controller run.
+ */
+interface Variant { name: string; flags: string[]; env: Record<string, string>; entry: string }
 
 function sampleRow(label: string, variant: string, s: Sample[], extra = ''): string[] {
   const f = (pick: (x: Sample) => number): string => spread(s.map((x) => pick(x) / MiB));
@@ -290,7 +334,7 @@ async function controller(o: { claims: number; runs: number; variants: Variant[]
     say(`awi memory bench (Node ${process.version}, load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')})`);
     say(`controller settings: concurrency ${c.concurrency}, ${c.rateLimitPerSecond} reconciles/s (burst ${c.rateLimitBurst}), resync ${c.resyncSeconds} s, ` +
       `AWS budget ${c.awsBudget.iamCallsPerSecond}/${c.awsBudget.eksCallsPerSecond}/${c.awsBudget.stsCallsPerSecond} calls/s IAM/EKS/STS (burst ${c.awsBudget.burst}); log level debug`);
-    for (const v of o.variants) say(`variant ${v.name}: ${Object.entries(v.env).map(([k, x]) => `${k}=${x} `).join('')}node ${v.flags.join(' ') || '(no flag)'}`);
+    for (const v of o.variants) say(`variant ${v.name}: ${Object.entries(v.env).map(([k, x]) => `${k}=${x} `).join('')}node ${v.flags.join(' ') || '(no flag)'} ${path.relative(projectRoot, v.entry)}`);
 
     let generation = 0;
     const start = async (v: Variant): Promise<ControllerProcess> => {
@@ -424,6 +468,7 @@ async function main(): Promise<number> {
       'aws-rate': { type: 'string', default: '200' },
       'settle-s': { type: 'string', default: '10' },
       'node-flags': { type: 'string', default: '' },
+      bundle: { type: 'boolean', default: false },
       snapshot: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
     },
@@ -438,11 +483,11 @@ async function main(): Promise<number> {
   };
   const runs = num('runs', values.runs, 1, 20);
   if (positionals[0] === 'imports') {
-    imports(runs, (values['node-flags'] ?? '').split(/\s+/).filter(Boolean));
+    imports(runs, (values['node-flags'] ?? '').split(/\s+/).filter(Boolean), values.bundle ?? false);
     return 0;
   }
   if (positionals[0] !== 'controller') {
-    console.error('usage: node dist/bench/memory.js imports [--runs 3] [--node-flags="--max-semi-space-size=2 …"]\n       node dist/bench/memory.js controller [--claims 1000] [--runs 3] [--variant "name=--flag …"]… [--rate 50] [--aws-rate 200] [--settle-s 10] [--snapshot] [--keep]');
+    console.error('usage: node dist/bench/memory.js imports [--runs 3] [--bundle] [--node-flags="--max-semi-space-size=2 …"]\n       node dist/bench/memory.js controller [--claims 1000] [--runs 3] [--variant "name=--flag … [ENV=value …] [script.mjs]"]… [--rate 50] [--aws-rate 200] [--settle-s 10] [--snapshot] [--keep]');
     return 2;
   }
   const variants: Variant[] = (values.variant ?? [`shipped=${shippedNodeFlags()}`, 'none=']).map((spec) => {
@@ -451,7 +496,9 @@ async function main(): Promise<number> {
     const tokens = (i < 0 ? '' : spec.slice(i + 1)).split(/\s+/).filter(Boolean);
     const isEnv = (t: string): boolean => /^[A-Z_][A-Z0-9_]*=/.test(t);
     const env = Object.fromEntries(tokens.filter(isEnv).map((t) => [t.slice(0, t.indexOf('=')), t.slice(t.indexOf('=') + 1)]));
-    return { name, flags: tokens.filter((t) => !isEnv(t)), env };
+    const isEntry = (t: string): boolean => !t.startsWith('-') && /\.m?js$/.test(t);
+    const entry = tokens.find(isEntry);
+    return { name, flags: tokens.filter((t) => !isEnv(t) && !isEntry(t)), env, entry: entry ? path.resolve(entry) : ENTRY };
   });
   return controller({
     claims: num('claims', values.claims, 0, 20_000), runs, variants,

@@ -1,8 +1,10 @@
-// Shared ajv setup and error translation for the claim and the platform
-// configuration: every error becomes {field, rule, message} with a field path
-// like `spec.permissions.s3[0].bucket` and a short, stable rule id.
+// Error translation for the claim and the platform configuration: every ajv
+// error becomes {field, rule, message} with a field path like
+// `spec.permissions.s3[0].bucket` and a short, stable rule id. The validators
+// themselves are compiled at build time (validators.ts); ajv's compiler is
+// not loaded at run time (ajv-compile.ts).
 
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import type { AwiAnnotations } from './schema-node.js';
 
 export interface SchemaIssue {
@@ -14,14 +16,6 @@ export interface SchemaIssue {
 export interface TranslatedIssue extends SchemaIssue {
   /** The JSON Schema keyword that failed. */
   keyword: string;
-}
-
-export function createAjv(options: { useDefaults?: boolean } = {}): Ajv {
-  const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, useDefaults: options.useDefaults ?? false });
-  ajv.addKeyword({ keyword: 'x-awi' });
-  ajv.addFormat('date-time', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/);
-  ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
-  return ajv;
 }
 
 /** `/spec/permissions/s3/0/bucket` -> `spec.permissions.s3[0].bucket` */

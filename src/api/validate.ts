@@ -1,12 +1,9 @@
 // Structural validation of a claim with ajv against the schema the CRD is
 // generated from (everything but CEL; the CEL twins live in the compiler).
 
-import type { ValidateFunction } from 'ajv';
 import type { Problem } from '../compiler/types.js';
-import { createAjv, translateAjvErrors } from './ajv.js';
-import { claimJsonSchema } from './crd.js';
-
-let validator: ValidateFunction | undefined;
+import { translateAjvErrors } from './ajv.js';
+import { validateClaimSchema as validator } from './validators.js';
 
 const EXPLAINED_KEYWORDS = new Set(['pattern', 'minLength']);
 
@@ -21,7 +18,6 @@ export interface StructureOptions {
 
 /** Every structural problem of the claim; an empty list when it matches the schema. */
 export function validateClaimStructure(claim: unknown, options: StructureOptions = {}): Problem[] {
-  validator ??= createAjv().compile(claimJsonSchema());
   if (validator(claim)) return [];
   return translateAjvErrors(validator.errors)
     .filter((issue) => !(EXPLAINED_KEYWORDS.has(issue.keyword) && options.explainedFields?.has(issue.field)))

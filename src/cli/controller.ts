@@ -24,15 +24,20 @@ export function registerController(program: Command, io: Io): void {
         return;
       }
       // Loaded here, not at the top: the offline commands must not pay for the Kubernetes and AWS clients.
-      const [{ KubeConfig }, { pino }, { runController }] = await Promise.all([
-        import('@kubernetes/client-node'),
+      const [{ loadKubeConfig }, { pino }, { runController }] = await Promise.all([
+        import('../kube/kubeconfig.js'),
         import('pino'),
         import('../controller/run.js'),
       ]);
       const log = pino({ level: opts.logLevel, base: { component: 'awi-controller' } });
-      const kc = new KubeConfig();
-      if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
-      else kc.loadFromDefault();
+      let kc;
+      try {
+        kc = loadKubeConfig(opts.kubeconfig);
+      } catch (err) {
+        io.err(`awi controller: cannot load the kubeconfig${opts.kubeconfig ? ` ${opts.kubeconfig}` : ''}: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exitCode = EXIT.usage;
+        return;
+      }
       const leaseNamespace = opts.leaseNamespace ?? readIfExists(inClusterNamespaceFile) ?? 'awi-system';
 
       const running = await runController({

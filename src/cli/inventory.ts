@@ -35,16 +35,11 @@ export async function runInventory(args: InventoryArgs, io: Io = processIo, deps
   const config = typeof args.config === 'string' ? loadConfigOrReport(args.config, io) : args.config;
   if (!config) return EXIT.usage;
   // Loaded here, not at the top: the offline commands must not pay for the Kubernetes and AWS clients.
-  const [{ KubeConfig: KubeConfigClass }, { clusterSources, collectInventory, formatInventory }] = await Promise.all([
-    import('@kubernetes/client-node'),
+  const [{ loadKubeConfig }, { clusterSources, collectInventory, formatInventory }] = await Promise.all([
+    import('../kube/kubeconfig.js'),
     import('../inventory/index.js'),
   ]);
-  let kc = deps.kubeConfig;
-  if (!kc) {
-    kc = new KubeConfigClass();
-    if (args.kubeconfig) kc.loadFromFile(args.kubeconfig);
-    else kc.loadFromDefault();
-  }
+  const kc = deps.kubeConfig ?? loadKubeConfig(args.kubeconfig);
   try {
     const inventory = await collectInventory(
       { config, aws: !!args.aws, ...(args.namespace ? { namespace: args.namespace } : {}) },

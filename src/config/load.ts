@@ -3,12 +3,11 @@
 
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
-import type { ValidateFunction } from 'ajv';
-import { createAjv, dedupe, translateAjvErrors, type SchemaIssue } from '../api/ajv.js';
+import { dedupe, translateAjvErrors, type SchemaIssue } from '../api/ajv.js';
+import { validateConfigSchema as validator } from '../api/validators.js';
 import { eksClusterArn, issuerHostPath, partitionOf } from '../compiler/arn.js';
 import { policySize } from '../compiler/canonical.js';
 import { trustPolicy } from '../compiler/trust.js';
-import { platformConfigSchema } from './schema.js';
 import type { OidcIssuerConfig, PlatformConfig } from './types.js';
 
 export class ConfigError extends Error {
@@ -20,11 +19,8 @@ export class ConfigError extends Error {
   }
 }
 
-let validator: ValidateFunction | undefined;
-
 /** Validates and completes a configuration object (as parsed from YAML). Throws ConfigError. */
 export function parsePlatformConfig(input: unknown, source?: string): PlatformConfig {
-  validator ??= createAjv({ useDefaults: true }).compile(platformConfigSchema);
   // ajv fills defaults in place: work on a copy so the caller's object is untouched.
   const raw = structuredClone(input ?? {}) as RawConfig;
   if (!validator(raw)) {

@@ -14,7 +14,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { ListPodIdentityAssociationsCommand, EKSClient } from '@aws-sdk/client-eks';
 import YAML from 'yaml';
-import { CONTROLLER_NODE_FLAGS } from '../../src/cli/node-flags.js';
+import { CONTROLLER_ENTRY, CONTROLLER_NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { createClaim, installCrd, platformPrerequisites, removeAllClaims, testClaimSpec, testPlatformConfigDocument, waitForReady, getClaim } from '../harness/controller-env.js';
 import { containerSettings, podman, type ContainerSettings } from '../../testbed/harness/podman.js';
 import { projectRoot } from '../../testbed/harness/paths.js';
@@ -104,7 +104,7 @@ describeIfPodman('the awi image (Dockerfile, built with podman)', () => {
     expect(config.Env).toContain('NODE_ENV=production');
     const dockerfile = readFileSync(path.join(projectRoot, 'Dockerfile'), 'utf8');
     expect(config.User).toBe(/^USER\s+(\S+)/m.exec(dockerfile)![1]);
-    expect(config.Entrypoint).toEqual(['node', ...CONTROLLER_NODE_FLAGS, 'dist/src/cli/main.js']);
+    expect(config.Entrypoint).toEqual(['node', ...CONTROLLER_NODE_FLAGS, CONTROLLER_ENTRY]);
     expect((await podman(s, ['exec', name, 'node', '-p', 'process.getuid() + " " + process.version'])).trim()).toMatch(/^65532 v24\./);
   });
 

@@ -1,15 +1,15 @@
 // The Dockerfile checked against the repository, on any machine (where
 // podman works, testbed/scripts/containers.sh also builds it for real and
 // test/integration/image.test.ts runs the result): what it copies exists and
-// is in the build context, the
-// entrypoint is the file tsc emits for src/cli/main.ts, the final stage runs
-// as a numeric non-root user and carries no dev dependencies.
+// is in the build context, the entrypoint is the bundle package.json's
+// bundle script writes (the same file `awi dev` and the benches run), the
+// final stage runs as a numeric non-root user and carries nothing but the
+// bundle and package.json.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import ts from 'typescript';
 import { projectRoot as root } from '../../testbed/harness/paths.js';
-import { CONTROLLER_NODE_FLAGS } from '../../src/cli/node-flags.js';
+import { CONTROLLER_ENTRY, CONTROLLER_NODE_FLAGS } from '../../src/cli/node-flags.js';
 
 interface Instruction {
   op: string;
@@ -111,15 +111,6 @@ const final = stages.at(-1)!;
 const ops = (stage: Stage, op: string) => stage.instructions.filter((i) => i.op === op);
 const stageByName = (name: string) => stages.find((s) => s.name === name);
 
-/** The file tsc writes for a source file, from tsconfig.json's rootDir/outDir. */
-function tscOutput(source: string): string {
-  const configPath = path.join(root, 'tsconfig.json');
-  const { config } = ts.readConfigFile(configPath, ts.sys.readFile);
-  const parsed = ts.parseJsonConfigFileContent(config, ts.sys, root, undefined, configPath);
-  const out = ts.getOutputFileNames(parsed, path.join(root, source), false).find((f) => f.endsWith('.js'))!;
-  return path.relative(root, out).split(path.sep).join('/');
-}
-
 describe('.dockerignore', () => {
   it('keeps the build context to what the build needs', () => {
     for (const file of ['package.json', 'package-lock.json', 'tsconfig.json', 'src/cli/main.ts']) {
@@ -155,36 +146,39 @@ describe('Dockerfile', () => {
     }
   });
 
-  it('builds with npm ci and tsc in a build stage', () => {
-    const build = stages.find((s) => ops(s, 'RUN').some((r) => /\btsc\b/.test(r.args)));
+  it('builds with npm ci, type-checks with tsc and bundles with npm run bundle in a build stage', () => {
+    const build = stages.find((s) => ops(s, 'RUN').some((r) => /\bnpm run bundle\b/.test(r.args)));
     expect(build).toBeDefined();
     expect(build!.index).toBeLessThan(final.index);
     expect(ops(build!, 'RUN').some((r) => /\bnpm ci\b/.test(r.args))).toBe(true);
+    expect(ops(build!, 'RUN').some((r) => /\btsc\b[^&]*--noEmit/.test(r.args))).toBe(true);
   });
 
-  it('runs the file tsc emits for src/cli/main.ts, copied from the build stage', () => {
-    expect(tscOutput('src/cli/main.ts')).toBe('dist/src/cli/main.js');
+  it('runs the bundle that npm run bundle writes (CONTROLLER_ENTRY), copied from the build stage', () => {
+    // package.json's bundle script writes the file the image, `awi dev` and the benches run.
+    const bundleScript = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.bundle!;
+    expect(bundleScript).toMatch(/^esbuild src\/cli\/main\.ts --bundle /);
+    expect(bundleScript).toContain(`--outfile=${CONTROLLER_ENTRY} `);
     const entrypoint = execForm(ops(final, 'ENTRYPOINT').at(-1)!.args);
     // The controller's Node flags (docs/memory.md), the same as `awi dev` passes.
-    expect(entrypoint).toEqual(['node', ...CONTROLLER_NODE_FLAGS, 'dist/src/cli/main.js']);
+    expect(entrypoint).toEqual(['node', ...CONTROLLER_NODE_FLAGS, CONTROLLER_ENTRY]);
     expect(execForm(ops(final, 'CMD').at(-1)!.args)).toEqual(['controller', '--config', '/etc/awi/config.yaml']);
 
-    // WORKDIR + the copy of the build stage's dist/src must put main.js where the entrypoint looks.
+    // WORKDIR + the copy from the build stage must put the bundle where the entrypoint looks.
     const workdir = ops(final, 'WORKDIR').at(-1)!.args;
     const entryAbs = path.posix.join(workdir, entrypoint.at(-1)!);
-    const build = stages.find((s) => ops(s, 'RUN').some((r) => /\btsc\b/.test(r.args)))!;
+    const build = stages.find((s) => ops(s, 'RUN').some((r) => /\bnpm run bundle\b/.test(r.args)))!;
     const buildWorkdir = ops(build, 'WORKDIR').at(-1)!.args;
     const provides = ops(final, 'COPY').map((i) => parseCopy(i.args)).some((c) => {
       if (c.from !== build.name || c.sources.length !== 1) return false;
       const from = path.posix.resolve(buildWorkdir, c.sources[0]!);
-      const to = path.posix.resolve(workdir, c.dest);
-      return path.posix.join(from, path.posix.relative(to, entryAbs)) === path.posix.join(buildWorkdir, 'dist/src/cli/main.js') && entryAbs.startsWith(`${to}/`);
+      const to = c.dest.endsWith('/') ? path.posix.join(path.posix.resolve(workdir, c.dest), path.posix.basename(from)) : path.posix.resolve(workdir, c.dest);
+      return from === path.posix.join(buildWorkdir, CONTROLLER_ENTRY) && to === entryAbs;
     });
     expect(provides).toBe(true);
   });
 
-  it('ships package.json in the final stage: its "type": "module" makes the compiled files ES modules', () => {
-    expect(JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).type).toBe('module');
+  it('ships package.json in the final stage: `awi --version` reads it', () => {
     expect(ops(final, 'COPY').map((i) => parseCopy(i.args)).some((c) => !c.from && c.sources.includes('package.json'))).toBe(true);
   });
 
@@ -194,21 +188,13 @@ describe('Dockerfile', () => {
     expect(Number(user.split(':')[0])).toBeGreaterThan(0);
   });
 
-  it('has no dev dependencies in the final stage', () => {
+  it('has no node_modules and no dev dependencies in the final stage: the bundle is all it runs', () => {
     // Nothing is installed in the final stage itself...
     for (const run of ops(final, 'RUN')) expect(run.args).not.toMatch(/\bnpm (ci|install|i)\b|\byarn\b|\bpnpm\b/);
-    // ...and node_modules comes from a stage that installed production dependencies only.
-    const modules = ops(final, 'COPY').map((i) => parseCopy(i.args)).filter((c) => c.sources.some((s) => s.includes('node_modules')));
-    expect(modules).toHaveLength(1);
-    const deps = stageByName(modules[0]!.from ?? '')!;
-    const installs = ops(deps, 'RUN').filter((r) => /\bnpm (ci|install)\b/.test(r.args));
-    expect(installs.length).toBeGreaterThan(0);
-    for (const r of installs) expect(r.args).toMatch(/--omit=dev\b/);
-    // The build stage's full node_modules never reaches the final stage.
-    const build = stages.find((s) => ops(s, 'RUN').some((r) => /\btsc\b/.test(r.args)))!;
-    for (const c of ops(final, 'COPY').map((i) => parseCopy(i.args)).filter((c) => c.from === build.name)) {
-      expect(c.sources.every((s) => s.includes('dist'))).toBe(true);
-    }
+    // ...nothing is copied into it but package.json and the bundle.
+    const copied = ops(final, 'COPY').flatMap((i) => parseCopy(i.args).sources);
+    expect(copied.filter((s) => s.includes('node_modules'))).toEqual([]);
+    expect(copied.sort()).toEqual([path.posix.join('/src', CONTROLLER_ENTRY), 'package.json'].sort());
   });
 
   it('writes nothing at runtime: no VOLUME (the Deployment mounts /tmp), no npm in the entrypoint', () => {

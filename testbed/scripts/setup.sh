@@ -54,8 +54,11 @@ if ! "$cache/venv/bin/python" -c "import moto,sys; sys.exit(moto.__version__ != 
   "$cache/venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$moto_version"
 fi
 
-# 4. TypeScript: type-check everything and emit dist/ (the CLI and local run use it).
+# 4. TypeScript: type-check everything and emit dist/ (the CLI and local run use it),
+# then bundle the CLI into dist/awi.mjs, the file the image runs (`awi dev` and
+# the benches run it too).
 say "compiling TypeScript"
 rm -rf dist
 npx tsc -p tsconfig.json
+npm run --silent bundle
 say "ready"
