@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { CustomObjectsApi, KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { AwsWorkloadIdentityClaim } from '../src/api/types.js';
 import { claimKey, GROUP, PLURAL, VERSION } from '../src/kube/claims.js';
 import { ResilientWatch } from '../src/runtime/watch.js';
@@ -116,6 +116,20 @@ export function benchClaims(n: number, namespaces: string[]): ClaimToCreate[] {
       permissions: permissions(i),
       ...(i % 5 === 0 ? { deletionPolicy: 'Retain' } : {}),
     },
+  }));
+}
+
+/** Creates the claims with `inFlight` requests at a time, as a burst of applies would. */
+export async function createClaims(custom: CustomObjectsApi, claims: readonly ClaimToCreate[], inFlight = 20): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: inFlight }, async () => {
+    while (next < claims.length) {
+      const cl = claims[next++]!;
+      await custom.createNamespacedCustomObject({
+        group: GROUP, version: VERSION, plural: PLURAL, namespace: cl.namespace,
+        body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'AwsWorkloadIdentityClaim', metadata: { name: cl.name, namespace: cl.namespace }, spec: cl.spec },
+      });
+    }
   }));
 }
 

@@ -36,7 +36,7 @@ import { installCrd, platformPrerequisites, testPlatformConfigDocument } from '.
 import { loadKubeConfig } from '../testbed/harness/kube.js';
 import { projectRoot } from '../testbed/harness/paths.js';
 import { testClusterName, testRegion } from '../testbed/harness/testbed-info.js';
-import { benchClaims, startBed, stopBed, watchReadiness, type ClaimToCreate } from './bed.js';
+import { benchClaims, createClaims, startBed, stopBed, watchReadiness, type ClaimToCreate } from './bed.js';
 import { ControllerRunner, memoryOf, quiet, ReconcileLedger, resetPeak, scrape, SHIPPED_ENTRY, sumOf } from './controller.js';
 import { callsSince, creationFloor, floorLabel, neededForCreation, renderReport, splitCalls, type KillSample, type MemoryFigure, type RunFigures } from './figures.js';
 
@@ -308,16 +308,7 @@ async function runOnce(o: Options, n: number, say: (s: string) => void): Promise
 
     // Create every claim (20 requests in flight), as a burst of applies would.
     const t0 = performance.now();
-    let next = 0;
-    await Promise.all(Array.from({ length: 20 }, async () => {
-      while (next < claims.length) {
-        const cl = claims[next++]!;
-        await custom.createNamespacedCustomObject({
-          group: GROUP, version: VERSION, plural: PLURAL, namespace: cl.namespace,
-          body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'AwsWorkloadIdentityClaim', metadata: { name: cl.name, namespace: cl.namespace }, spec: cl.spec },
-        });
-      }
-    }));
+    await createClaims(custom, claims);
     say(`created ${n} claims in ${fmtS(performance.now() - t0)}; floor ${floorLabel(floor)}`);
 
     // Converge, sampling the Ready count; with --kills, SIGKILL and restart the controller on schedule.

@@ -33,7 +33,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import YAML from 'yaml';
 import type { AwsWorkloadIdentityClaim } from '../src/api/types.js';
 import { parsePlatformConfig } from '../src/config/index.js';
-import { claimKey, GROUP, PLURAL, VERSION } from '../src/kube/claims.js';
+import { claimKey } from '../src/kube/claims.js';
 import { ResilientWatch } from '../src/runtime/watch.js';
 import { installCrd, platformPrerequisites, testPlatformConfigDocument } from '../testbed/harness/platform.js';
 import { stopChild } from '../testbed/harness/controlplane.js';
@@ -41,7 +41,7 @@ import { loadKubeConfig } from '../testbed/harness/kube.js';
 import { projectRoot } from '../testbed/harness/paths.js';
 import { testRegion } from '../testbed/harness/testbed-info.js';
 import { freePort, shippedNode, SHIPPED_ENTRY as ENTRY } from './controller.js';
-import { benchClaims, startBed, stopBed, watchReadiness, type Bed } from './bed.js';
+import { benchClaims, createClaims, startBed, stopBed, watchReadiness, type Bed } from './bed.js';
 
 /** The Node flags a Deployment replica runs with (bench/controller.ts: the image's and the Deployment's NODE_OPTIONS). */
 function shippedNodeFlags(): string {
@@ -379,7 +379,6 @@ async function controller(o: { claims: number; runs: number; variants: Variant[]
       const n = claims.length;
       const t0 = performance.now();
       const cpu0 = (await p.sample()).cpu;
-      let next = 0;
       const peakDuring: number[] = [];
       const sampler = setInterval(() => {
         try {
@@ -387,15 +386,7 @@ async function controller(o: { claims: number; runs: number; variants: Variant[]
           peakDuring.push(Number(/^VmRSS:\s+(\d+)/m.exec(st)?.[1] ?? 0) * 1024);
         } catch { /* exited */ }
       }, 1000);
-      await Promise.all(Array.from({ length: 20 }, async () => {
-        while (next < claims.length) {
-          const cl = claims[next++]!;
-          await custom.createNamespacedCustomObject({
-            group: GROUP, version: VERSION, plural: PLURAL, namespace: cl.namespace,
-            body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'AwsWorkloadIdentityClaim', metadata: { name: cl.name, namespace: cl.namespace }, spec: cl.spec },
-          });
-        }
-      }));
+      await createClaims(custom, claims);
       say(`created ${n} claims in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       let lastSay = performance.now();
       while (readyAt.size < n) {
