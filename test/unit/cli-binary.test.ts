@@ -3,22 +3,14 @@
 
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { compileIfStale } from '../harness/built.js';
 import { EXAMPLE_CONFIG_FILE, exampleFile, INVALID_EXAMPLES } from '../fixtures/claims.js';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { bin: Record<string, string> };
 const BIN = resolve(pkg.bin.awi!);
-
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
 
 function awi(...args: string[]) {
   const env = { ...process.env };
@@ -27,10 +19,7 @@ function awi(...args: string[]) {
 }
 
 beforeAll(() => {
-  if (!existsSync(BIN) || statSync(BIN).mtimeMs < newestSource('src')) {
-    // Type errors elsewhere in the tree do not stop tsc from emitting; the check below catches a missing binary.
-    spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'ignore' });
-  }
+  compileIfStale(BIN);
   expect(existsSync(BIN)).toBe(true);
 }, 180_000);
 

@@ -6,26 +6,16 @@
 
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { compileIfStale } from '../harness/built.js';
 
 const PROGRAM = resolve('dist/src/cli/program.js');
 const MAIN = resolve('dist/src/cli/main.js');
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
 beforeAll(() => {
-  if (!existsSync(PROGRAM) || statSync(PROGRAM).mtimeMs < newestSource('src')) {
-    spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'ignore' });
-  }
+  compileIfStale(PROGRAM);
   expect(existsSync(PROGRAM)).toBe(true);
 }, 180_000);
 
