@@ -366,7 +366,8 @@ export class WorkQueue {
   private finish(key: string, result: ReconcileResult, startedAt: number): void {
     this.processing.delete(key);
     // A run that resumes later (an urgent requeue) absorbs the adds made while it ran, as a waiting resume does.
-    const resumes = result.kind === 'done' && result.urgent === true && (result.requeueAfterMs ?? 0) > 0;
+    const urgentRequeue = result.kind === 'done' && result.urgent === true;
+    const resumes = urgentRequeue && (result.requeueAfterMs ?? 0) > 0;
     if (resumes) this.readySince.delete(key);
     if (resumes || !this.dirty.has(key)) {
       this.urgent.delete(key);
@@ -390,7 +391,7 @@ export class WorkQueue {
         this.failureCounts.delete(key);
         this.conflictCounts.delete(key);
         if (result.requeueAfterMs !== undefined && result.requeueAfterMs >= 0) {
-          this.addAfter(key, result.requeueAfterMs, { resume: result.kind === 'done' && result.urgent === true });
+          this.addAfter(key, result.requeueAfterMs, { resume: urgentRequeue });
         }
         break;
       case 'conflict': {
